@@ -1,0 +1,167 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use switchover_model::Kind;
+use switchover_model::digest::FieldSet;
+
+/// What an adapter can do, declared rather than guessed (rclone's features, OpenDAL's
+/// capability struct). Callers branch on this, never on an adapter's name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Adapter name.
+    pub adapter: String,
+    /// What it can do per kind; a kind absent here is not supported at all.
+    pub kinds: BTreeMap<Kind, KindCapability>,
+    /// Largest attachment the platform accepts, in bytes.
+    pub max_attachment_bytes: Option<u64>,
+    /// Default request budget per minute when the plan sets none.
+    pub requests_per_minute: Option<u32>,
+    /// Whether attachment bytes can be read back from the target for verification.
+    pub reads_back_attachment_content: bool,
+    /// Caveats a person should know (what a migration into it cannot do).
+    pub notes: Vec<String>,
+}
+
+/// A field that a target keeps only in altered form, and how.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct LossyField {
+    /// Projection path of the field.
+    pub field: String,
+    /// What happens to it (e.g. "creation time kept in a header line of the note").
+    pub how: String,
+}
+
+/// How many requests a write costs, so a dry run can predict a real run's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RequestCost {
+    /// Requests per batch written.
+    pub per_batch: f64,
+    /// Requests per record written.
+    pub per_record: f64,
+    /// Requests per attachment uploaded.
+    pub per_attachment: f64,
+}
+
+impl Default for RequestCost {
+    fn default() -> Self {
+        RequestCost {
+            per_batch: 0.0,
+            per_record: 1.0,
+            per_attachment: 1.0,
+        }
+    }
+}
+
+/// What an adapter can do with one kind.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KindCapability {
+    /// It can read this kind as a source.
+    pub read: bool,
+    /// It can read only what changed since a time (delta runs).
+    pub incremental: bool,
+    /// It can write this kind as a target.
+    pub write: bool,
+    /// It can update a record it wrote earlier (delta runs).
+    pub update: bool,
+    /// It can read back what it wrote, for verification.
+    pub read_back: bool,
+    /// It can delete what it wrote, for rollback.
+    pub delete: bool,
+    /// Fields it round-trips unchanged (projection paths, see `Entity::FIELDS`).
+    pub fields: BTreeSet<String>,
+    /// Fields it keeps only in altered form.
+    pub lossy: Vec<LossyField>,
+    /// Largest write batch.
+    pub max_batch: usize,
+    /// What writes cost in requests.
+    pub write_cost: RequestCost,
+    /// Records per read request.
+    pub page_size: usize,
+}
+
+impl KindCapability {
+    /// Every operation, every field of the kind: what a lossless store like the archive offers.
+    pub fn everything(kind: Kind) -> Self {
+        KindCapability {
+            read: true,
+            incremental: true,
+            write: true,
+            update: true,
+            read_back: true,
+            delete: true,
+            fields: kind.fields().iter().map(|f| f.to_string()).collect(),
+            lossy: Vec::new(),
+            max_batch: 500,
+            write_cost: RequestCost::default(),
+            page_size: 500,
+        }
+    }
+
+    /// Whether it supports `operation` (`read`, `write`, `update`, `read_back`, `delete`).
+    pub fn supports(&self, operation: &str) -> bool {
+        match operation {
+            "read" => self.read,
+            "incremental" => self.incremental,
+            "write" => self.write,
+            "update" => self.update,
+            "read_back" => self.read_back,
+            "delete" => self.delete,
+            _ => false,
+        }
+    }
+}
+
+impl Capabilities {
+    /// A capability set for `adapter` with no kinds yet.
+    pub fn new(adapter: impl Into<String>) -> Self {
+        Capabilities {
+            adapter: adapter.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Adds a kind's capability.
+    pub fn with_kind(mut self, kind: Kind, capability: KindCapability) -> Self {
+        self.kinds.insert(kind, capability);
+        self
+    }
+
+    /// The capability for a kind, if supported at all.
+    pub fn kind(&self, kind: Kind) -> Option<&KindCapability> {
+        self.kinds.get(&kind)
+    }
+
+    /// Whether it supports `operation` on `kind`.
+    pub fn supports(&self, kind: Kind, operation: &str) -> bool {
+        self.kind(kind).is_some_and(|c| c.supports(operation))
+    }
+
+    /// The fields both sides round-trip for a kind: what a digest may compare.
+    pub fn portable_fields(source: &Capabilities, target: &Capabilities, kind: Kind) -> FieldSet {
+        match (source.kind(kind), target.kind(kind)) {
+            (Some(s), Some(t)) => s.fields.intersection(&t.fields).cloned().collect(),
+            _ => FieldSet::new(),
+        }
+    }
+
+    /// Fields the source reads that the target does not round-trip, with how the target
+    /// treats them: what the verification report lists as lossy.
+    pub fn lossy_fields(source: &Capabilities, target: &Capabilities, kind: Kind) -> Vec<LossyField> {
+        let (Some(s), Some(t)) = (source.kind(kind), target.kind(kind)) else {
+            return Vec::new();
+        };
+        s.fields
+            .difference(&t.fields)
+            .map(|field| {
+                t.lossy
+                    .iter()
+                    .find(|l| &l.field == field)
+                    .cloned()
+                    .unwrap_or_else(|| LossyField {
+                        field: field.clone(),
+                        how: format!("not kept by {}", target.adapter),
+                    })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,165 @@
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde::{Deserialize, Serialize};
+use switchover_model::{Attachment, Kind, Record, Timestamp};
+
+use crate::{AdapterError, Capabilities};
+
+/// An opaque position in a source's stream of one kind; the engine stores it after every
+/// page so a resumed run continues where the last one stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor(pub String);
+
+/// Which page of a kind to read.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    /// Continue after this position; `None` starts at the beginning.
+    pub cursor: Option<Cursor>,
+    /// Only records changed at or after this time (delta runs); adapters that cannot
+    /// filter return everything and let the engine compare digests.
+    pub changed_since: Option<Timestamp>,
+    /// Preferred page size; the adapter may cap it.
+    pub page_size: Option<usize>,
+}
+
+/// One page of records.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The records, with their source ids and source-id references.
+    pub records: Vec<Record>,
+    /// Where the next page starts; `None` when this was the last one.
+    pub next: Option<Cursor>,
+}
+
+/// Reads a platform.
+pub trait Source: Send + Sync {
+    /// What it can read.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks that the credentials work, with one cheap request.
+    fn check(&self) -> Result<(), AdapterError>;
+
+    /// How many records of a kind there are, when the platform says so cheaply.
+    fn count(&self, kind: Kind) -> Result<Option<u64>, AdapterError>;
+
+    /// Reads one page of a kind.
+    fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError>;
+
+    /// Opens the bytes of an attachment this source described.
+    fn open_attachment(&self, attachment: &Attachment)
+    -> Result<Box<dyn Read + Send>, AdapterError>;
+}
+
+/// Where a target gets attachment bytes from while writing: the source, in a migration.
+pub trait ContentSource: Sync {
+    /// Opens the bytes of an attachment.
+    fn open(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError>;
+}
+
+impl<S: Source + ?Sized> ContentSource for S {
+    fn open(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError> {
+        self.open_attachment(attachment)
+    }
+}
+
+/// One record to write.
+#[derive(Debug, Clone)]
+pub struct WriteRequest {
+    /// The record as read from the source: its `id` is the source id (the target stores it
+    /// as the source marker), its references are already mapped to target ids.
+    pub record: Record,
+    /// The target id of an earlier copy to update instead of creating a new one.
+    pub existing: Option<String>,
+}
+
+/// What became of one [`WriteRequest`].
+#[derive(Debug, Clone)]
+pub struct WriteOutcome {
+    /// The record's source id.
+    pub source_id: String,
+    /// Its target id, or why the target refused it.
+    pub result: Result<String, AdapterError>,
+}
+
+/// A record read back from a target.
+#[derive(Debug, Clone)]
+pub struct ReadBack {
+    /// The source marker the target stored with it, if it was written by a migration.
+    pub source_id: Option<String>,
+    /// The record as the target has it: target id and target-id references.
+    pub record: Record,
+}
+
+/// One page of read-back records.
+#[derive(Debug, Clone, Default)]
+pub struct ReadBackPage {
+    /// The records.
+    pub records: Vec<ReadBack>,
+    /// Where the next page starts; `None` when this was the last one.
+    pub next: Option<Cursor>,
+}
+
+/// What a target found before a migration starts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Preflight {
+    /// Things a person should know or switch off (notification rules that would fire...).
+    pub warnings: Vec<String>,
+    /// Things that make the migration impossible until fixed.
+    pub blockers: Vec<String>,
+}
+
+/// The part of a target that cannot change it: what a dry run is given, so that a dry
+/// run cannot write by construction.
+pub trait TargetInfo: Send + Sync {
+    /// What it can write.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks credentials and settings that would make a migration misbehave (rules
+    /// that e-mail customers, missing plan features) without changing anything.
+    fn preflight(&self) -> Result<Preflight, AdapterError>;
+}
+
+/// Writes a platform. Every write stores the record's source id as a source marker
+/// (external_id, a custom field, a tag) so that a resumed run finds what a killed run
+/// wrote ([`Target::find_by_source`]) instead of writing it twice.
+pub trait Target: TargetInfo {
+    /// Writes a batch of records of one kind (no larger than the kind's `max_batch`).
+    /// Per-record refusals are reported in the outcomes; an `Err` means the whole batch
+    /// failed (authentication, rate limit, transient) and none of it is known written.
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError>;
+
+    /// Target ids of records carrying these source markers; absent ones are not written.
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        source_ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError>;
+
+    /// Reads back a page of everything of a kind the target holds.
+    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError>;
+
+    /// Opens attachment bytes as stored on the target, to verify them.
+    fn open_attachment(
+        &self,
+        _attachment: &Attachment,
+    ) -> Result<Box<dyn Read + Send>, AdapterError> {
+        Err(AdapterError::unsupported(
+            &self.capabilities().adapter,
+            Kind::Attachment,
+            "read back attachment content of",
+        ))
+    }
+
+    /// Deletes records by target id; per-record results in the same order.
+    fn delete(
+        &self,
+        kind: Kind,
+        target_ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
+}

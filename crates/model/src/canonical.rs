@@ -1,0 +1,89 @@
+//! Canonical JSON: one byte sequence per JSON value, whatever the key order or
+//! whitespace of its original spelling.
+//!
+//! Rules: object keys sorted by their UTF-8 bytes; no insignificant whitespace; strings
+//! escaped as serde_json escapes them; a number with an integral value within ±2^53
+//! written as an integer (`1.0` and `1` are the same number), others in serde_json's
+//! shortest round-trip form.
+
+use serde_json::Value;
+
+/// Writes `value` in canonical form.
+pub fn to_canonical_string(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_value(value, &mut out);
+    out
+}
+
+/// Parses JSON text and writes it in canonical form.
+pub fn canonicalize(json: &str) -> Result<String, serde_json::Error> {
+    let value: Value = serde_json::from_str(json)?;
+    Ok(to_canonical_string(&value))
+}
+
+const MAX_EXACT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+fn write_value(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            if n.is_f64() {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if f.fract() == 0.0 && f.abs() <= MAX_EXACT_INTEGER {
+                    out.push_str(&(f as i64).to_string());
+                    return;
+                }
+            }
+            out.push_str(&n.to_string());
+        }
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (key, item)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(key, out);
+                out.push(':');
+                write_value(item, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    // serde_json's escaping of a plain string cannot fail.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_order_and_whitespace_do_not_matter() {
+        let a = canonicalize(r#"{"b": 1, "a": {"y": [1, 2.0], "x": "é\n"}}"#).ok();
+        let b = canonicalize("{\"a\":{\"x\":\"é\\n\",\"y\":[1,2]},\n  \"b\":1.0}").ok();
+        assert_eq!(a, b);
+        assert_eq!(a.as_deref(), Some(r#"{"a":{"x":"é\n","y":[1,2]},"b":1}"#));
+    }
+
+    #[test]
+    fn array_order_matters() {
+        assert_ne!(canonicalize("[1,2]").ok(), canonicalize("[2,1]").ok());
+    }
+}
