@@ -156,6 +156,12 @@ pub trait Target: TargetInfo {
         ))
     }
 
+    /// Called once after a run has written everything it will write: seal what needs
+    /// sealing (the archive computes its digest roots here). Writing may resume later.
+    fn finish(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+
     /// Deletes records by target id; per-record results in the same order.
     fn delete(
         &self,
