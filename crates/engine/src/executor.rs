@@ -1,0 +1,951 @@
+//! The run loop shared by `migrate`, `retry-failed` and `dry-run`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rayon::prelude::*;
+use switchover_adapter::{
+    AdapterError, Capabilities, ContentSource, ErrorKind, PageRequest, Source, Target, TargetInfo,
+    WriteOutcome, WriteRequest,
+};
+use switchover_model::digest::{ContentHasher, Digest, FieldSet, record_digest};
+use switchover_model::{Attachment, Kind, Record};
+
+use crate::events::{Cancel, Event, KindCounts, Observer};
+use crate::planner::plan_kinds;
+use crate::state::{Failure, KindCursor, RecordStatus, StateStore};
+use crate::EngineError;
+
+/// What to do with a record whose reference points at a record not on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnresolvedPolicy {
+    /// Record it as a failure (retry-failed may send it once the reference exists).
+    #[default]
+    Fail,
+    /// Skip it, with the reason listed in the report.
+    Skip,
+    /// Point user references at the plan's placeholder user; other references fail.
+    Placeholder,
+}
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Kinds to move (filtered to what both sides support).
+    pub kinds: Vec<Kind>,
+    /// Batches written at the same time.
+    pub concurrency: usize,
+    /// Records per batch (capped by the target's `max_batch`).
+    pub batch_size: Option<usize>,
+    /// Records per source page.
+    pub page_size: Option<usize>,
+    /// Unresolvable references.
+    pub unresolved: UnresolvedPolicy,
+    /// Target id of the user that stands in for users not on the target.
+    pub placeholder_user: Option<String>,
+    /// Attempts per batch on transient errors and rate limits before its records fail.
+    pub batch_attempts: u32,
+    /// First wait between attempts (doubles each time, capped at a minute).
+    pub backoff: Duration,
+    /// In delta runs, ask the source only for records changed since the last run, when
+    /// it can filter (faster; deletions in the source are then not detected).
+    pub incremental: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            kinds: Kind::ALL.to_vec(),
+            concurrency: 4,
+            batch_size: None,
+            page_size: None,
+            unresolved: UnresolvedPolicy::Fail,
+            placeholder_user: None,
+            batch_attempts: 6,
+            backoff: Duration::from_millis(500),
+            incremental: false,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunSummary {
+    /// Run id in the state store.
+    pub run: i64,
+    /// `full`, `resumed` or `delta`.
+    pub mode: String,
+    /// Counts per kind.
+    pub kinds: BTreeMap<Kind, KindCounts>,
+    /// Kinds asked for that could not move, with why.
+    pub left_behind: Vec<(Kind, String)>,
+    /// Every failure recorded so far (this run and earlier ones not yet fixed).
+    pub failures: Vec<Failure>,
+    /// Whether the run stopped early (Ctrl-C); the next `migrate` resumes.
+    pub interrupted: bool,
+}
+
+impl RunSummary {
+    /// Totals over every kind.
+    pub fn totals(&self) -> KindCounts {
+        let mut total = KindCounts::default();
+        for counts in self.kinds.values() {
+            total.add(counts);
+        }
+        total
+    }
+}
+
+/// What writes go to: the live target, or nothing at all (dry run).
+trait Sink: Sync {
+    fn capabilities(&self) -> Capabilities;
+    fn write(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError>;
+    fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError>;
+    fn delete(&self, kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
+    fn finish(&self) -> Result<(), AdapterError>;
+    fn is_dry(&self) -> bool;
+}
+
+struct Live<'a>(&'a dyn Target);
+
+impl Sink for Live<'_> {
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+    fn write(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError> {
+        self.0.write_batch(kind, batch, content)
+    }
+    fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.0.find_by_source(kind, ids)
+    }
+    fn delete(&self, kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        self.0.delete(kind, ids)
+    }
+    fn finish(&self) -> Result<(), AdapterError> {
+        self.0.finish()
+    }
+    fn is_dry(&self) -> bool {
+        false
+    }
+}
+
+/// The dry-run sink holds capabilities only: there is no target to write to.
+struct Dry {
+    capabilities: Capabilities,
+}
+
+impl Sink for Dry {
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
+    }
+    fn write(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let limit = self.capabilities.max_attachment_bytes;
+        Ok(batch
+            .iter()
+            .map(|request| {
+                let id = request.record.id().to_string();
+                let too_big = request.record.attachments().iter().find(|a| limit.is_some_and(|l| a.size > l));
+                let result = match too_big {
+                    Some(a) => Err(AdapterError::InvalidRecord {
+                        adapter: self.capabilities.adapter.clone(),
+                        kind,
+                        id: id.clone(),
+                        field: format!("attachments[{}]", a.file_name),
+                        reason: format!("{} bytes is over the target's {} byte limit", a.size, limit.unwrap_or(0)),
+                    }),
+                    None => {
+                        // Size attachments without downloading them when the source says.
+                        for attachment in request.record.attachments().iter().filter(|a| a.size == 0 && a.sha256.is_none()) {
+                            let _ = content.open(attachment).map(|mut r| std::io::copy(&mut r, &mut std::io::sink()));
+                        }
+                        Ok(format!("dry-run:{id}"))
+                    }
+                };
+                WriteOutcome { source_id: id, result }
+            })
+            .collect())
+    }
+    fn find(&self, _kind: Kind, _ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        Ok(BTreeMap::new())
+    }
+    fn delete(&self, _kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        Ok(ids.iter().map(|_| Ok(())).collect())
+    }
+    fn finish(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+    fn is_dry(&self) -> bool {
+        true
+    }
+}
+
+type HashMapShared = std::sync::Arc<Mutex<HashMap<String, (Digest, u64)>>>;
+
+/// Wraps the source's attachment content to hash every byte on its way to the target.
+struct HashingContent<'a> {
+    source: &'a dyn Source,
+    hashes: HashMapShared,
+}
+
+impl ContentSource for HashingContent<'_> {
+    fn open(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError> {
+        Ok(Box::new(HashingReader {
+            inner: self.source.open_attachment(attachment)?,
+            hasher: ContentHasher::new(),
+            id: attachment.id.clone(),
+            sink: self.hashes.clone(),
+            done: false,
+        }))
+    }
+}
+
+struct HashingReader {
+    inner: Box<dyn Read + Send>,
+    hasher: ContentHasher,
+    id: String,
+    sink: HashMapShared,
+    done: bool,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            if !self.done {
+                self.done = true;
+                let (digest, size) = std::mem::take(&mut self.hasher).finish();
+                if let Ok(mut map) = self.sink.lock() {
+                    map.insert(self.id.clone(), (digest, size));
+                }
+            }
+        } else {
+            self.hasher.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
+
+/// The parts of a run shared by the threads that write batches.
+struct Ctx<'a> {
+    source_caps: Capabilities,
+    target_caps: Capabilities,
+    sink: &'a dyn Sink,
+    content: HashingContent<'a>,
+    options: &'a Options,
+    observer: &'a dyn Observer,
+    cancel: &'a Cancel,
+    moved: Vec<Kind>,
+}
+
+impl Ctx<'_> {
+    fn fields(&self, kind: Kind) -> FieldSet {
+        Capabilities::portable_fields(&self.source_caps, &self.target_caps, kind)
+    }
+
+    fn batch_size(&self, kind: Kind) -> usize {
+        let max = self.target_caps.kind(kind).map(|c| c.max_batch).unwrap_or(100).max(1);
+        self.options.batch_size.unwrap_or(max).clamp(1, max)
+    }
+
+    fn backoff(&self, attempt: u32, error: &AdapterError) -> Duration {
+        error
+            .retry_after()
+            .unwrap_or_else(|| self.options.backoff.saturating_mul(1 << attempt.min(7)))
+            .min(Duration::from_secs(60))
+    }
+
+    /// Writes one batch, retrying transient failures and rate limits. Before re-sending
+    /// after a transient failure it asks the target which records landed anyway.
+    fn write_with_retry(&self, kind: Kind, batch: &[WriteRequest]) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let mut remaining: Vec<WriteRequest> = batch.to_vec();
+        let mut done = Vec::with_capacity(batch.len());
+        let attempts = self.options.batch_attempts.max(1);
+        for attempt in 1..=attempts {
+            match self.sink.write(kind, &remaining, &self.content) {
+                Ok(outcomes) => {
+                    done.extend(outcomes);
+                    return Ok(done);
+                }
+                Err(e) if e.is_retryable() && attempt < attempts && !self.cancel.is_cancelled() => {
+                    let wait = self.backoff(attempt - 1, &e);
+                    self.observer.event(&Event::Backoff { kind, wait, reason: e.to_string() });
+                    std::thread::sleep(wait);
+                    if e.kind() == ErrorKind::Transient {
+                        let ids: Vec<String> = remaining.iter().map(|r| r.record.id().to_string()).collect();
+                        let landed = self.find_with_retry(kind, &ids)?;
+                        remaining.retain(|r| {
+                            let id = r.record.id();
+                            match landed.get(id) {
+                                Some(target) => {
+                                    done.push(WriteOutcome { source_id: id.to_string(), result: Ok(target.clone()) });
+                                    false
+                                }
+                                None => true,
+                            }
+                        });
+                        if remaining.is_empty() {
+                            return Ok(done);
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(AdapterError::fatal(&self.target_caps.adapter, "batch retries exhausted"))
+    }
+
+    fn find_with_retry(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        let attempts = self.options.batch_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match self.sink.find(kind, ids) {
+                Err(e) if e.is_retryable() && attempt < attempts => {
+                    std::thread::sleep(self.backoff(attempt - 1, &e));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+}
+
+/// Reads one page, waiting out rate limits and transient failures.
+fn read_with_retry(
+    kind: Kind,
+    source: &dyn Source,
+    request: &PageRequest,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<switchover_adapter::Page, AdapterError> {
+    let attempts = options.batch_attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        match source.read_page(kind, request) {
+            Err(e) if e.is_retryable() && attempt < attempts && !cancel.is_cancelled() => {
+                let wait = e
+                    .retry_after()
+                    .unwrap_or_else(|| options.backoff.saturating_mul(1 << (attempt - 1).min(7)))
+                    .min(Duration::from_secs(60));
+                observer.event(&Event::Backoff { kind, wait, reason: e.to_string() });
+                std::thread::sleep(wait);
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn failure(kind: Kind, source_id: &str, error: &AdapterError) -> Failure {
+    Failure {
+        kind,
+        source_id: source_id.to_string(),
+        error_kind: serde_json::to_value(error.kind())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        message: error.to_string(),
+        attempts: 1,
+    }
+}
+
+/// One run over a set of kinds.
+struct Runner<'a> {
+    ctx: Ctx<'a>,
+    source: &'a dyn Source,
+    state: &'a mut StateStore,
+    generation: i64,
+    pool: rayon::ThreadPool,
+}
+
+impl Runner<'_> {
+    /// Fills attachment hashes known from earlier downloads, so digests compare bytes.
+    fn fill_known_hashes(&self, record: &mut Record) -> Result<(), EngineError> {
+        if let Some(attachments) = record.attachments_mut() {
+            for attachment in attachments.iter_mut().filter(|a| a.sha256.is_none()) {
+                if let Some((digest, size)) = self.state.attachment(&attachment.id)? {
+                    attachment.sha256 = Some(digest.to_hex());
+                    attachment.size = size;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rewrites references to target ids; `Err` gives the policy's verdict and reason.
+    fn map_references(
+        &self,
+        record: &mut Record,
+        cache: &mut HashMap<(Kind, String), Option<String>>,
+    ) -> Result<Result<(), (bool, String)>, EngineError> {
+        let kind = record.kind();
+        let mut problem: Option<(bool, String)> = None;
+        let mut lookups: Vec<(Kind, String)> = Vec::new();
+        record.for_each_ref_mut(&mut |ref_kind, id| {
+            if !id.is_empty() && !cache.contains_key(&(ref_kind, id.clone())) {
+                lookups.push((ref_kind, id.clone()));
+            }
+        });
+        for (ref_kind, id) in lookups {
+            let target = self.state.target_id(ref_kind, &id)?;
+            cache.insert((ref_kind, id), target);
+        }
+        let moved = &self.ctx.moved;
+        let options = self.ctx.options;
+        record.for_each_ref_mut(&mut |ref_kind, id| {
+            if id.is_empty() || !moved.contains(&ref_kind) {
+                return;
+            }
+            match cache.get(&(ref_kind, id.clone())).cloned().flatten() {
+                Some(target) => *id = target,
+                // A reference to a record of the same kind not written yet (a ticket
+                // linking forward) keeps its source id; see the engine notes.
+                None if ref_kind == kind => {}
+                None => {
+                    let placeholder = (options.unresolved == UnresolvedPolicy::Placeholder && ref_kind == Kind::User)
+                        .then(|| options.placeholder_user.clone())
+                        .flatten();
+                    match placeholder {
+                        Some(user) => *id = user,
+                        None if problem.is_none() => {
+                            problem = Some((
+                                options.unresolved == UnresolvedPolicy::Skip,
+                                format!("references {} '{id}', which is not on the target", ref_kind.as_str()),
+                            ));
+                        }
+                        None => {}
+                    }
+                }
+            }
+        });
+        Ok(match problem {
+            Some(p) => Err(p),
+            None => Ok(()),
+        })
+    }
+
+    fn fail(&mut self, record: &Record, error: &Failure, counts: &mut KindCounts) -> Result<(), EngineError> {
+        let json = serde_json::to_string(record).unwrap_or_default();
+        self.state.record_failure(error, &json)?;
+        counts.failed += 1;
+        Ok(())
+    }
+
+    /// Moves one page of records: digests, compares with the id map, maps references,
+    /// writes in parallel batches, records every outcome.
+    fn process(&mut self, kind: Kind, records: Vec<Record>, forced: bool, counts: &mut KindCounts) -> Result<(), EngineError> {
+        let fields = self.ctx.fields(kind);
+        let mut records = records;
+        for record in records.iter_mut() {
+            self.fill_known_hashes(record)?;
+        }
+        let digests: Vec<Digest> = self.pool.install(|| records.par_iter().map(|r| record_digest(r, &fields)).collect());
+        let ids: Vec<&str> = records.iter().map(|r| r.id()).collect();
+        let rows: HashMap<String, (Option<String>, Option<Digest>, RecordStatus)> = self
+            .state
+            .lookup(kind, &ids)?
+            .into_iter()
+            .map(|(id, row, status)| (id, (row.target_id, row.digest, status)))
+            .collect();
+
+        // Pending rows: a crash left their outcome unknown; ask the target first.
+        let pending: Vec<String> = rows
+            .iter()
+            .filter(|(_, (_, _, s))| *s == RecordStatus::Pending)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let landed = if pending.is_empty() {
+            BTreeMap::new()
+        } else {
+            self.ctx.find_with_retry(kind, &pending)?
+        };
+
+        let can_update = self.ctx.target_caps.supports(kind, "update");
+        let mut plans: Vec<(Record, Digest, WriteRequest)> = Vec::with_capacity(records.len());
+        let mut seen: Vec<String> = Vec::new();
+        let mut reconciled: Vec<(String, String, Digest)> = Vec::new();
+        for (record, digest) in records.into_iter().zip(digests) {
+            let id = record.id().to_string();
+            let existing = match rows.get(&id) {
+                Some((Some(target), Some(old), RecordStatus::Written)) if *old == digest && !forced => {
+                    seen.push(id);
+                    counts.unchanged += 1;
+                    continue;
+                }
+                Some((Some(target), _, RecordStatus::Written)) => Some(target.clone()),
+                Some((_, _, RecordStatus::Pending)) => match landed.get(&id) {
+                    Some(target) => {
+                        reconciled.push((id, target.clone(), digest));
+                        counts.reconciled += 1;
+                        continue;
+                    }
+                    None => None,
+                },
+                _ => None,
+            };
+            if existing.is_some() && !can_update {
+                let error = AdapterError::unsupported(&self.ctx.target_caps.adapter, kind, "update");
+                self.fail(&record, &failure(kind, &id, &error), counts)?;
+                continue;
+            }
+            let request = WriteRequest { record: record.clone(), existing };
+            plans.push((record, digest, request));
+        }
+        if !seen.is_empty() {
+            let seen_refs: Vec<&str> = seen.iter().map(String::as_str).collect();
+            self.state.mark_seen(kind, self.generation, &seen_refs)?;
+        }
+        if !reconciled.is_empty() {
+            self.state.mark_written(kind, self.generation, &reconciled)?;
+        }
+
+        // Map references through the id map, applying the plan's policy.
+        let mut cache = HashMap::new();
+        let mut writes: Vec<(Record, Digest, WriteRequest)> = Vec::with_capacity(plans.len());
+        for (record, digest, mut request) in plans {
+            match self.map_references(&mut request.record, &mut cache)? {
+                Ok(()) => writes.push((record, digest, request)),
+                Err((skip, reason)) => {
+                    let f = Failure {
+                        kind,
+                        source_id: record.id().to_string(),
+                        error_kind: if skip { "skipped_reference" } else { "unresolved_reference" }.into(),
+                        message: reason,
+                        attempts: 1,
+                    };
+                    self.fail(&record, &f, counts)?;
+                    if skip {
+                        counts.failed -= 1;
+                        counts.skipped += 1;
+                    }
+                }
+            }
+        }
+        if writes.is_empty() {
+            return Ok(());
+        }
+
+        // Intents first, then the writes, a bounded number of batches in flight.
+        let intents: Vec<(&str, Digest)> = writes.iter().map(|(r, d, _)| (r.id(), *d)).collect();
+        self.state.mark_pending(kind, &intents)?;
+        let batch_size = self.ctx.batch_size(kind);
+        let requests: Vec<WriteRequest> = writes.iter().map(|(_, _, w)| w.clone()).collect();
+        let batches: Vec<&[WriteRequest]> = requests.chunks(batch_size).collect();
+        if let Some(cost) = self.ctx.target_caps.kind(kind).map(|c| c.write_cost) {
+            let attachments: usize = requests.iter().map(|r| r.record.attachments().len()).sum();
+            counts.requests += (cost.per_batch * batches.len() as f64
+                + cost.per_record * requests.len() as f64
+                + cost.per_attachment * attachments as f64)
+                .ceil() as u64;
+        }
+        let ctx = &self.ctx;
+        let results: Vec<Result<Vec<WriteOutcome>, AdapterError>> =
+            self.pool.install(|| batches.par_iter().map(|batch| ctx.write_with_retry(kind, batch)).collect());
+
+        let by_id: HashMap<&str, (&Record, &Digest, bool)> = writes
+            .iter()
+            .map(|(r, d, w)| (r.id(), (r, d, w.existing.is_some())))
+            .collect();
+        let mut written: Vec<(String, String, Digest)> = Vec::new();
+        let mut refused: Vec<String> = Vec::new();
+        let mut stop: Option<AdapterError> = None;
+        let hashes = self.ctx.content.hashes.lock().map(|m| m.clone()).unwrap_or_default();
+        for (batch, result) in batches.iter().zip(results) {
+            match result {
+                Ok(outcomes) => {
+                    for outcome in outcomes {
+                        let Some((record, digest, was_update)) = by_id.get(outcome.source_id.as_str()).copied() else {
+                            continue;
+                        };
+                        match outcome.result {
+                            Ok(target_id) => {
+                                let mut digest = *digest;
+                                if !record.attachments().is_empty() {
+                                    let mut filled = record.clone();
+                                    if let Some(attachments) = filled.attachments_mut() {
+                                        for a in attachments.iter_mut() {
+                                            if let Some((sha, size)) = hashes.get(&a.id) {
+                                                self.state.record_attachment(&a.id, sha, *size)?;
+                                                counts.attachment_bytes += size;
+                                                if a.sha256.is_none() {
+                                                    a.sha256 = Some(sha.to_hex());
+                                                    a.size = *size;
+                                                }
+                                            }
+                                        }
+                                    }
+                                    digest = record_digest(&filled, &fields);
+                                }
+                                if was_update {
+                                    counts.updated += 1;
+                                } else {
+                                    counts.created += 1;
+                                }
+                                written.push((outcome.source_id, target_id, digest));
+                            }
+                            Err(e) if e.stops_run() => stop = Some(e),
+                            Err(e) => {
+                                self.fail(record, &failure(kind, &outcome.source_id, &e), counts)?;
+                                refused.push(outcome.source_id);
+                            }
+                        }
+                    }
+                }
+                Err(e) if e.stops_run() => stop = Some(e),
+                Err(e) => {
+                    // Outcome unknown: the rows stay pending and are reconciled by
+                    // source marker on the next run; retry-failed can send them.
+                    for request in batch.iter() {
+                        let f = failure(kind, request.record.id(), &e);
+                        if let Some((record, _, _)) = by_id.get(request.record.id()) {
+                            self.fail(record, &f, counts)?;
+                        }
+                    }
+                }
+            }
+        }
+        if let Ok(mut map) = self.ctx.content.hashes.lock() {
+            map.clear();
+        }
+        self.state.mark_written(kind, self.generation, &written)?;
+        self.state.drop_pending(kind, &refused)?;
+        match stop {
+            Some(e) => Err(EngineError::Adapter(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Settles intents a killed run left behind, through the target's source markers.
+    fn reconcile_pending(&mut self, kind: Kind, counts: &mut KindCounts) -> Result<(), EngineError> {
+        let pending = self.state.pending(kind)?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = pending.iter().map(|(id, _)| id.clone()).collect();
+        let mut landed = Vec::new();
+        let mut absent = Vec::new();
+        for chunk in ids.chunks(500) {
+            let found = self.ctx.find_with_retry(kind, chunk)?;
+            for id in chunk {
+                if found.contains_key(id) {
+                    landed.push(id.clone());
+                } else {
+                    absent.push(id.clone());
+                }
+            }
+            let written: Vec<(String, String, Digest)> = pending
+                .iter()
+                .filter_map(|(id, digest)| found.get(id).map(|t| (id.clone(), t.clone(), digest.unwrap_or_default())))
+                .collect();
+            counts.reconciled += written.len() as u64;
+            self.state.mark_written(kind, self.generation, &written)?;
+        }
+        self.state.drop_pending(kind, &absent)?;
+        if !landed.is_empty() {
+            self.ctx.observer.event(&Event::Warning(format!(
+                "{kind}: {} record(s) an interrupted run had sent were found on the target by source marker and not sent again",
+                landed.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads one kind from its saved cursor to the end, a page ahead of the writes.
+    fn move_kind(&mut self, kind: Kind, changed_since: Option<switchover_model::Timestamp>, counts: &mut KindCounts) -> Result<bool, EngineError> {
+        let start = self.state.cursor(kind)?;
+        if start.done {
+            return Ok(true);
+        }
+        let total = self.source.count(kind).ok().flatten();
+        self.ctx.observer.event(&Event::KindStarted { kind, total });
+        let page_size = self
+            .ctx
+            .options
+            .page_size
+            .or_else(|| self.ctx.source_caps.kind(kind).map(|c| c.page_size))
+            .filter(|n| *n > 0);
+        let source = self.source;
+        let (options, observer, cancel) = (self.ctx.options, self.ctx.observer, self.ctx.cancel);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<switchover_adapter::Page, AdapterError>>(1);
+        let first = start.cursor.clone().map(switchover_adapter::Cursor);
+        std::thread::scope(|scope| -> Result<bool, EngineError> {
+            scope.spawn(move || {
+                let mut request = PageRequest { cursor: first, changed_since, page_size };
+                loop {
+                    let page = read_with_retry(kind, source, &request, options, observer, cancel);
+                    let next = page.as_ref().ok().and_then(|p| p.next.clone());
+                    let last = page.is_err() || next.is_none();
+                    if tx.send(page).is_err() || last {
+                        return;
+                    }
+                    request.cursor = next;
+                }
+            });
+            for page in rx.iter() {
+                let page = page?;
+                let next = page.next.clone();
+                self.process(kind, page.records, false, counts)?;
+                self.state.save_cursor(kind, &KindCursor { cursor: next.as_ref().map(|c| c.0.clone()), done: next.is_none() })?;
+                self.ctx.observer.event(&Event::Progress { kind, done: counts.processed() });
+                if self.ctx.cancel.is_cancelled() && next.is_some() {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    }
+}
+
+fn build_pool(concurrency: usize) -> Result<rayon::ThreadPool, EngineError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(concurrency.max(1))
+        .thread_name(|i| format!("switchover-write-{i}"))
+        .build()
+        .map_err(|e| EngineError::State(format!("cannot start worker threads: {e}")))
+}
+
+fn runner<'a>(
+    source: &'a dyn Source,
+    sink: &'a dyn Sink,
+    state: &'a mut StateStore,
+    options: &'a Options,
+    observer: &'a dyn Observer,
+    cancel: &'a Cancel,
+    generation: i64,
+) -> Result<(Runner<'a>, Vec<(Kind, String)>), EngineError> {
+    let source_caps = source.capabilities();
+    let target_caps = sink.capabilities();
+    let plan = plan_kinds(&options.kinds, &source_caps, &target_caps);
+    let ctx = Ctx {
+        source_caps,
+        target_caps,
+        sink,
+        content: HashingContent { source, hashes: Default::default() },
+        options,
+        observer,
+        cancel,
+        moved: plan.moves,
+    };
+    Ok((
+        Runner { ctx, source, state, generation, pool: build_pool(options.concurrency)? },
+        plan.left_behind,
+    ))
+}
+
+/// Brings the target up to date with the source: a full run the first time, a resumed
+/// run after an interruption, a delta run (only what changed, deletions included) after
+/// a completed one.
+pub fn migrate(
+    source: &dyn Source,
+    target: &dyn Target,
+    state: &mut StateStore,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<RunSummary, EngineError> {
+    source.check()?;
+    let preflight = target.preflight()?;
+    for warning in &preflight.warnings {
+        observer.event(&Event::Warning(warning.clone()));
+    }
+    if !preflight.blockers.is_empty() {
+        return Err(EngineError::Plan(preflight.blockers));
+    }
+    let sink = Live(target);
+    run_migration(source, &sink, state, options, observer, cancel)
+}
+
+fn run_migration(
+    source: &dyn Source,
+    sink: &dyn Sink,
+    state: &mut StateStore,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<RunSummary, EngineError> {
+    let resuming = state.setting("in_progress")?.as_deref() == Some("1");
+    let previous: i64 = state.setting("generation")?.and_then(|g| g.parse().ok()).unwrap_or(0);
+    let generation = if resuming { previous.max(1) } else { previous + 1 };
+    if !resuming {
+        state.reset_cursors()?;
+        state.set_setting("generation", &generation.to_string())?;
+        state.set_setting("in_progress", "1")?;
+    }
+    let mode = match (resuming, generation) {
+        (true, _) => "resumed",
+        (false, 1) => "full",
+        _ => "delta",
+    };
+    let run = state.begin_run("migrate")?;
+    let since = if generation > 1 && options.incremental { state.setting("high_water")?.and_then(|t| t.parse().ok()) } else { None };
+    let started_at = switchover_model::Timestamp::now();
+    let (mut runner, left_behind) = runner(source, sink, state, options, observer, cancel, generation)?;
+    for (kind, reason) in &left_behind {
+        observer.event(&Event::Warning(format!("{kind} will not move: {reason}")));
+    }
+    let mut summary = RunSummary { run, mode: mode.into(), left_behind, ..Default::default() };
+    let kinds = runner.ctx.moved.clone();
+    let mut completed = true;
+    for kind in &kinds {
+        let mut counts = KindCounts::default();
+        runner.reconcile_pending(*kind, &mut counts)?;
+        let incremental_here = since.is_some() && runner.ctx.source_caps.supports(*kind, "incremental");
+        let finished = runner.move_kind(*kind, since.filter(|_| incremental_here), &mut counts);
+        let finished = match finished {
+            Ok(f) => f,
+            Err(e) => {
+                runner.state.end_run(run, "failed")?;
+                return Err(e);
+            }
+        };
+        summary.kinds.insert(*kind, counts);
+        if !finished {
+            completed = false;
+            break;
+        }
+        observer.event(&Event::KindFinished { kind: *kind, counts });
+    }
+    // Records the source no longer has: deleted since the last run (full reads only).
+    if completed && generation > 1 && since.is_none() && !sink.is_dry() {
+        for kind in kinds.iter().rev() {
+            if !runner.ctx.target_caps.supports(*kind, "delete") {
+                continue;
+            }
+            let gone = runner.state.unseen(*kind, generation)?;
+            for chunk in gone.chunks(100) {
+                let target_ids: Vec<String> = chunk.iter().map(|(_, t)| t.clone()).collect();
+                let results = sink.delete(*kind, &target_ids)?;
+                let deleted: Vec<String> = chunk
+                    .iter()
+                    .zip(results)
+                    .filter(|(_, r)| r.as_ref().is_ok_or_not_found())
+                    .map(|((s, _), _)| s.clone())
+                    .collect();
+                if let Some(c) = summary.kinds.get_mut(kind) {
+                    c.deleted += deleted.len() as u64;
+                }
+                runner.state.set_status(*kind, &deleted, RecordStatus::DeletedInSource)?;
+            }
+        }
+    }
+    sink.finish()?;
+    summary.failures = runner.state.failures()?;
+    summary.interrupted = !completed;
+    if completed {
+        runner.state.set_setting("in_progress", "0")?;
+        runner.state.set_setting("high_water", &started_at.to_canonical())?;
+        runner.state.end_run(run, "completed")?;
+    } else {
+        runner.state.end_run(run, "interrupted")?;
+    }
+    Ok(summary)
+}
+
+trait OkOrNotFound {
+    fn is_ok_or_not_found(&self) -> bool;
+}
+
+impl OkOrNotFound for Result<&(), &AdapterError> {
+    fn is_ok_or_not_found(&self) -> bool {
+        match self {
+            Ok(()) => true,
+            Err(e) => e.kind() == ErrorKind::NotFound,
+        }
+    }
+}
+
+/// Sends again every record that failed, from the copies kept in the state store.
+pub fn retry_failed(
+    source: &dyn Source,
+    target: &dyn Target,
+    state: &mut StateStore,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<RunSummary, EngineError> {
+    let generation: i64 = state.setting("generation")?.and_then(|g| g.parse().ok()).unwrap_or(1);
+    let run = state.begin_run("retry-failed")?;
+    let sink = Live(target);
+    let (mut runner, left_behind) = runner(source, &sink, state, options, observer, cancel, generation)?;
+    let mut summary = RunSummary { run, mode: "retry-failed".into(), left_behind, ..Default::default() };
+    for kind in runner.ctx.moved.clone() {
+        let stored = runner.state.failed_records(kind)?;
+        if stored.is_empty() {
+            continue;
+        }
+        let mut records = Vec::with_capacity(stored.len());
+        for (id, json) in stored {
+            let record: Record = serde_json::from_str(&json)
+                .map_err(|e| EngineError::State(format!("stored copy of {kind} '{id}' is unreadable: {e}")))?;
+            records.push(record);
+        }
+        let mut counts = KindCounts::default();
+        observer.event(&Event::KindStarted { kind, total: Some(records.len() as u64) });
+        runner.process(kind, records, true, &mut counts)?;
+        observer.event(&Event::KindFinished { kind, counts });
+        summary.kinds.insert(kind, counts);
+    }
+    target.finish()?;
+    summary.failures = runner.state.failures()?;
+    runner.state.end_run(run, "completed")?;
+    Ok(summary)
+}
+
+/// What a dry run found: what would move, what would fail, and what it would cost.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryRunReport {
+    /// Per kind: records that would be created, fail or be skipped, and requests.
+    pub run: RunSummary,
+    /// Attachment bytes that would move, per kind.
+    pub attachment_bytes: u64,
+    /// Target requests the real run would make.
+    pub requests: u64,
+    /// The target's request budget per minute used for the estimate.
+    pub requests_per_minute: Option<u32>,
+    /// Estimated hours at that budget.
+    pub estimated_hours: Option<f64>,
+    /// Preflight warnings from the target.
+    pub warnings: Vec<String>,
+    /// Fields of each kind the target will not keep as they are.
+    pub lossy: BTreeMap<Kind, Vec<switchover_adapter::LossyField>>,
+}
+
+/// Plans, reads, maps and validates everything a migration would, and writes nothing:
+/// the target is given only as [`TargetInfo`], which has no write method.
+pub fn dry_run(
+    source: &dyn Source,
+    target: &dyn TargetInfo,
+    options: &Options,
+    requests_per_minute: Option<u32>,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<DryRunReport, EngineError> {
+    source.check()?;
+    let preflight = target.preflight()?;
+    let capabilities = target.capabilities();
+    let sink = Dry { capabilities: capabilities.clone() };
+    let mut state = StateStore::in_memory()?;
+    let run = run_migration(source, &sink, &mut state, options, observer, cancel)?;
+    let totals = run.totals();
+    let budget = requests_per_minute.or(capabilities.requests_per_minute);
+    let source_caps = source.capabilities();
+    let lossy = run
+        .kinds
+        .keys()
+        .map(|k| (*k, Capabilities::lossy_fields(&source_caps, &capabilities, *k)))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    Ok(DryRunReport {
+        attachment_bytes: totals.attachment_bytes,
+        requests: totals.requests,
+        requests_per_minute: budget,
+        estimated_hours: budget.map(|b| totals.requests as f64 / f64::from(b.max(1)) / 60.0),
+        warnings: preflight.warnings,
+        lossy,
+        run,
+    })
+}

@@ -1,0 +1,52 @@
+//! The Switchover transfer engine.
+//!
+//! It moves records kind by kind in dependency order ([`planner`]), streaming pages from
+//! the source through a bounded pipeline: one thread reads the next page while the
+//! current one is hashed and mapped on rayon and written in batches, a bounded number in
+//! flight. Every write is recorded in a SQLite [`state::StateStore`] as an intent before
+//! it is sent and as done after, so a killed run resumes without writing anything twice:
+//! intents whose outcome is unknown are reconciled through the target's source marker.
+//!
+//! The engine depends on the adapter contract only, never on a concrete adapter; it
+//! reports progress as [`events::Event`]s and draws nothing.
+//!
+//! A dry run ([`dry_run`]) is given a [`switchover_adapter::TargetInfo`], which has no
+//! write methods: it cannot write by construction.
+
+#![deny(missing_docs)]
+
+pub mod events;
+mod executor;
+pub mod plan;
+pub mod planner;
+mod rollback;
+pub mod state;
+mod verify;
+
+pub use events::{Cancel, Event, KindCounts, Observer, Silent};
+pub use executor::{DryRunReport, Options, RunSummary, UnresolvedPolicy, dry_run, migrate, retry_failed};
+pub use rollback::{RollbackSummary, rollback};
+pub use verify::{KindVerification, VerifyReport, verify};
+
+use switchover_adapter::AdapterError;
+
+/// Why the engine stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The state store failed.
+    #[error("state store: {0}")]
+    State(String),
+    /// An adapter failed in a way that stops the run (authentication, bad settings, fatal).
+    #[error("{0}")]
+    Adapter(#[from] AdapterError),
+    /// The plan is wrong; every problem is listed.
+    #[error("the plan has {} problem(s):\n  - {}", .0.len(), .0.join("\n  - "))]
+    Plan(Vec<String>),
+}
+
+impl EngineError {
+    /// Whether this is an authentication failure (its own exit status).
+    pub fn is_authentication(&self) -> bool {
+        matches!(self, EngineError::Adapter(e) if e.kind() == switchover_adapter::ErrorKind::Authentication)
+    }
+}

@@ -1,0 +1,217 @@
+//! Plan files: TOML naming the source and target adapters with their settings, the kinds
+//! to move, where the state store lives and the run's limits. Validation reports every
+//! problem at once. Secrets appear only as `env:VAR` or `file:PATH` references.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use switchover_adapter::Settings;
+use switchover_model::Kind;
+
+use crate::executor::{Options, UnresolvedPolicy};
+use crate::EngineError;
+
+/// A parsed, validated plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Source adapter settings (adapter name included).
+    pub source: Settings,
+    /// Target adapter settings (adapter name included).
+    pub target: Settings,
+    /// Where the state store lives.
+    pub state: PathBuf,
+    /// Engine options.
+    pub options: Options,
+    /// The target's request budget per minute, if the plan sets one.
+    pub requests_per_minute: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    source: Option<toml::Table>,
+    target: Option<toml::Table>,
+    #[serde(default)]
+    run: RawRun,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    state: Option<String>,
+    kinds: Option<Vec<String>>,
+    concurrency: Option<usize>,
+    batch_size: Option<usize>,
+    page_size: Option<usize>,
+    requests_per_minute: Option<u32>,
+    unresolved_references: Option<UnresolvedPolicy>,
+    placeholder_user: Option<String>,
+    incremental: Option<bool>,
+}
+
+/// Setting names that hold credentials and so must be references.
+const SECRET_WORDS: &[&str] = &["password", "token", "secret", "api_key", "apikey", "key"];
+
+fn adapter_settings(
+    role: &str,
+    table: Option<toml::Table>,
+    base: &Path,
+    rpm: Option<u32>,
+    problems: &mut Vec<String>,
+) -> Settings {
+    let Some(mut table) = table else {
+        problems.push(format!("missing [{role}] table; add one with `adapter = \"archive\"` (see `switchover adapters`)"));
+        return Settings::default();
+    };
+    let adapter = match table.remove("adapter") {
+        Some(toml::Value::String(name)) => name,
+        Some(other) => {
+            problems.push(format!("[{role}] adapter must be a name, found {other}"));
+            String::new()
+        }
+        None => {
+            problems.push(format!("[{role}] has no `adapter = \"...\"`; see `switchover adapters` for the names"));
+            String::new()
+        }
+    };
+    let mut values = serde_json::Map::new();
+    for (key, value) in table {
+        let lowered = key.to_ascii_lowercase();
+        if let toml::Value::String(text) = &value {
+            let secret_like = SECRET_WORDS.iter().any(|w| lowered == *w || lowered.ends_with(&format!("_{w}")));
+            if secret_like && !(text.starts_with("env:") || text.starts_with("file:")) {
+                problems.push(format!(
+                    "[{role}] {key} holds a literal secret; write `{key} = \"env:VARIABLE\"` or `\"file:PATH\"` so it never sits in a plan"
+                ));
+                continue;
+            }
+        }
+        let mut json = match serde_json::to_value(&value) {
+            Ok(json) => json,
+            Err(e) => {
+                problems.push(format!("[{role}] {key}: {e}"));
+                continue;
+            }
+        };
+        if key == "path" {
+            if let Some(text) = json.as_str() {
+                json = serde_json::Value::String(base.join(text).display().to_string());
+            }
+        }
+        values.insert(key, json);
+    }
+    if let Some(rpm) = rpm {
+        values.entry("requests_per_minute").or_insert(rpm.into());
+    }
+    Settings::new(adapter, values)
+}
+
+impl Plan {
+    /// Reads and validates a plan file; relative paths are relative to the file.
+    pub fn load(path: &Path) -> Result<Plan, EngineError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EngineError::Plan(vec![format!("cannot read plan {}: {e}", path.display())]))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Plan::parse(&text, base)
+    }
+
+    /// Parses and validates plan text; every problem is reported at once.
+    pub fn parse(text: &str, base: &Path) -> Result<Plan, EngineError> {
+        let raw: RawPlan = toml::from_str(text).map_err(|e| EngineError::Plan(vec![format!("not a valid plan: {e}")]))?;
+        let mut problems = Vec::new();
+        let run = raw.run;
+        let source = adapter_settings("source", raw.source, base, None, &mut problems);
+        let target = adapter_settings("target", raw.target, base, run.requests_per_minute, &mut problems);
+        let state = match run.state {
+            Some(state) => base.join(state),
+            None => {
+                problems.push("[run] has no `state = \"migration.sqlite\"`: the state store is what makes a run resumable".into());
+                PathBuf::new()
+            }
+        };
+        let mut kinds = Vec::new();
+        match run.kinds {
+            None => kinds = Kind::ALL.to_vec(),
+            Some(names) => {
+                for name in names {
+                    if name == "all" {
+                        kinds.extend(Kind::ALL);
+                        continue;
+                    }
+                    match name.parse::<Kind>() {
+                        Ok(kind) => kinds.push(kind),
+                        Err(e) => problems.push(format!("[run] kinds: {e}")),
+                    }
+                }
+            }
+        }
+        if run.concurrency == Some(0) {
+            problems.push("[run] concurrency must be at least 1".into());
+        }
+        if run.batch_size == Some(0) {
+            problems.push("[run] batch_size must be at least 1".into());
+        }
+        if run.requests_per_minute == Some(0) {
+            problems.push("[run] requests_per_minute must be at least 1".into());
+        }
+        let unresolved = run.unresolved_references.unwrap_or_default();
+        if unresolved == UnresolvedPolicy::Placeholder && run.placeholder_user.is_none() {
+            problems.push("[run] unresolved_references = \"placeholder\" needs `placeholder_user = \"<target user id>\"`".into());
+        }
+        if !problems.is_empty() {
+            return Err(EngineError::Plan(problems));
+        }
+        Ok(Plan {
+            source,
+            target,
+            state,
+            options: Options {
+                kinds,
+                concurrency: run.concurrency.unwrap_or(4),
+                batch_size: run.batch_size,
+                page_size: run.page_size,
+                unresolved,
+                placeholder_user: run.placeholder_user,
+                incremental: run.incremental.unwrap_or(false),
+                ..Options::default()
+            },
+            requests_per_minute: run.requests_per_minute,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_plan_problem_is_reported_at_once() {
+        let text = r#"
+            [source]
+            path = "in"
+            [target]
+            adapter = "zendesk"
+            api_token = "abc123"
+            [run]
+            kinds = ["tickets", "tikets"]
+            concurrency = 0
+            unresolved_references = "placeholder"
+        "#;
+        let Err(EngineError::Plan(problems)) = Plan::parse(text, Path::new(".")) else {
+            panic!("a broken plan must be refused");
+        };
+        let all = problems.join("\n");
+        for expected in ["[source] has no `adapter", "literal secret", "unknown record kind 'tikets'", "concurrency", "state", "placeholder_user"] {
+            assert!(all.contains(expected), "missing '{expected}' in:\n{all}");
+        }
+        assert!(!all.contains("abc123"), "a secret leaked into the error: {all}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_plan() {
+        let text = "[source]\nadapter = \"archive\"\npath = \"in\"\n[target]\nadapter = \"archive\"\npath = \"out\"\n[run]\nstate = \"s.sqlite\"\n";
+        let plan = Plan::parse(text, Path::new("/plans")).ok();
+        assert_eq!(plan.as_ref().map(|p| p.state.clone()), Some(PathBuf::from("/plans/s.sqlite")));
+        assert_eq!(plan.and_then(|p| p.source.optional_string("path").ok().flatten()), Some("/plans/in".into()));
+    }
+}

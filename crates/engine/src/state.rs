@@ -1,0 +1,575 @@
+//! The state store: one SQLite database per migration holding runs, the id map, per-kind
+//! cursors, failures and attachment hashes. Every target write is recorded here first as
+//! an intent (`pending`) and then as done (`written`), so a resumed run never writes a
+//! record twice: pending rows are reconciled through the target's source marker before
+//! anything is re-sent.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use switchover_model::Kind;
+use switchover_model::digest::Digest;
+
+use crate::EngineError;
+
+/// Status of a record in the id map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordStatus {
+    /// A write was sent or about to be; unknown whether it landed.
+    Pending,
+    /// On the target, with a target id.
+    Written,
+    /// Removed from the target because it was deleted in the source (delta).
+    DeletedInSource,
+    /// Removed from the target by a rollback.
+    RolledBack,
+}
+
+impl RecordStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            RecordStatus::Pending => "pending",
+            RecordStatus::Written => "written",
+            RecordStatus::DeletedInSource => "deleted_in_source",
+            RecordStatus::RolledBack => "rolled_back",
+        }
+    }
+}
+
+/// One row of the id map.
+#[derive(Debug, Clone)]
+pub struct MappedRecord {
+    /// Source id.
+    pub source_id: String,
+    /// Target id, once written.
+    pub target_id: Option<String>,
+    /// Digest of the source record's portable projection when it was written.
+    pub digest: Option<Digest>,
+}
+
+/// A record the target refused or that could not be sent.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Failure {
+    /// Kind.
+    pub kind: Kind,
+    /// Source id.
+    pub source_id: String,
+    /// Error kind (`invalid_record`, `permission`, `transient`, `unresolved_reference`...).
+    pub error_kind: String,
+    /// The error message.
+    pub message: String,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// A per-kind read position.
+#[derive(Debug, Clone, Default)]
+pub struct KindCursor {
+    /// Where the next page starts; `None` at the beginning.
+    pub cursor: Option<String>,
+    /// Whether this run has read the kind to the end.
+    pub done: bool,
+}
+
+/// The SQLite state store of one migration.
+pub struct StateStore {
+    conn: Connection,
+}
+
+fn db(context: &str) -> impl FnOnce(rusqlite::Error) -> EngineError + '_ {
+    move |e| EngineError::State(format!("{context}: {e}"))
+}
+
+fn kind_text(kind: Kind) -> &'static str {
+    kind.as_str()
+}
+
+impl StateStore {
+    /// Opens (creating if needed) the state store at `path`.
+    pub fn open(path: &Path) -> Result<Self, EngineError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                EngineError::State(format!("cannot create folder {}: {e}", parent.display()))
+            })?;
+        }
+        let conn = Connection::open(path)
+            .map_err(db(&format!("cannot open state store {}", path.display())))?;
+        Self::init(conn)
+    }
+
+    /// A throwaway in-memory store (dry runs and tests).
+    pub fn in_memory() -> Result<Self, EngineError> {
+        let conn = Connection::open_in_memory().map_err(db("cannot open in-memory state"))?;
+        Self::init(conn)
+    }
+
+    fn init(conn: Connection) -> Result<Self, EngineError> {
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS runs (
+                 id INTEGER PRIMARY KEY,
+                 mode TEXT NOT NULL,
+                 started_at TEXT NOT NULL,
+                 finished_at TEXT,
+                 status TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS id_map (
+                 kind TEXT NOT NULL,
+                 source_id TEXT NOT NULL,
+                 target_id TEXT,
+                 digest TEXT,
+                 status TEXT NOT NULL,
+                 seen_run INTEGER,
+                 PRIMARY KEY (kind, source_id)
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS id_map_target ON id_map (kind, target_id);
+             CREATE TABLE IF NOT EXISTS cursors (
+                 kind TEXT PRIMARY KEY,
+                 cursor TEXT,
+                 done INTEGER NOT NULL DEFAULT 0
+             );
+             CREATE TABLE IF NOT EXISTS failures (
+                 kind TEXT NOT NULL,
+                 source_id TEXT NOT NULL,
+                 error_kind TEXT NOT NULL,
+                 message TEXT NOT NULL,
+                 attempts INTEGER NOT NULL,
+                 record TEXT NOT NULL,
+                 PRIMARY KEY (kind, source_id)
+             );
+             CREATE TABLE IF NOT EXISTS attachments (
+                 attachment_id TEXT PRIMARY KEY,
+                 sha256 TEXT NOT NULL,
+                 size INTEGER NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS settings (
+                 key TEXT PRIMARY KEY,
+                 value TEXT NOT NULL
+             );",
+        )
+        .map_err(db("cannot create state tables"))?;
+        Ok(StateStore { conn })
+    }
+
+    /// Starts a run and returns its id.
+    pub fn begin_run(&self, mode: &str) -> Result<i64, EngineError> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (mode, started_at, status) VALUES (?1, datetime('now'), 'running')",
+                params![mode],
+            )
+            .map_err(db("cannot record run"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Ends a run with a status (`completed`, `interrupted`, `failed`).
+    pub fn end_run(&self, run: i64, status: &str) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "UPDATE runs SET finished_at = datetime('now'), status = ?2 WHERE id = ?1",
+                params![run, status],
+            )
+            .map_err(db("cannot finish run"))?;
+        Ok(())
+    }
+
+    /// Whether any migrate run has completed (the next one is then a delta run).
+    pub fn has_completed_migration(&self) -> Result<bool, EngineError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM runs WHERE mode = 'migrate' AND status = 'completed'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(db("cannot read runs"))
+    }
+
+    /// Reads a stored setting (the plan fingerprint, the portable field sets).
+    pub fn setting(&self, key: &str) -> Result<Option<String>, EngineError> {
+        self.conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
+            .optional()
+            .map_err(db("cannot read setting"))
+    }
+
+    /// Stores a setting.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(db("cannot store setting"))?;
+        Ok(())
+    }
+
+    /// The read position of a kind.
+    pub fn cursor(&self, kind: Kind) -> Result<KindCursor, EngineError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT cursor, done FROM cursors WHERE kind = ?1",
+                params![kind_text(kind)],
+                |r| {
+                    Ok(KindCursor {
+                        cursor: r.get(0)?,
+                        done: r.get::<_, i64>(1)? != 0,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db("cannot read cursor"))?
+            .unwrap_or_default())
+    }
+
+    /// Saves the read position of a kind.
+    pub fn save_cursor(&self, kind: Kind, cursor: &KindCursor) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "INSERT INTO cursors (kind, cursor, done) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(kind) DO UPDATE SET cursor = excluded.cursor, done = excluded.done",
+                params![kind_text(kind), cursor.cursor, cursor.done as i64],
+            )
+            .map_err(db("cannot save cursor"))?;
+        Ok(())
+    }
+
+    /// Forgets every read position (a new delta run reads from the start).
+    pub fn reset_cursors(&self) -> Result<(), EngineError> {
+        self.conn
+            .execute("DELETE FROM cursors", [])
+            .map_err(db("cannot reset cursors"))?;
+        Ok(())
+    }
+
+    /// The id map rows of some source ids.
+    pub fn lookup(&self, kind: Kind, source_ids: &[&str]) -> Result<Vec<(String, MappedRecord, RecordStatus)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT target_id, digest, status FROM id_map WHERE kind = ?1 AND source_id = ?2")
+            .map_err(db("cannot prepare lookup"))?;
+        let mut out = Vec::with_capacity(source_ids.len());
+        for id in source_ids {
+            let row = stmt
+                .query_row(params![kind_text(kind), id], |r| {
+                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+                })
+                .optional()
+                .map_err(db("cannot look up id"))?;
+            if let Some((target_id, digest, status)) = row {
+                let status = match status.as_str() {
+                    "pending" => RecordStatus::Pending,
+                    "written" => RecordStatus::Written,
+                    "deleted_in_source" => RecordStatus::DeletedInSource,
+                    _ => RecordStatus::RolledBack,
+                };
+                out.push((
+                    id.to_string(),
+                    MappedRecord {
+                        source_id: id.to_string(),
+                        target_id,
+                        digest: digest.and_then(|d| d.parse().ok()),
+                    },
+                    status,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The target id of a written record.
+    pub fn target_id(&self, kind: Kind, source_id: &str) -> Result<Option<String>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT target_id FROM id_map WHERE kind = ?1 AND source_id = ?2 AND status = 'written'")
+            .map_err(db("cannot prepare lookup"))?;
+        stmt.query_row(params![kind_text(kind), source_id], |r| r.get::<_, Option<String>>(0))
+            .optional()
+            .map(Option::flatten)
+            .map_err(db("cannot look up target id"))
+    }
+
+    /// The source id of a target id this migration wrote.
+    pub fn source_id_of(&self, kind: Kind, target_id: &str) -> Result<Option<String>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_id FROM id_map WHERE kind = ?1 AND target_id = ?2 AND status = 'written'")
+            .map_err(db("cannot prepare reverse lookup"))?;
+        stmt.query_row(params![kind_text(kind), target_id], |r| r.get(0))
+            .optional()
+            .map_err(db("cannot look up source id"))
+    }
+
+    /// Records write intents for a batch, in one transaction, before it is sent.
+    pub fn mark_pending(&mut self, kind: Kind, records: &[(&str, Digest)]) -> Result<(), EngineError> {
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO id_map (kind, source_id, digest, status) VALUES (?1, ?2, ?3, 'pending')
+                     ON CONFLICT(kind, source_id) DO UPDATE SET status = CASE WHEN status = 'written' THEN 'written' ELSE 'pending' END",
+                )
+                .map_err(db("cannot prepare intent"))?;
+            for (id, digest) in records {
+                stmt.execute(params![kind_text(kind), id, digest.to_hex()]).map_err(db("cannot record intent"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit intents"))
+    }
+
+    /// Records written records (source id, target id, digest) and clears their failures.
+    pub fn mark_written(&mut self, kind: Kind, run: i64, written: &[(String, String, Digest)]) -> Result<(), EngineError> {
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO id_map (kind, source_id, target_id, digest, status, seen_run) VALUES (?1, ?2, ?3, ?4, 'written', ?5)
+                     ON CONFLICT(kind, source_id) DO UPDATE SET target_id = excluded.target_id, digest = excluded.digest, status = 'written', seen_run = excluded.seen_run",
+                )
+                .map_err(db("cannot prepare write record"))?;
+            let mut clear = tx
+                .prepare_cached("DELETE FROM failures WHERE kind = ?1 AND source_id = ?2")
+                .map_err(db("cannot prepare failure clear"))?;
+            for (source, target, digest) in written {
+                stmt.execute(params![kind_text(kind), source, target, digest.to_hex(), run])
+                    .map_err(db("cannot record write"))?;
+                clear.execute(params![kind_text(kind), source]).map_err(db("cannot clear failure"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit writes"))
+    }
+
+    /// Marks records as seen by this run without writing them (unchanged in a delta run).
+    pub fn mark_seen(&mut self, kind: Kind, run: i64, source_ids: &[&str]) -> Result<(), EngineError> {
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE id_map SET seen_run = ?3 WHERE kind = ?1 AND source_id = ?2")
+                .map_err(db("cannot prepare seen"))?;
+            for id in source_ids {
+                stmt.execute(params![kind_text(kind), id, run]).map_err(db("cannot mark seen"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit seen"))
+    }
+
+    /// Sets a record's status (after deletes), keeping its target id for the record.
+    pub fn set_status(&mut self, kind: Kind, source_ids: &[String], status: RecordStatus) -> Result<(), EngineError> {
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE id_map SET status = ?3 WHERE kind = ?1 AND source_id = ?2")
+                .map_err(db("cannot prepare status"))?;
+            for id in source_ids {
+                stmt.execute(params![kind_text(kind), id, status.as_str()]).map_err(db("cannot set status"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit status"))
+    }
+
+    /// Pending rows of a kind, `(source id, digest)`: writes whose outcome is unknown.
+    pub fn pending(&self, kind: Kind) -> Result<Vec<(String, Option<Digest>)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_id, digest FROM id_map WHERE kind = ?1 AND status = 'pending'")
+            .map_err(db("cannot prepare pending"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.and_then(|d| d.parse().ok())))
+            })
+            .map_err(db("cannot list pending"))?;
+        rows.collect::<Result<_, _>>().map_err(db("cannot list pending"))
+    }
+
+    /// Forgets pending rows the target does not have (they will be sent again).
+    pub fn drop_pending(&mut self, kind: Kind, source_ids: &[String]) -> Result<(), EngineError> {
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("DELETE FROM id_map WHERE kind = ?1 AND source_id = ?2 AND status = 'pending'")
+                .map_err(db("cannot prepare drop"))?;
+            for id in source_ids {
+                stmt.execute(params![kind_text(kind), id]).map_err(db("cannot drop pending"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit drop"))
+    }
+
+    /// Written records of a kind not seen by `run`: deleted in the source since.
+    pub fn unseen(&self, kind: Kind, run: i64) -> Result<Vec<(String, String)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id, target_id FROM id_map WHERE kind = ?1 AND status = 'written' AND (seen_run IS NULL OR seen_run <> ?2) AND target_id IS NOT NULL")
+            .map_err(db("cannot prepare unseen"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind), run], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db("cannot list unseen"))?;
+        rows.collect::<Result<_, _>>().map_err(db("cannot list unseen"))
+    }
+
+    /// Written records of a kind, `(source id, target id, digest)`, ordered by source id,
+    /// in pages after `after`.
+    pub fn written_page(&self, kind: Kind, after: &str, limit: usize) -> Result<Vec<(String, String, Option<Digest>)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_id, target_id, digest FROM id_map WHERE kind = ?1 AND status = 'written' AND source_id > ?2 ORDER BY source_id LIMIT ?3")
+            .map_err(db("cannot prepare written"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind), after, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default(), r.get::<_, Option<String>>(2)?))
+            })
+            .map_err(db("cannot list written"))?;
+        rows.map(|r| r.map(|(s, t, d)| (s, t, d.and_then(|d| d.parse().ok()))))
+            .collect::<Result<_, _>>()
+            .map_err(db("cannot list written"))
+    }
+
+    /// Counts of id map rows per status for a kind.
+    pub fn count(&self, kind: Kind, status: RecordStatus) -> Result<u64, EngineError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM id_map WHERE kind = ?1 AND status = ?2",
+                params![kind_text(kind), status.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(db("cannot count"))
+    }
+
+    /// Records a failure with the record itself, so `retry-failed` needs no source read.
+    pub fn record_failure(&mut self, failure: &Failure, record_json: &str) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "INSERT INTO failures (kind, source_id, error_kind, message, attempts, record) VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                 ON CONFLICT(kind, source_id) DO UPDATE SET error_kind = excluded.error_kind, message = excluded.message,
+                 attempts = failures.attempts + 1, record = excluded.record",
+                params![kind_text(failure.kind), failure.source_id, failure.error_kind, failure.message, record_json],
+            )
+            .map_err(db("cannot record failure"))?;
+        Ok(())
+    }
+
+    /// Every recorded failure.
+    pub fn failures(&self) -> Result<Vec<Failure>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT kind, source_id, error_kind, message, attempts FROM failures ORDER BY kind, source_id")
+            .map_err(db("cannot prepare failures"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)?))
+            })
+            .map_err(db("cannot list failures"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, source_id, error_kind, message, attempts) = row.map_err(db("cannot read failure"))?;
+            let kind: Kind = kind.parse().map_err(|e| EngineError::State(format!("{e}")))?;
+            out.push(Failure { kind, source_id, error_kind, message, attempts: attempts as u32 });
+        }
+        Ok(out)
+    }
+
+    /// The stored records of failures of a kind, `(source id, record JSON)`.
+    pub fn failed_records(&self, kind: Kind) -> Result<Vec<(String, String)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id, record FROM failures WHERE kind = ?1 ORDER BY source_id")
+            .map_err(db("cannot prepare failed records"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db("cannot list failed records"))?;
+        rows.collect::<Result<_, _>>().map_err(db("cannot list failed records"))
+    }
+
+    /// Remembers the SHA-256 and size of attachment bytes as downloaded from the source.
+    pub fn record_attachment(&self, attachment_id: &str, sha256: &Digest, size: u64) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "INSERT INTO attachments (attachment_id, sha256, size) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(attachment_id) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size",
+                params![attachment_id, sha256.to_hex(), size as i64],
+            )
+            .map_err(db("cannot record attachment hash"))?;
+        Ok(())
+    }
+
+    /// The SHA-256 and size of attachment bytes as downloaded from the source.
+    pub fn attachment(&self, attachment_id: &str) -> Result<Option<(Digest, u64)>, EngineError> {
+        self.conn
+            .query_row(
+                "SELECT sha256, size FROM attachments WHERE attachment_id = ?1",
+                params![attachment_id],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+            )
+            .optional()
+            .map_err(db("cannot read attachment hash"))
+            .map(|row| row.and_then(|(d, s)| d.parse().ok().map(|d| (d, s as u64))))
+    }
+
+    /// Starts a verification pass: forgets what an earlier pass saw.
+    pub fn begin_verify(&self) -> Result<(), EngineError> {
+        self.conn
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS verify_seen (
+                     kind TEXT NOT NULL, source_id TEXT NOT NULL, digest TEXT NOT NULL,
+                     PRIMARY KEY (kind, source_id)
+                 ) WITHOUT ROWID;
+                 DELETE FROM verify_seen;",
+            )
+            .map_err(db("cannot prepare verification"))
+    }
+
+    /// Records the digest of a record read back from the target; false if seen before.
+    pub fn verify_seen(&self, kind: Kind, source_id: &str, digest: &Digest) -> Result<bool, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("INSERT OR IGNORE INTO verify_seen (kind, source_id, digest) VALUES (?1, ?2, ?3)")
+            .map_err(db("cannot prepare verify record"))?;
+        stmt.execute(params![kind_text(kind), source_id, digest.to_hex()])
+            .map(|n| n == 1)
+            .map_err(db("cannot record verified digest"))
+    }
+
+    /// Read-back digests of a kind ordered by source id, in pages after `after`.
+    pub fn verified_page(&self, kind: Kind, after: &str, limit: usize) -> Result<Vec<(String, Digest)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_id, digest FROM verify_seen WHERE kind = ?1 AND source_id > ?2 ORDER BY source_id LIMIT ?3")
+            .map_err(db("cannot prepare verified page"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind), after, limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db("cannot list verified"))?;
+        rows.map(|r| r.map(|(s, d)| (s, d.parse().unwrap_or_default())))
+            .collect::<Result<_, _>>()
+            .map_err(db("cannot list verified"))
+    }
+
+    /// Written records of a kind the verification pass did not see on the target.
+    pub fn missing_after_verify(&self, kind: Kind, limit: usize) -> Result<(u64, Vec<String>), EngineError> {
+        let count = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM id_map m WHERE m.kind = ?1 AND m.status = 'written'
+                 AND NOT EXISTS (SELECT 1 FROM verify_seen v WHERE v.kind = m.kind AND v.source_id = m.source_id)",
+                params![kind_text(kind)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(db("cannot count missing"))?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT source_id FROM id_map m WHERE m.kind = ?1 AND m.status = 'written'
+                 AND NOT EXISTS (SELECT 1 FROM verify_seen v WHERE v.kind = m.kind AND v.source_id = m.source_id)
+                 ORDER BY source_id LIMIT ?2",
+            )
+            .map_err(db("cannot prepare missing"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind), limit as i64], |r| r.get(0))
+            .map_err(db("cannot list missing"))?;
+        let ids = rows.collect::<Result<_, _>>().map_err(db("cannot list missing"))?;
+        Ok((count as u64, ids))
+    }
+}
