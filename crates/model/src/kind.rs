@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// Custom field definitions for tickets, users and organizations (first: the custom
+    /// field values of every other kind reference them).
+    FieldDefinition,
     /// Customer companies.
     Organization,
     /// End users, agents and admins.
@@ -16,8 +19,6 @@ pub enum Kind {
     Group,
     /// Which agent belongs to which group.
     GroupMembership,
-    /// Custom field definitions for tickets, users and organizations.
-    FieldDefinition,
     /// Tickets.
     Ticket,
     /// Public replies and private notes on tickets.
@@ -52,11 +53,11 @@ pub struct UnknownKind(pub String);
 impl Kind {
     /// All kinds in the order a migration moves them.
     pub const ALL: [Kind; 17] = [
+        Kind::FieldDefinition,
         Kind::Organization,
         Kind::User,
         Kind::Group,
         Kind::GroupMembership,
-        Kind::FieldDefinition,
         Kind::Ticket,
         Kind::Comment,
         Kind::Attachment,

@@ -1,0 +1,295 @@
+//! The engine end to end over archives and a fault-injecting target.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use switchover_adapter::{
+    AdapterError, Capabilities, ContentSource, PageRequest, Preflight, ReadBackPage, Source,
+    Target, TargetInfo, WriteOutcome, WriteRequest,
+};
+use switchover_archive::Archive;
+use switchover_engine::state::StateStore;
+use switchover_engine::{Cancel, Options, Silent, migrate, retry_failed, rollback, verify};
+use switchover_model::{Attachment, Comment, Entity, Kind, Record, Ref, Ticket, TicketStatus};
+use switchover_testkit::Dataset;
+
+/// Writes the conformance dataset plus `extra_tickets` generated tickets (each with two
+/// comments) into a new archive at `path`.
+fn seed(path: &Path, extra_tickets: usize) {
+    let dataset = Dataset::conformance();
+    let archive = Archive::open_target(path).expect("open seed archive");
+    for (kind, records) in &dataset.records {
+        let batch: Vec<WriteRequest> = records
+            .iter()
+            .map(|r| WriteRequest { record: r.clone(), existing: None })
+            .collect();
+        archive.write_batch(*kind, &batch, &dataset).expect("seed");
+    }
+    let mut tickets = Vec::new();
+    let mut comments = Vec::new();
+    for i in 0..extra_tickets {
+        tickets.push(WriteRequest {
+            record: Ticket {
+                id: format!("gen-{i:05}"),
+                subject: format!("Generated ticket {i} — ü"),
+                status: TicketStatus::Open,
+                requester: Some(Ref::new("u-alice")),
+                created_at: "2024-01-01T00:00:00Z".parse().ok(),
+                updated_at: "2024-01-02T00:00:00Z".parse().ok(),
+                ..Default::default()
+            }
+            .into_record(),
+            existing: None,
+        });
+        for c in 0..2 {
+            comments.push(WriteRequest {
+                record: Comment {
+                    id: format!("gen-{i:05}-c{c}"),
+                    ticket: Ref::new(format!("gen-{i:05}")),
+                    author: Some(Ref::new(if c == 0 { "u-alice" } else { "u-agent" })),
+                    public: c == 0,
+                    body_text: format!("comment {c} on {i}"),
+                    created_at: "2024-01-01T00:00:00Z".parse().ok(),
+                    ..Default::default()
+                }
+                .into_record(),
+                existing: None,
+            });
+        }
+    }
+    for chunk in tickets.chunks(500) {
+        archive.write_batch(Kind::Ticket, chunk, &dataset).expect("seed tickets");
+    }
+    for chunk in comments.chunks(500) {
+        archive.write_batch(Kind::Comment, chunk, &dataset).expect("seed comments");
+    }
+}
+
+fn test_options() -> Options {
+    Options { backoff: Duration::from_millis(5), batch_size: Some(25), page_size: Some(60), ..Options::default() }
+}
+
+fn live_ids(path: &Path, kind: Kind) -> Vec<String> {
+    let archive = Archive::open_source(path).expect("open archive");
+    let mut ids = Vec::new();
+    let mut request = PageRequest::default();
+    loop {
+        let page = archive.read_page(kind, &request).expect("read");
+        ids.extend(page.records.iter().map(|r| r.id().to_string()));
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => return ids,
+        }
+    }
+}
+
+fn superseded_lines(path: &Path) -> u64 {
+    Archive::open_source(path).expect("open").manifest().expect("manifest").kinds.values().map(|k| k.superseded).sum()
+}
+
+#[test]
+fn archive_to_archive_migration_verifies_all_matched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 300);
+    let source = Archive::open_source(&src).expect("source");
+    let target = Archive::open_target(&dst).expect("target");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let summary = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("migrate");
+    assert_eq!(summary.mode, "full");
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert_eq!(summary.kinds[&Kind::Ticket].created, 304);
+    assert_eq!(summary.kinds[&Kind::Comment].created, 606);
+    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    assert!(report.all_matched(), "{report:#?}");
+    assert_eq!(report.kinds[&Kind::Comment].matched, 606);
+    assert_eq!(report.kinds[&Kind::Comment].attachments_checked, 4);
+    assert_eq!(report.kinds[&Kind::KbArticle].attachments_checked, 1);
+    assert_eq!(report.source_manifest, report.target_manifest);
+
+    // A second run finds everything unchanged and writes nothing.
+    let again = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("again");
+    assert_eq!(again.mode, "delta");
+    assert_eq!(again.totals().created + again.totals().updated, 0);
+    assert_eq!(superseded_lines(&dst), 0, "a record was written twice");
+}
+
+#[test]
+fn verify_notices_a_record_changed_on_the_target() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 10);
+    let source = Archive::open_source(&src).expect("source");
+    let target = Archive::open_target(&dst).expect("target");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("migrate");
+    // Someone edits a ticket on the target behind the migration's back.
+    let mut ticket = source.read_page(Kind::Ticket, &PageRequest::default()).expect("read").records.remove(0);
+    if let Record::Ticket(t) = &mut ticket {
+        t.subject = "edited on the target".into();
+    }
+    let id = ticket.id().to_string();
+    target.write_batch(Kind::Ticket, &[WriteRequest { record: ticket, existing: None }], &Dataset::conformance()).expect("edit");
+    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    assert!(!report.all_matched());
+    assert_eq!(report.kinds[&Kind::Ticket].differ_ids, [id]);
+    assert_ne!(report.source_manifest, report.target_manifest);
+}
+
+/// An archive target that fails like a SaaS does: batches that land but whose answer is
+/// lost (503 after the write), 429s with Retry-After, and records it refuses.
+struct Flaky {
+    inner: Archive,
+    calls: AtomicU64,
+    faults: AtomicBool,
+    refuse: Mutex<HashSet<String>>,
+}
+
+impl TargetInfo for Flaky {
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = TargetInfo::capabilities(&self.inner);
+        caps.adapter = "flaky".into();
+        caps
+    }
+    fn preflight(&self) -> Result<Preflight, AdapterError> {
+        self.inner.preflight()
+    }
+}
+
+impl Target for Flaky {
+    fn write_batch(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        let faults = self.faults.load(Ordering::SeqCst);
+        if faults && call % 5 == 1 {
+            return Err(AdapterError::RateLimited { adapter: "flaky".into(), retry_after: Some(Duration::from_millis(20)) });
+        }
+        let refuse = self.refuse.lock().expect("lock").clone();
+        let allowed: Vec<WriteRequest> = batch.iter().filter(|r| !faults || !refuse.contains(r.record.id())).cloned().collect();
+        let mut outcomes = self.inner.write_batch(kind, &allowed, content)?;
+        if faults && call % 4 == 2 {
+            // The write landed, the answer did not.
+            return Err(AdapterError::Transient { adapter: "flaky".into(), message: "503 after write".into() });
+        }
+        for request in batch.iter().filter(|r| faults && refuse.contains(r.record.id())) {
+            outcomes.push(WriteOutcome {
+                source_id: request.record.id().to_string(),
+                result: Err(AdapterError::InvalidRecord {
+                    adapter: "flaky".into(),
+                    kind,
+                    id: request.record.id().to_string(),
+                    field: "subject".into(),
+                    reason: "is too long for this plan".into(),
+                }),
+            });
+        }
+        Ok(outcomes)
+    }
+    fn find_by_source(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.inner.find_by_source(kind, ids)
+    }
+    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
+        self.inner.read_back(kind, request)
+    }
+    fn open_attachment(&self, attachment: &Attachment) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
+        Target::open_attachment(&self.inner, attachment)
+    }
+    fn delete(&self, kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        self.inner.delete(kind, ids)
+    }
+    fn finish(&self) -> Result<(), AdapterError> {
+        self.inner.finish()
+    }
+}
+
+#[test]
+fn faults_are_survived_rejections_reported_and_retry_failed_fixes_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 200);
+    let source = Archive::open_source(&src).expect("source");
+    let refused: HashSet<String> = ["gen-00007", "gen-00150", "t-2"].iter().map(|s| s.to_string()).collect();
+    let target = Flaky {
+        inner: Archive::open_target(&dst).expect("target"),
+        calls: AtomicU64::new(0),
+        faults: AtomicBool::new(true),
+        refuse: Mutex::new(refused.clone()),
+    };
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let summary = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("the run completes despite faults");
+    let failed: HashSet<String> = summary.failures.iter().filter(|f| f.kind == Kind::Ticket).map(|f| f.source_id.clone()).collect();
+    assert_eq!(failed, refused, "exactly the refused tickets are reported");
+    assert!(summary.failures.iter().any(|f| f.message.contains("too long")));
+    // Comments of refused tickets cannot be placed either, and say why.
+    assert!(summary.failures.iter().any(|f| f.kind == Kind::Comment && f.error_kind == "unresolved_reference"));
+    assert_eq!(superseded_lines(&dst), 0, "a lost answer made the engine write a record twice");
+
+    target.faults.store(false, Ordering::SeqCst);
+    let retried = retry_failed(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("retry");
+    assert!(retried.failures.is_empty(), "{:?}", retried.failures);
+    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    assert!(report.all_matched(), "{report:#?}");
+    assert_eq!(report.kinds[&Kind::Ticket].matched, 204);
+}
+
+#[test]
+fn delta_run_moves_exactly_what_changed_added_and_deleted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 50);
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    {
+        let source = Archive::open_source(&src).expect("source");
+        let target = Archive::open_target(&dst).expect("target");
+        migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("full run");
+    }
+    {
+        // The helpdesk keeps living: one ticket changes, one appears, one is deleted.
+        let live = Archive::open_target(&src).expect("source as writer");
+        let mut changed = Archive::open_source(&src).expect("read").read_page(Kind::Ticket, &PageRequest::default()).expect("read")
+            .records.into_iter().find(|r| r.id() == "gen-00003").expect("ticket");
+        if let Record::Ticket(t) = &mut changed {
+            t.status = TicketStatus::Solved;
+        }
+        let added = Ticket { id: "gen-new".into(), subject: "New since Friday".into(), ..Default::default() }.into_record();
+        let dataset = Dataset::conformance();
+        live.write_batch(Kind::Ticket, &[WriteRequest { record: changed, existing: None }, WriteRequest { record: added, existing: None }], &dataset).expect("change");
+        live.delete(Kind::Comment, &["gen-00009-c1".to_string()]).expect("delete");
+    }
+    let source = Archive::open_source(&src).expect("source");
+    let target = Archive::open_target(&dst).expect("target");
+    let delta = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("delta");
+    assert_eq!(delta.mode, "delta");
+    let tickets = delta.kinds[&Kind::Ticket];
+    assert_eq!((tickets.created, tickets.updated, tickets.deleted), (1, 1, 0));
+    assert_eq!(tickets.unchanged, 53);
+    let comments = delta.kinds[&Kind::Comment];
+    assert_eq!((comments.created, comments.updated, comments.deleted), (0, 0, 1));
+    assert!(!live_ids(&dst, Kind::Comment).contains(&"gen-00009-c1".to_string()));
+    assert!(live_ids(&dst, Kind::Ticket).contains(&"gen-new".to_string()));
+    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    assert!(report.all_matched(), "{report:#?}");
+}
+
+#[test]
+fn rollback_leaves_the_target_as_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 20);
+    let target = Archive::open_target(&dst).expect("target");
+    // The target already holds the customer's own records.
+    let own = switchover_model::Organization { id: "customer-own".into(), name: "Already here".into(), ..Default::default() };
+    target.write_batch(Kind::Organization, &[WriteRequest { record: own.into_record(), existing: None }], &Dataset::conformance()).expect("own");
+    let before: Vec<(Kind, Vec<String>)> = Kind::ALL.iter().filter(|k| k.is_streamed()).map(|k| (*k, live_ids(&dst, *k))).collect();
+
+    let source = Archive::open_source(&src).expect("source");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("migrate");
+    assert!(live_ids(&dst, Kind::Ticket).len() > 20);
+    let summary = rollback(&target, &mut state, &Silent).expect("rollback");
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    let after: Vec<(Kind, Vec<String>)> = Kind::ALL.iter().filter(|k| k.is_streamed()).map(|k| (*k, live_ids(&dst, *k))).collect();
+    assert_eq!(before, after);
+}
