@@ -1,14 +1,13 @@
 //! `switchover`: moves a helpdesk's data and integrations from one platform to another.
 
 mod adapters;
+mod commands;
+mod progress;
 
-use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
 use clap::{Parser, Subcommand};
-use switchover_adapter::Capabilities;
-use switchover_model::Kind;
 
 /// Move a helpdesk off one platform onto another, resumably, and prove it with SHA-256.
 #[derive(Parser)]
@@ -20,117 +19,89 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the whole job on an embedded demo helpdesk: no credentials, no network.
+    Demo {
+        /// Folder for the demo's archives, plan and state (default: a new temp folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Generated tickets on top of the fixed hostile dataset.
+        #[arg(long, default_value_t = 2000)]
+        tickets: usize,
+    },
+    /// Move everything the plan names; resumes an interrupted run, or moves only what
+    /// changed since the last completed one.
+    Migrate {
+        /// The plan file (TOML).
+        plan: PathBuf,
+    },
+    /// Read the target back and compare digests with what was moved.
+    Verify {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Delete from the target everything this migration created.
+    Rollback {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// Confirm: rollback deletes records on the target.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Plan, read, map and validate without writing anywhere; report counts, failures to
+    /// be, requests and an ETA at the target's quota.
+    DryRun {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Send again only the records that failed.
+    RetryFailed {
+        /// The plan file (TOML).
+        plan: PathBuf,
+    },
     /// List the adapters this build knows, with what each can read and write.
     Adapters {
         /// Print capabilities as JSON (for scripts and adapter authors).
         #[arg(long)]
         json: bool,
     },
+    /// Measure a large archive-to-archive migration: records per second, peak memory,
+    /// verify time.
+    Bench {
+        /// Generated tickets (each with 4 comments, half of them with an attachment).
+        #[arg(long, default_value_t = 20_000)]
+        tickets: usize,
+        /// Bytes per generated attachment.
+        #[arg(long, default_value_t = 256)]
+        attachment_bytes: usize,
+        /// Folder to work in (default: a new temp folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Adapters { json } => list_adapters(json),
+        Command::Demo { dir, tickets } => commands::demo(dir, tickets),
+        Command::Migrate { plan } => commands::migrate(&plan),
+        Command::Verify { plan, json } => commands::verify(&plan, json.as_deref()),
+        Command::Rollback { plan, yes } => commands::rollback(&plan, yes),
+        Command::DryRun { plan, json } => commands::dry_run(&plan, json.as_deref()),
+        Command::RetryFailed { plan } => commands::retry_failed(&plan),
+        Command::Adapters { json } => commands::list_adapters(json),
+        Command::Bench { tickets, attachment_bytes, dir } => commands::bench(tickets, attachment_bytes, dir),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(1)
+            ExitCode::from(commands::exit_code_for(&error))
         }
     }
-}
-
-fn flags(caps: &Capabilities, kind: Kind) -> String {
-    let Some(cap) = caps.kind(kind) else {
-        return "-".into();
-    };
-    [
-        (cap.read, 'r'),
-        (cap.incremental, 'i'),
-        (cap.write, 'w'),
-        (cap.update, 'u'),
-        (cap.read_back, 'b'),
-        (cap.delete, 'd'),
-    ]
-    .iter()
-    .map(|(on, c)| if *on { *c } else { '.' })
-    .collect()
-}
-
-fn list_adapters(json: bool) -> Result<ExitCode> {
-    let registry = adapters::registry();
-    let mut out = std::io::stdout().lock();
-    if json {
-        let all: Vec<_> = registry
-            .specs()
-            .map(|spec| {
-                serde_json::json!({
-                    "name": spec.name,
-                    "summary": spec.summary,
-                    "source": spec.source.is_some(),
-                    "target": spec.target.is_some(),
-                    "settings": spec.settings_help,
-                    "capabilities": (spec.capabilities)(),
-                })
-            })
-            .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    for spec in registry.specs() {
-        let caps = (spec.capabilities)();
-        let roles = match (spec.source.is_some(), spec.target.is_some()) {
-            (true, true) => "source + target",
-            (true, false) => "source",
-            (false, true) => "target",
-            (false, false) => "neither",
-        };
-        writeln!(out, "{}  ({roles})  {}", spec.name, spec.summary)?;
-        for line in spec.settings_help {
-            writeln!(out, "    setting: {line}")?;
-        }
-        writeln!(
-            out,
-            "    {:<22} {:<7} {}",
-            "kind", "r i w u b d", "fields round-tripped / lossy"
-        )?;
-        for kind in Kind::ALL {
-            let Some(cap) = caps.kind(kind) else {
-                writeln!(out, "    {:<22} {:<7} not supported", kind.as_str(), "-")?;
-                continue;
-            };
-            let lossy = if cap.lossy.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    "; lossy: {}",
-                    cap.lossy
-                        .iter()
-                        .map(|l| format!("{} ({})", l.field, l.how))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let spaced: String = flags(&caps, kind).chars().map(|c| format!("{c} ")).collect();
-            writeln!(
-                out,
-                "    {:<22} {:<11} {} of {} fields{lossy}",
-                kind.as_str(),
-                spaced.trim_end(),
-                cap.fields.len(),
-                kind.fields().len()
-            )?;
-        }
-        for note in &caps.notes {
-            writeln!(out, "    note: {note}")?;
-        }
-        writeln!(out)?;
-    }
-    writeln!(
-        out,
-        "flags: r read, i incremental (delta), w write, u update, b read back (verify), d delete (rollback)"
-    )?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -442,3 +442,88 @@ impl ContentSource for Dataset {
         Ok(Box::new(IoCursor::new(bytes.to_vec())))
     }
 }
+
+/// Generated bulk tickets with comments and small attachments, deterministic for a
+/// seed-free index range: what demos and benchmarks move in volume.
+pub struct Generated;
+
+impl Generated {
+    /// Tickets `range` (requested by the dataset's users), each with `comments` comments;
+    /// every second comment carries an attachment of `attachment_bytes` bytes.
+    pub fn tickets(range: std::ops::Range<usize>, comments: usize, attachment_bytes: usize) -> (Vec<Record>, Vec<Record>) {
+        let requesters = ["u-alice", "u-suspended", "u-deleted", "u-hostile"];
+        let mut tickets = Vec::with_capacity(range.len());
+        let mut all_comments = Vec::with_capacity(range.len() * comments);
+        for i in range {
+            let id = format!("gen-{i:08}");
+            let requester = requesters[i % requesters.len()];
+            tickets.push(
+                Ticket {
+                    id: id.clone(),
+                    subject: format!("Generated ticket {i}: order #{} не доставлен", 10_000 + i),
+                    status: [TicketStatus::Open, TicketStatus::Pending, TicketStatus::Solved, TicketStatus::Closed][i % 4],
+                    priority: Some(Priority::Normal),
+                    tags: set(&["generated"]),
+                    requester: Some(Ref::new(requester)),
+                    assignee: Some(Ref::new("u-agent")),
+                    group: Some(Ref::new("g-support")),
+                    created_at: Timestamp::from_unix(1_600_000_000 + i as i64 * 60),
+                    updated_at: Timestamp::from_unix(1_600_000_000 + i as i64 * 60 + 3600),
+                    ..Default::default()
+                }
+                .into_record(),
+            );
+            for c in 0..comments {
+                let attachments = if c % 2 == 1 && attachment_bytes > 0 {
+                    let bytes = noise(attachment_bytes, (i * 31 + c) as u64);
+                    vec![Attachment {
+                        id: format!("gen-att-{i}-{c}-{attachment_bytes}"),
+                        file_name: format!("log-{c}.txt"),
+                        content_type: "text/plain".into(),
+                        size: attachment_bytes as u64,
+                        sha256: Some(hex_sha(&bytes)),
+                        location: Some(format!("generated:{i}:{c}:{attachment_bytes}")),
+                        ..Default::default()
+                    }]
+                } else {
+                    Vec::new()
+                };
+                all_comments.push(
+                    Comment {
+                        id: format!("{id}-c{c}"),
+                        ticket: Ref::new(id.clone()),
+                        author: Some(Ref::new(if c % 2 == 0 { requester } else { "u-agent" })),
+                        public: c % 3 != 2,
+                        body_html: Some(format!("<p>Reply {c} on ticket {i}</p>")),
+                        body_text: format!("Reply {c} on ticket {i}"),
+                        attachments,
+                        created_at: Timestamp::from_unix(1_600_000_000 + i as i64 * 60 + c as i64),
+                        ..Default::default()
+                    }
+                    .into_record(),
+                );
+            }
+        }
+        (tickets, all_comments)
+    }
+
+    /// The bytes of a generated attachment, from its location.
+    pub fn content(attachment: &Attachment) -> Option<Vec<u8>> {
+        let location = attachment.location.as_deref()?.strip_prefix("generated:")?;
+        let mut parts = location.split(':').map(|p| p.parse::<usize>().ok());
+        let (i, c, size) = (parts.next()??, parts.next()??, parts.next()??);
+        Some(noise(size, (i * 31 + c) as u64))
+    }
+}
+
+/// Attachment bytes for both the fixed dataset and generated tickets.
+pub struct AnyContent<'a>(pub &'a Dataset);
+
+impl ContentSource for AnyContent<'_> {
+    fn open(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError> {
+        match Generated::content(attachment) {
+            Some(bytes) => Ok(Box::new(IoCursor::new(bytes))),
+            None => self.0.open(attachment),
+        }
+    }
+}

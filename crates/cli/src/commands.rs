@@ -1,0 +1,388 @@
+//! The subcommands: each loads the plan, builds adapters through the registry and hands
+//! them to the engine. Exit statuses say what happened.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use switchover_adapter::{Capabilities, RegistryError, Source, Target, WriteRequest};
+use switchover_archive::Archive;
+use switchover_engine::plan::Plan;
+use switchover_engine::state::StateStore;
+use switchover_engine::{Cancel, EngineError, RunSummary, Silent, VerifyReport};
+use switchover_model::Kind;
+use switchover_testkit::Dataset;
+use switchover_testkit::dataset::{AnyContent, Generated};
+
+use crate::adapters::registry;
+use crate::progress::Bars;
+
+/// Some records failed; they are listed and `retry-failed` sends them again.
+pub const EXIT_RECORDS_FAILED: u8 = 2;
+/// Verification found differences.
+pub const EXIT_VERIFY_DIFFERS: u8 = 3;
+/// The plan is wrong.
+pub const EXIT_BAD_PLAN: u8 = 4;
+/// Credentials were refused.
+pub const EXIT_AUTHENTICATION: u8 = 5;
+/// Stopped by Ctrl-C; `migrate` again resumes.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The exit status for an error.
+pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<EngineError>() {
+            if e.is_authentication() {
+                return EXIT_AUTHENTICATION;
+            }
+            if matches!(e, EngineError::Plan(_)) {
+                return EXIT_BAD_PLAN;
+            }
+        }
+        if let Some(e) = cause.downcast_ref::<RegistryError>() {
+            return match e {
+                RegistryError::Adapter(a) if a.kind() == switchover_adapter::ErrorKind::Authentication => EXIT_AUTHENTICATION,
+                RegistryError::Adapter(a) if a.kind() != switchover_adapter::ErrorKind::Config => 1,
+                _ => EXIT_BAD_PLAN,
+            };
+        }
+    }
+    1
+}
+
+struct Opened {
+    plan: Plan,
+    source: Box<dyn Source>,
+    target: Box<dyn Target>,
+}
+
+fn open(plan_path: &Path) -> Result<Opened> {
+    let plan = Plan::load(plan_path)?;
+    let registry = registry();
+    let source = registry.source(&plan.source).context("cannot open the source")?;
+    let target = registry.target(&plan.target).context("cannot open the target")?;
+    Ok(Opened { plan, source, target })
+}
+
+fn cancel_on_ctrl_c() -> Cancel {
+    let cancel = Cancel::new();
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.is_cancelled() {
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+        eprintln!("\nstopping after the batches in flight; run `switchover migrate` again to resume (Ctrl-C again to quit now)");
+        flag.cancel();
+    });
+    cancel
+}
+
+fn print_summary(summary: &RunSummary) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "run {} ({})", summary.run, summary.mode)?;
+    writeln!(out, "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}", "kind", "created", "updated", "unchanged", "reconciled", "failed", "skipped", "deleted")?;
+    for (kind, c) in &summary.kinds {
+        writeln!(out, "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}", kind.as_str(), c.created, c.updated, c.unchanged, c.reconciled, c.failed, c.skipped, c.deleted)?;
+    }
+    for (kind, reason) in &summary.left_behind {
+        writeln!(out, "not moved: {kind}: {reason}")?;
+    }
+    if !summary.failures.is_empty() {
+        writeln!(out, "\n{} record(s) failed (first 20 shown; `switchover retry-failed <plan>` sends them again):", summary.failures.len())?;
+        for f in summary.failures.iter().take(20) {
+            writeln!(out, "  {} '{}': [{}] {}", f.kind, f.source_id, f.error_kind, f.message)?;
+        }
+    }
+    if summary.interrupted {
+        writeln!(out, "\ninterrupted: run `switchover migrate` with the same plan to resume")?;
+    }
+    Ok(())
+}
+
+fn run_status(summary: &RunSummary) -> ExitCode {
+    if summary.interrupted {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if !summary.failures.is_empty() {
+        ExitCode::from(EXIT_RECORDS_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `switchover migrate`.
+pub fn migrate(plan_path: &Path) -> Result<ExitCode> {
+    let opened = open(plan_path)?;
+    let mut state = StateStore::open(&opened.plan.state)?;
+    let cancel = cancel_on_ctrl_c();
+    let summary = switchover_engine::migrate(opened.source.as_ref(), opened.target.as_ref(), &mut state, &opened.plan.options, &Bars::new(), &cancel)?;
+    print_summary(&summary)?;
+    Ok(run_status(&summary))
+}
+
+/// `switchover retry-failed`.
+pub fn retry_failed(plan_path: &Path) -> Result<ExitCode> {
+    let opened = open(plan_path)?;
+    let mut state = StateStore::open(&opened.plan.state)?;
+    let summary = switchover_engine::retry_failed(opened.source.as_ref(), opened.target.as_ref(), &mut state, &opened.plan.options, &Bars::new(), &cancel_on_ctrl_c())?;
+    print_summary(&summary)?;
+    Ok(run_status(&summary))
+}
+
+fn print_verify(report: &VerifyReport) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  digest root", "kind", "matched", "differ", "missing", "extra", "unmarked")?;
+    for (kind, v) in &report.kinds {
+        writeln!(out, "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  {}", kind.as_str(), v.matched, v.differ, v.missing, v.extra, v.unmarked, v.target_root)?;
+        for (label, ids) in [("differ", &v.differ_ids), ("missing on target", &v.missing_ids), ("extra on target", &v.extra_ids)] {
+            if !ids.is_empty() {
+                writeln!(out, "    {label}: {}", ids.iter().take(10).cloned().collect::<Vec<_>>().join(", "))?;
+            }
+        }
+        for a in &v.attachments_differ {
+            writeln!(out, "    attachment: {a}")?;
+        }
+        if !v.lossy.is_empty() {
+            writeln!(out, "    lossy: {}", v.lossy.iter().map(|l| format!("{} ({})", l.field, l.how)).collect::<Vec<_>>().join("; "))?;
+        }
+    }
+    for (kind, reason) in &report.not_verified {
+        writeln!(out, "not verified: {kind}: {reason}")?;
+    }
+    writeln!(out, "source manifest digest: {}", report.source_manifest)?;
+    writeln!(out, "target manifest digest: {}", report.target_manifest)?;
+    writeln!(out, "{}", if report.all_matched() { "verification: all matched" } else { "verification: DIFFERENCES FOUND" })?;
+    Ok(())
+}
+
+/// `switchover verify`.
+pub fn verify(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
+    let opened = open(plan_path)?;
+    let mut state = StateStore::open(&opened.plan.state)?;
+    let report = switchover_engine::verify(&opened.source.capabilities(), opened.target.as_ref(), &mut state, &opened.plan.options.kinds, &Silent)?;
+    print_verify(&report)?;
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(if report.all_matched() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_VERIFY_DIFFERS) })
+}
+
+/// `switchover rollback`.
+pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
+    if !yes {
+        bail!("rollback deletes from the target every record this migration created; run again with --yes to confirm");
+    }
+    let opened = open(plan_path)?;
+    let mut state = StateStore::open(&opened.plan.state)?;
+    let summary = switchover_engine::rollback(opened.target.as_ref(), &mut state, &Bars::new())?;
+    let mut out = std::io::stdout().lock();
+    for (kind, n) in &summary.deleted {
+        writeln!(out, "{:<22} {n} deleted", kind.as_str())?;
+    }
+    for (kind, n) in &summary.not_deletable {
+        writeln!(out, "{:<22} {n} left in place: the target cannot delete them", kind.as_str())?;
+    }
+    for (kind, id, why) in &summary.failed {
+        writeln!(out, "failed: {kind} '{id}': {why}")?;
+    }
+    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_RECORDS_FAILED) })
+}
+
+/// `switchover dry-run`: the target is opened, but only its read-only side reaches the engine.
+pub fn dry_run(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
+    let opened = open(plan_path)?;
+    let target_info: &dyn switchover_adapter::TargetInfo = opened.target.as_ref();
+    let report = switchover_engine::dry_run(opened.source.as_ref(), target_info, &opened.plan.options, opened.plan.requests_per_minute, &Bars::new(), &cancel_on_ctrl_c())?;
+    print_summary(&report.run)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "attachment bytes: {}", report.attachment_bytes)?;
+    writeln!(out, "target requests:  {}", report.requests)?;
+    match (report.requests_per_minute, report.estimated_hours) {
+        (Some(rpm), Some(hours)) => writeln!(out, "estimated time:   {hours:.1} h at {rpm} requests/minute")?,
+        _ => writeln!(out, "estimated time:   unknown (the plan sets no requests_per_minute and the target declares none)")?,
+    }
+    for (kind, lossy) in &report.lossy {
+        writeln!(out, "lossy {kind}: {}", lossy.iter().map(|l| format!("{} ({})", l.field, l.how)).collect::<Vec<_>>().join("; "))?;
+    }
+    for w in &report.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the fixed dataset plus generated tickets into a new archive at `path`.
+fn seed_archive(path: &Path, tickets: usize, comments: usize, attachment_bytes: usize) -> Result<u64> {
+    let dataset = Dataset::conformance();
+    let content = AnyContent(&dataset);
+    let archive = Archive::open_target(path)?;
+    let mut written = 0u64;
+    for (kind, records) in &dataset.records {
+        let batch: Vec<WriteRequest> = records.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+        written += archive.write_batch(*kind, &batch, &content)?.len() as u64;
+    }
+    let mut start = 0;
+    while start < tickets {
+        let end = (start + 1000).min(tickets);
+        let (t, c) = Generated::tickets(start..end, comments, attachment_bytes);
+        for (kind, records) in [(Kind::Ticket, t), (Kind::Comment, c)] {
+            for chunk in records.chunks(500) {
+                let batch: Vec<WriteRequest> = chunk.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+                written += archive.write_batch(kind, &batch, &content)?.len() as u64;
+            }
+        }
+        start = end;
+    }
+    archive.finish()?;
+    Ok(written)
+}
+
+fn work_dir(dir: Option<PathBuf>, name: &str) -> Result<PathBuf> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => std::env::temp_dir().join(format!("switchover-{name}-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn write_plan(dir: &Path) -> Result<PathBuf> {
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        "# Archive to archive: the old helpdesk's export moves into a new archive.\n\
+         [source]\nadapter = \"archive\"\npath = \"old-helpdesk\"\n\n\
+         [target]\nadapter = \"archive\"\npath = \"new-helpdesk\"\n\n\
+         [run]\nstate = \"migration.sqlite\"\nconcurrency = 4\n",
+    )?;
+    Ok(plan)
+}
+
+/// `switchover demo`.
+pub fn demo(dir: Option<PathBuf>, tickets: usize) -> Result<ExitCode> {
+    let dir = work_dir(dir, "demo")?;
+    let source = dir.join("old-helpdesk");
+    if source.exists() {
+        bail!("{} already holds a demo; pass another --dir or remove it", dir.display());
+    }
+    let mut out = std::io::stdout().lock();
+    let seeded = seed_archive(&source, tickets, 3, 2048)?;
+    writeln!(out, "demo helpdesk: {seeded} records (hostile names, right-to-left text, deleted and suspended requesters, attachments from 0 bytes to 3 MB) in {}", source.display())?;
+    let plan = write_plan(&dir)?;
+    writeln!(out, "plan: {}\n", plan.display())?;
+    drop(out);
+    let migrated = migrate(&plan)?;
+    println_out("")?;
+    let verified = verify(&plan, Some(&dir.join("verification.json")))?;
+    println_out(&format!("\nverification report (JSON): {}", dir.join("verification.json").display()))?;
+    Ok(if migrated == ExitCode::SUCCESS { verified } else { migrated })
+}
+
+fn println_out(text: &str) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{text}")?;
+    Ok(())
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// `switchover bench`.
+pub fn bench(tickets: usize, attachment_bytes: usize, dir: Option<PathBuf>) -> Result<ExitCode> {
+    let dir = work_dir(dir, "bench")?;
+    let source = dir.join("old-helpdesk");
+    let t0 = Instant::now();
+    let seeded = if source.exists() { 0 } else { seed_archive(&source, tickets, 4, attachment_bytes)? };
+    let seed_secs = t0.elapsed().as_secs_f64();
+    let rss_after_seed = peak_rss_mb();
+    let plan = write_plan(&dir)?;
+    let opened = open(&plan)?;
+    let mut state = StateStore::open(&opened.plan.state)?;
+    let t1 = Instant::now();
+    let summary = switchover_engine::migrate(opened.source.as_ref(), opened.target.as_ref(), &mut state, &opened.plan.options, &Silent, &Cancel::new())?;
+    let migrate_secs = t1.elapsed().as_secs_f64();
+    let moved = summary.totals().processed();
+    let t2 = Instant::now();
+    let report = switchover_engine::verify(&opened.source.capabilities(), opened.target.as_ref(), &mut state, &opened.plan.options.kinds, &Silent)?;
+    let verify_secs = t2.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "bench: {tickets} tickets x 4 comments, attachments {attachment_bytes} B on every second comment, in {}", dir.display())?;
+    writeln!(out, "seeded:   {seeded} records in {seed_secs:.1} s (peak RSS so far {:.0} MB)", rss_after_seed.unwrap_or(0.0))?;
+    writeln!(out, "migrate:  {moved} records in {migrate_secs:.1} s = {:.0} records/s, {} attachment bytes", moved as f64 / migrate_secs.max(1e-9), summary.totals().attachment_bytes)?;
+    writeln!(out, "verify:   {:.1} s, all matched: {}", verify_secs, report.all_matched())?;
+    writeln!(out, "peak RSS: {:.0} MB", peak_rss_mb().unwrap_or(0.0))?;
+    Ok(if report.all_matched() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_VERIFY_DIFFERS) })
+}
+
+fn flags(caps: &Capabilities, kind: Kind) -> String {
+    let Some(cap) = caps.kind(kind) else {
+        return "-".into();
+    };
+    [(cap.read, 'r'), (cap.incremental, 'i'), (cap.write, 'w'), (cap.update, 'u'), (cap.read_back, 'b'), (cap.delete, 'd')]
+        .iter()
+        .map(|(on, c)| format!("{} ", if *on { *c } else { '.' }))
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
+
+/// `switchover adapters`.
+pub fn list_adapters(json: bool) -> Result<ExitCode> {
+    let registry = registry();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let all: Vec<_> = registry
+            .specs()
+            .map(|spec| {
+                serde_json::json!({
+                    "name": spec.name,
+                    "summary": spec.summary,
+                    "source": spec.source.is_some(),
+                    "target": spec.target.is_some(),
+                    "settings": spec.settings_help,
+                    "capabilities": (spec.capabilities)(),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for spec in registry.specs() {
+        let caps = (spec.capabilities)();
+        let roles = match (spec.source.is_some(), spec.target.is_some()) {
+            (true, true) => "source + target",
+            (true, false) => "source",
+            (false, true) => "target",
+            (false, false) => "neither",
+        };
+        writeln!(out, "{}  ({roles})  {}", spec.name, spec.summary)?;
+        for line in spec.settings_help {
+            writeln!(out, "    setting: {line}")?;
+        }
+        writeln!(out, "    {:<22} {:<11} fields round-tripped / lossy", "kind", "r i w u b d")?;
+        for kind in Kind::ALL {
+            let Some(cap) = caps.kind(kind) else {
+                writeln!(out, "    {:<22} {:<11} not supported", kind.as_str(), "-")?;
+                continue;
+            };
+            let lossy = if cap.lossy.is_empty() {
+                String::new()
+            } else {
+                format!("; lossy: {}", cap.lossy.iter().map(|l| format!("{} ({})", l.field, l.how)).collect::<Vec<_>>().join(", "))
+            };
+            writeln!(out, "    {:<22} {:<11} {} of {} fields{lossy}", kind.as_str(), flags(&caps, kind), cap.fields.len(), kind.fields().len())?;
+        }
+        for note in &caps.notes {
+            writeln!(out, "    note: {note}")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "flags: r read, i incremental (delta), w write, u update, b read back (verify), d delete (rollback)")?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,156 @@
+//! End-to-end tests of the `switchover` binary: what a services engineer runs.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use switchover_adapter::{PageRequest, Source, Target, WriteRequest};
+use switchover_archive::Archive;
+use switchover_model::Kind;
+use switchover_testkit::Dataset;
+use switchover_testkit::dataset::{AnyContent, Generated};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchover");
+
+fn seed(path: &Path, tickets: usize) {
+    let dataset = Dataset::conformance();
+    let content = AnyContent(&dataset);
+    let archive = Archive::open_target(path).expect("seed archive");
+    for (kind, records) in &dataset.records {
+        let batch: Vec<WriteRequest> = records.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+        archive.write_batch(*kind, &batch, &content).expect("seed");
+    }
+    let (t, c) = Generated::tickets(0..tickets, 3, 512);
+    for (kind, records) in [(Kind::Ticket, t), (Kind::Comment, c)] {
+        for chunk in records.chunks(500) {
+            let batch: Vec<WriteRequest> = chunk.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+            archive.write_batch(kind, &batch, &content).expect("seed");
+        }
+    }
+}
+
+fn plan(dir: &Path) -> std::path::PathBuf {
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        "[source]\nadapter = \"archive\"\npath = \"src\"\n[target]\nadapter = \"archive\"\npath = \"dst\"\n\
+         [run]\nstate = \"state.sqlite\"\nconcurrency = 3\nbatch_size = 20\npage_size = 100\n",
+    )
+    .expect("write plan");
+    plan
+}
+
+fn count_live(path: &Path, kind: Kind) -> (usize, usize) {
+    let archive = Archive::open_source(path).expect("open");
+    let mut ids = std::collections::HashSet::new();
+    let mut total = 0;
+    let mut request = PageRequest::default();
+    loop {
+        let page = archive.read_page(kind, &request).expect("read");
+        for r in &page.records {
+            ids.insert(r.id().to_string());
+            total += 1;
+        }
+        match page.next {
+            Some(n) => request.cursor = Some(n),
+            None => return (total, ids.len()),
+        }
+    }
+}
+
+/// A killed process (SIGKILL: no cleanup at all) must never lose or duplicate a record:
+/// the next run resumes and verification matches.
+#[test]
+fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 1500);
+    let plan = plan(dir.path());
+    let mut killed_midway = 0;
+    for round in 0..6 {
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let delay = Duration::from_millis(150 + u64::from(nanos % 700) + round * 50);
+        let mut child = Command::new(BIN).arg("migrate").arg(&plan).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+        let started = Instant::now();
+        while started.elapsed() < delay {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        if child.try_wait().expect("wait").is_none() {
+            child.kill().expect("SIGKILL");
+            killed_midway += 1;
+        }
+        let _ = child.wait();
+    }
+    assert!(killed_midway >= 5, "only {killed_midway} kills landed mid-run; the dataset is too small");
+
+    let status = Command::new(BIN).arg("migrate").arg(&plan).output().expect("final migrate");
+    assert!(status.status.success(), "final migrate failed: {}", String::from_utf8_lossy(&status.stdout));
+    let verify = Command::new(BIN).arg("verify").arg(&plan).output().expect("verify");
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(verify.status.success() && report.contains("all matched"), "{report}");
+
+    for kind in [Kind::User, Kind::Ticket, Kind::Comment] {
+        let (source_total, _) = count_live(&dir.path().join("src"), kind);
+        let (target_total, target_unique) = count_live(&dir.path().join("dst"), kind);
+        assert_eq!(target_total, source_total, "{kind}: every source record on the target");
+        assert_eq!(target_unique, target_total, "{kind}: each exactly once");
+    }
+    // The archive appends a superseding line whenever a record is written a second time.
+    let manifest = Archive::open_source(&dir.path().join("dst")).expect("open").manifest().expect("manifest");
+    let rewritten: u64 = manifest.kinds.values().map(|k| k.superseded).sum();
+    assert_eq!(rewritten, 0, "{rewritten} record(s) were written twice across the kills");
+}
+
+#[test]
+fn a_broken_plan_lists_every_problem_and_exits_with_the_plan_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(&plan, "[source]\nadapter = \"archive\"\n[target]\nadapter = \"zendesk\"\ntoken = \"s3cr3t\"\n[run]\nkinds = [\"tikets\"]\n").expect("write");
+    let out = Command::new(BIN).arg("migrate").arg(&plan).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    for expected in ["literal secret", "tikets", "state"] {
+        assert!(stderr.contains(expected), "'{expected}' missing from: {stderr}");
+    }
+    assert!(!stderr.contains("s3cr3t"), "the secret was printed: {stderr}");
+}
+
+#[test]
+fn an_unknown_adapter_names_the_known_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(&plan, "[source]\nadapter = \"zendsk\"\n[target]\nadapter = \"archive\"\npath = \"x\"\n[run]\nstate = \"s.sqlite\"\n").expect("write");
+    let out = Command::new(BIN).arg("migrate").arg(&plan).output().expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("unknown adapter 'zendsk'") && stderr.contains("archive"), "{stderr}");
+}
+
+#[test]
+fn dry_run_writes_nothing_and_reports_what_would_move() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 30);
+    let plan = plan(dir.path());
+    let out = Command::new(BIN).arg("dry-run").arg(&plan).arg("--json").arg(dir.path().join("dry.json")).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("dry.json")).expect("json")).expect("parse");
+    assert_eq!(report["run"]["kinds"]["ticket"]["created"], 34);
+    assert!(report["requests"].as_u64().unwrap_or(0) > 0);
+    // The target was opened for its capabilities only: no record reached it.
+    let target = Archive::open_source(&dir.path().join("dst")).expect("target folder exists, empty");
+    for kind in Kind::ALL.into_iter().filter(|k| k.is_streamed()) {
+        assert_eq!(Source::count(&target, kind).ok().flatten(), Some(0), "{kind} was written by a dry run");
+    }
+    assert!(!dir.path().join("state.sqlite").exists(), "a dry run must not create the migration's state");
+    let _ = Target::finish(&Archive::open_target(&dir.path().join("dst")).expect("reopen"));
+}
+
+#[test]
+fn adapters_lists_the_archive_with_its_capabilities() {
+    let out = Command::new(BIN).arg("adapters").output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("archive  (source + target)") && text.contains("tickets"), "{text}");
+}
