@@ -6,5 +6,6 @@ use switchover_adapter::Registry;
 pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(switchover_archive::register());
+    registry.register(switchover_rt::register());
     registry
 }

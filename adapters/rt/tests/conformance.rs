@@ -1,0 +1,195 @@
+//! The RT adapter against a real, throwaway Request Tracker 5 (scripts/rt-server.sh):
+//! the shared conformance suite as source and target, and the promise that a migration
+//! e-mails nobody. One server for the whole binary (its start is most of the cost).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use switchover_adapter::{Secret, Settings};
+use switchover_http::{Auth, ClientConfig, HttpClient};
+use switchover_testkit::Conformance;
+
+const RT_SERVER_BIN: &str = "/usr/share/request-tracker5/libexec/rt-server";
+
+/// A running RT; stopped when dropped.
+struct Server {
+    script: PathBuf,
+    dir: tempfile::TempDir,
+    env: std::collections::BTreeMap<String, String>,
+}
+
+impl Server {
+    fn var(&self, key: &str) -> String {
+        self.env.get(key).cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script)
+            .arg("stop")
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+/// Starts RT, or says loudly why not (and fails when the test command requires RT).
+fn start() -> Option<Server> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = root.join("scripts/rt-server.sh");
+    if !Path::new(RT_SERVER_BIN).exists() {
+        assert!(
+            std::env::var("SWITCHOVER_REQUIRE_RT").as_deref() != Ok("1"),
+            "SWITCHOVER_REQUIRE_RT=1 but Request Tracker 5 is not installed ({RT_SERVER_BIN} missing); run scripts/rt-server.sh install"
+        );
+        eprintln!("SKIPPED: Request Tracker 5 is not installed; run scripts/rt-server.sh install");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let started = Instant::now();
+    let output = Command::new(&script)
+        .arg("start")
+        .arg(dir.path())
+        .output()
+        .expect("run rt-server.sh");
+    assert!(
+        output.status.success(),
+        "rt-server.sh start failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let env = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let server = Server {
+        script: script.clone(),
+        dir,
+        env,
+    };
+    // REST 2.0 cannot grant rights: let privileged users own and work tickets.
+    let acl = server.dir.path().join("acl.pl");
+    std::fs::write(
+        &acl,
+        "@ACL = map { +{ GroupDomain => 'SystemInternal', GroupType => 'Privileged', Right => $_ } }\n    qw(OwnTicket ShowTicket ReplyToTicket CommentOnTicket SeeQueue ModifyTicket CreateTicket);\n1;\n",
+    )
+    .expect("write acl");
+    let output = Command::new(&script)
+        .arg("insert")
+        .arg(server.dir.path())
+        .arg(&acl)
+        .output()
+        .expect("insert acl");
+    assert!(
+        output.status.success(),
+        "granting rights failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    eprintln!(
+        "RT started and prepared in {:.1}s at {}",
+        started.elapsed().as_secs_f64(),
+        server.var("RT_URL")
+    );
+    Some(server)
+}
+
+fn settings(server: &Server, password: &str, name: &str) -> Settings {
+    let file = server.dir.path().join(name);
+    std::fs::write(&file, format!("{password}\n")).expect("write password file");
+    Settings::new("rt", Default::default())
+        .with("url", server.var("RT_URL"))
+        .with("user", server.var("RT_USER"))
+        .with("password", format!("file:{}", file.display()))
+        .with("disable_notifications", true)
+}
+
+fn email_records(server: &Server) -> u64 {
+    let client = HttpClient::new(ClientConfig {
+        auth: Auth::basic(
+            server.var("RT_USER"),
+            Secret::new(server.var("RT_PASSWORD")),
+        ),
+        ..ClientConfig::new(format!("{}/REST/2.0/", server.var("RT_URL")))
+    })
+    .expect("client");
+    let answer: serde_json::Value = client
+        .send(switchover_http::Request::get("transactions").query("query", "Type = 'EmailRecord'"))
+        .expect("search EmailRecord transactions")
+        .json()
+        .expect("json");
+    answer
+        .get("total")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(u64::MAX)
+}
+
+#[test]
+fn rt_passes_the_conformance_suite_and_sends_no_mail() {
+    let Some(server) = start() else { return };
+    let good = settings(&server, &server.var("RT_PASSWORD"), "password");
+    let bad = settings(&server, "not-the-password", "bad-password");
+
+    let preflight = {
+        use switchover_adapter::TargetInfo;
+        switchover_rt::Rt::connect(&good)
+            .expect("connect")
+            .preflight()
+            .expect("preflight")
+    };
+    assert!(
+        preflight
+            .warnings
+            .iter()
+            .any(|w| w.contains("notification scrips")),
+        "a fresh RT has active notification scrips and preflight must say so: {:?}",
+        preflight.warnings
+    );
+
+    let started = Instant::now();
+    Conformance::new(switchover_rt::register(), good.clone())
+        .bad_credentials(bad)
+        .run();
+    eprintln!(
+        "conformance against RT took {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let rt = switchover_rt::Rt::connect(&good).expect("connect");
+    assert!(
+        rt.active_notification_scrips()
+            .expect("list scrips")
+            .is_empty(),
+        "notification scrips are still active"
+    );
+    let mail_log = PathBuf::from(server.var("RT_MAIL_LOG"));
+    let mail = std::fs::read_to_string(&mail_log).unwrap_or_default();
+    assert!(
+        mail.trim().is_empty(),
+        "RT queued mail during the migration:\n{mail}"
+    );
+    assert_eq!(
+        email_records(&server),
+        0,
+        "RT recorded outgoing e-mail (EmailRecord transactions)"
+    );
+}
+
+/// The scrip table is scraped from the web UI (REST 2.0 has no scrip endpoint).
+#[test]
+fn scrip_rows_are_parsed_with_action_and_state() {
+    let html = r#"<tbody class="list-item" data-index="6"  data-record-id="7"><tr class=" oddline" >
+<td class="collection-as-table" align="right"><a href="/Admin/Scrips/Modify.html?id=7">7</a></td>
+<td class="collection-as-table" ><a href="/Admin/Scrips/Modify.html?id=7">On Create Autoreply To Requestors</a></td>
+<td class="collection-as-table" >On Create</td>
+<td class="collection-as-table" >Autoreply To Requestors</td>
+<td class="collection-as-table" >Autoreply in HTML</td>
+<td class="collection-as-table" >Enabled</td>
+</tr></tbody>"#;
+    let scrips = switchover_rt::parse_scrips(html);
+    assert_eq!(scrips.len(), 1);
+    assert_eq!(scrips[0].id, "7");
+    assert_eq!(scrips[0].description, "On Create Autoreply To Requestors");
+    assert!(scrips[0].enabled && scrips[0].sends_mail());
+}
