@@ -17,13 +17,25 @@ fn seed(path: &Path, tickets: usize) {
     let content = AnyContent(&dataset);
     let archive = Archive::open_target(path).expect("seed archive");
     for (kind, records) in &dataset.records {
-        let batch: Vec<WriteRequest> = records.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+        let batch: Vec<WriteRequest> = records
+            .iter()
+            .map(|r| WriteRequest {
+                record: r.clone(),
+                existing: None,
+            })
+            .collect();
         archive.write_batch(*kind, &batch, &content).expect("seed");
     }
     let (t, c) = Generated::tickets(0..tickets, 3, 512);
     for (kind, records) in [(Kind::Ticket, t), (Kind::Comment, c)] {
         for chunk in records.chunks(500) {
-            let batch: Vec<WriteRequest> = chunk.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+            let batch: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|r| WriteRequest {
+                    record: r.clone(),
+                    existing: None,
+                })
+                .collect();
             archive.write_batch(kind, &batch, &content).expect("seed");
         }
     }
@@ -67,9 +79,18 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
     let plan = plan(dir.path());
     let mut killed_midway = 0;
     for round in 0..6 {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
         let delay = Duration::from_millis(150 + u64::from(nanos % 700) + round * 50);
-        let mut child = Command::new(BIN).arg("migrate").arg(&plan).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+        let mut child = Command::new(BIN)
+            .arg("migrate")
+            .arg(&plan)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
         let started = Instant::now();
         while started.elapsed() < delay {
             if child.try_wait().expect("wait").is_some() {
@@ -83,24 +104,51 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
         }
         let _ = child.wait();
     }
-    assert!(killed_midway >= 5, "only {killed_midway} kills landed mid-run; the dataset is too small");
+    assert!(
+        killed_midway >= 5,
+        "only {killed_midway} kills landed mid-run; the dataset is too small"
+    );
 
-    let status = Command::new(BIN).arg("migrate").arg(&plan).output().expect("final migrate");
-    assert!(status.status.success(), "final migrate failed: {}", String::from_utf8_lossy(&status.stdout));
-    let verify = Command::new(BIN).arg("verify").arg(&plan).output().expect("verify");
+    let status = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("final migrate");
+    assert!(
+        status.status.success(),
+        "final migrate failed: {}",
+        String::from_utf8_lossy(&status.stdout)
+    );
+    let verify = Command::new(BIN)
+        .arg("verify")
+        .arg(&plan)
+        .output()
+        .expect("verify");
     let report = String::from_utf8_lossy(&verify.stdout);
-    assert!(verify.status.success() && report.contains("all matched"), "{report}");
+    assert!(
+        verify.status.success() && report.contains("all matched"),
+        "{report}"
+    );
 
     for kind in [Kind::User, Kind::Ticket, Kind::Comment] {
         let (source_total, _) = count_live(&dir.path().join("src"), kind);
         let (target_total, target_unique) = count_live(&dir.path().join("dst"), kind);
-        assert_eq!(target_total, source_total, "{kind}: every source record on the target");
+        assert_eq!(
+            target_total, source_total,
+            "{kind}: every source record on the target"
+        );
         assert_eq!(target_unique, target_total, "{kind}: each exactly once");
     }
     // The archive appends a superseding line whenever a record is written a second time.
-    let manifest = Archive::open_source(&dir.path().join("dst")).expect("open").manifest().expect("manifest");
+    let manifest = Archive::open_source(&dir.path().join("dst"))
+        .expect("open")
+        .manifest()
+        .expect("manifest");
     let rewritten: u64 = manifest.kinds.values().map(|k| k.superseded).sum();
-    assert_eq!(rewritten, 0, "{rewritten} record(s) were written twice across the kills");
+    assert_eq!(
+        rewritten, 0,
+        "{rewritten} record(s) were written twice across the kills"
+    );
 }
 
 #[test]
@@ -108,13 +156,23 @@ fn a_broken_plan_lists_every_problem_and_exits_with_the_plan_status() {
     let dir = tempfile::tempdir().expect("tempdir");
     let plan = dir.path().join("plan.toml");
     std::fs::write(&plan, "[source]\nadapter = \"archive\"\n[target]\nadapter = \"zendesk\"\ntoken = \"s3cr3t\"\n[run]\nkinds = [\"tikets\"]\n").expect("write");
-    let out = Command::new(BIN).arg("migrate").arg(&plan).output().expect("run");
+    let out = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
     for expected in ["literal secret", "tikets", "state"] {
-        assert!(stderr.contains(expected), "'{expected}' missing from: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "'{expected}' missing from: {stderr}"
+        );
     }
-    assert!(!stderr.contains("s3cr3t"), "the secret was printed: {stderr}");
+    assert!(
+        !stderr.contains("s3cr3t"),
+        "the secret was printed: {stderr}"
+    );
 }
 
 #[test]
@@ -122,10 +180,17 @@ fn an_unknown_adapter_names_the_known_ones() {
     let dir = tempfile::tempdir().expect("tempdir");
     let plan = dir.path().join("plan.toml");
     std::fs::write(&plan, "[source]\nadapter = \"zendsk\"\n[target]\nadapter = \"archive\"\npath = \"x\"\n[run]\nstate = \"s.sqlite\"\n").expect("write");
-    let out = Command::new(BIN).arg("migrate").arg(&plan).output().expect("run");
+    let out = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("run");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("unknown adapter 'zendsk'") && stderr.contains("archive"), "{stderr}");
+    assert!(
+        stderr.contains("unknown adapter 'zendsk'") && stderr.contains("archive"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -133,17 +198,37 @@ fn dry_run_writes_nothing_and_reports_what_would_move() {
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&dir.path().join("src"), 30);
     let plan = plan(dir.path());
-    let out = Command::new(BIN).arg("dry-run").arg(&plan).arg("--json").arg(dir.path().join("dry.json")).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("dry.json")).expect("json")).expect("parse");
+    let out = Command::new(BIN)
+        .arg("dry-run")
+        .arg(&plan)
+        .arg("--json")
+        .arg(dir.path().join("dry.json"))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("dry.json")).expect("json"))
+            .expect("parse");
     assert_eq!(report["run"]["kinds"]["ticket"]["created"], 34);
     assert!(report["requests"].as_u64().unwrap_or(0) > 0);
     // The target was opened for its capabilities only: no record reached it.
-    let target = Archive::open_source(&dir.path().join("dst")).expect("target folder exists, empty");
+    let target =
+        Archive::open_source(&dir.path().join("dst")).expect("target folder exists, empty");
     for kind in Kind::ALL.into_iter().filter(|k| k.is_streamed()) {
-        assert_eq!(Source::count(&target, kind).ok().flatten(), Some(0), "{kind} was written by a dry run");
+        assert_eq!(
+            Source::count(&target, kind).ok().flatten(),
+            Some(0),
+            "{kind} was written by a dry run"
+        );
     }
-    assert!(!dir.path().join("state.sqlite").exists(), "a dry run must not create the migration's state");
+    assert!(
+        !dir.path().join("state.sqlite").exists(),
+        "a dry run must not create the migration's state"
+    );
     let _ = Target::finish(&Archive::open_target(&dir.path().join("dst")).expect("reopen"));
 }
 
@@ -152,5 +237,8 @@ fn adapters_lists_the_archive_with_its_capabilities() {
     let out = Command::new(BIN).arg("adapters").output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
-    assert!(text.contains("archive  (source + target)") && text.contains("tickets"), "{text}");
+    assert!(
+        text.contains("archive  (source + target)") && text.contains("tickets"),
+        "{text}"
+    );
 }

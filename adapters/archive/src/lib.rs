@@ -36,8 +36,8 @@ use switchover_adapter::{
 };
 use switchover_model::{Attachment, Kind};
 
-pub use store::{ArchiveManifest, KindFile};
 use store::Store;
+pub use store::{ArchiveManifest, KindFile};
 
 /// The adapter's name in plans.
 pub const NAME: &str = "archive";
@@ -47,7 +47,9 @@ pub fn register() -> AdapterSpec {
     AdapterSpec {
         name: NAME,
         summary: "local folder: JSONL per kind, attachment blobs by SHA-256, manifest of digest roots",
-        settings_help: &["path = \"./acme-archive\"   folder of the archive (created when used as a target)"],
+        settings_help: &[
+            "path = \"./acme-archive\"   folder of the archive (created when used as a target)",
+        ],
         capabilities,
         source: Some(|settings| Ok(Box::new(Archive::open_source(&path_setting(settings)?)?))),
         target: Some(|settings| Ok(Box::new(Archive::open_target(&path_setting(settings)?)?))),

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use switchover_adapter::{AdapterError, ContentSource, Cursor, Page, PageRequest, WriteOutcome, WriteRequest};
+use switchover_adapter::{
+    AdapterError, ContentSource, Cursor, Page, PageRequest, WriteOutcome, WriteRequest,
+};
 use switchover_model::digest::{ContentHasher, Digest, field_set, record_digest};
 use switchover_model::merkle::{manifest_digest, root_of};
 use switchover_model::{Attachment, Kind, Record, Timestamp};
@@ -208,7 +210,10 @@ impl Store {
             )
         })?;
         let manifest: ArchiveManifest = serde_json::from_str(&text).map_err(|e| {
-            AdapterError::fatal(NAME, format!("{} is not a valid archive manifest: {e}", path.display()))
+            AdapterError::fatal(
+                NAME,
+                format!("{} is not a valid archive manifest: {e}", path.display()),
+            )
         })?;
         if manifest.format != FORMAT || manifest.version > VERSION {
             return Err(AdapterError::config(
@@ -256,7 +261,8 @@ impl Store {
                 if n == 0 {
                     break;
                 }
-                let ids: LineId = serde_json::from_str(&line).map_err(|e| corrupt(&path, offset, e))?;
+                let ids: LineId =
+                    serde_json::from_str(&line).map_err(|e| corrupt(&path, offset, e))?;
                 if let Some(deleted) = ids.deleted {
                     offsets.remove(deleted.as_str());
                 } else if let Some(id) = ids.id {
@@ -295,7 +301,11 @@ impl Store {
         }
     }
 
-    pub(crate) fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError> {
+    pub(crate) fn read_page(
+        &self,
+        kind: Kind,
+        request: &PageRequest,
+    ) -> Result<Page, AdapterError> {
         let manifest = self.load_manifest()?;
         let Some(kind_file) = manifest.kinds.get(kind.as_str()).cloned() else {
             return Ok(Page::default());
@@ -303,7 +313,10 @@ impl Store {
         let start: u64 = match &request.cursor {
             None => 0,
             Some(Cursor(text)) => text.parse().map_err(|_| {
-                AdapterError::fatal(NAME, format!("'{text}' is not an archive cursor (a byte offset)"))
+                AdapterError::fatal(
+                    NAME,
+                    format!("'{text}' is not an archive cursor (a byte offset)"),
+                )
             })?,
         };
         let committed = kind_file.committed_bytes;
@@ -334,10 +347,10 @@ impl Store {
             }
             let record = Record::from_untagged_json(kind, line.trim_end())
                 .map_err(|e| corrupt(&path, line_offset, e))?;
-            if let (Some(since), Some(changed)) = (request.changed_since, record.changed_at()) {
-                if changed < since {
-                    continue;
-                }
+            if let (Some(since), Some(changed)) = (request.changed_since, record.changed_at())
+                && changed < since
+            {
+                continue;
             }
             found.push((line_offset, record));
         }
@@ -421,16 +434,16 @@ impl Store {
         for attachment in attachments.iter_mut() {
             let mut reader = content.open(attachment)?;
             let (digest, size) = self.store_blob(&mut reader)?;
-            if let Some(expected) = &attachment.sha256 {
-                if !expected.eq_ignore_ascii_case(&digest.to_hex()) {
-                    return Err(AdapterError::Transient {
-                        adapter: NAME.into(),
-                        message: format!(
-                            "attachment '{}' of {kind} '{id}' corrupted in transfer: SHA-256 {digest} differs from the source's {expected}",
-                            attachment.file_name
-                        ),
-                    });
-                }
+            if let Some(expected) = &attachment.sha256
+                && !expected.eq_ignore_ascii_case(&digest.to_hex())
+            {
+                return Err(AdapterError::Transient {
+                    adapter: NAME.into(),
+                    message: format!(
+                        "attachment '{}' of {kind} '{id}' corrupted in transfer: SHA-256 {digest} differs from the source's {expected}",
+                        attachment.file_name
+                    ),
+                });
             }
             attachment.sha256 = Some(digest.to_hex());
             attachment.size = size;
@@ -446,7 +459,10 @@ impl Store {
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
         if self._lock.is_none() {
-            return Err(AdapterError::fatal(NAME, "archive opened for reading cannot be written"));
+            return Err(AdapterError::fatal(
+                NAME,
+                "archive opened for reading cannot be written",
+            ));
         }
         // Blobs first, outside the writer lock: they are content-addressed and atomic.
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -456,14 +472,24 @@ impl Store {
             let source_id = record.id().to_string();
             if record.kind() != kind {
                 outcomes.push(WriteOutcome {
-                    result: Err(invalid(kind, &source_id, "kind", format!("a {} record was sent in a batch of {kind}", record.kind()))),
+                    result: Err(invalid(
+                        kind,
+                        &source_id,
+                        "kind",
+                        format!("a {} record was sent in a batch of {kind}", record.kind()),
+                    )),
                     source_id,
                 });
                 continue;
             }
             if source_id.is_empty() || source_id.contains('\n') {
                 outcomes.push(WriteOutcome {
-                    result: Err(invalid(kind, &source_id, "id", "must be a non-empty single line".into())),
+                    result: Err(invalid(
+                        kind,
+                        &source_id,
+                        "id",
+                        "must be a non-empty single line".into(),
+                    )),
                     source_id,
                 });
                 continue;
@@ -472,13 +498,18 @@ impl Store {
                 if e.stops_run() {
                     return Err(e);
                 }
-                outcomes.push(WriteOutcome { source_id, result: Err(e) });
+                outcomes.push(WriteOutcome {
+                    source_id,
+                    result: Err(e),
+                });
                 continue;
             }
             let json = record
                 .to_untagged_json()
                 .map(|v| v.to_string())
-                .map_err(|e| AdapterError::fatal(NAME, format!("cannot encode {kind} '{source_id}': {e}")))?;
+                .map_err(|e| {
+                    AdapterError::fatal(NAME, format!("cannot encode {kind} '{source_id}': {e}"))
+                })?;
             lines.push((source_id, json));
         }
 
@@ -549,7 +580,10 @@ impl Store {
         ids: &[String],
     ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
         if self._lock.is_none() {
-            return Err(AdapterError::fatal(NAME, "archive opened for reading cannot be written"));
+            return Err(AdapterError::fatal(
+                NAME,
+                "archive opened for reading cannot be written",
+            ));
         }
         let _guard = self
             .writer
@@ -595,7 +629,10 @@ impl Store {
         Ok(results)
     }
 
-    pub(crate) fn open_blob(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError> {
+    pub(crate) fn open_blob(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn Read + Send>, AdapterError> {
         let hex = attachment
             .location
             .as_deref()
@@ -608,7 +645,9 @@ impl Store {
         let path = self.blob_path(&hex.to_ascii_lowercase());
         match File::open(&path) {
             Ok(file) => Ok(Box::new(BufReader::new(file))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(not_found(Kind::Attachment, &attachment.id)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(not_found(Kind::Attachment, &attachment.id))
+            }
             Err(e) => Err(io_error("open", &path, e)),
         }
     }
@@ -637,8 +676,11 @@ impl Store {
                 for record in &page.records {
                     leaves.push((record.id().to_string(), record_digest(record, &fields)));
                     for attachment in record.attachments() {
-                        if let Some(Ok(digest)) = attachment.sha256.as_deref().map(str::parse::<Digest>) {
-                            attachment_leaves.push((format!("{}/{}", record.id(), attachment.id), digest));
+                        if let Some(Ok(digest)) =
+                            attachment.sha256.as_deref().map(str::parse::<Digest>)
+                        {
+                            attachment_leaves
+                                .push((format!("{}/{}", record.id(), attachment.id), digest));
                         }
                     }
                 }
@@ -650,9 +692,13 @@ impl Store {
             roots.insert(kind.as_str().to_string(), root_of(leaves));
         }
         if !attachment_leaves.is_empty() {
-            roots.insert(Kind::Attachment.as_str().to_string(), root_of(attachment_leaves));
+            roots.insert(
+                Kind::Attachment.as_str().to_string(),
+                root_of(attachment_leaves),
+            );
         }
-        manifest.manifest_digest = Some(manifest_digest(roots.iter().map(|(k, d)| (k.as_str(), d))));
+        manifest.manifest_digest =
+            Some(manifest_digest(roots.iter().map(|(k, d)| (k.as_str(), d))));
         manifest.roots = roots;
         manifest.sealed = true;
         self.save_manifest(&manifest)
@@ -671,7 +717,10 @@ fn tempfile_in(dir: &Path) -> Result<(PathBuf, File), AdapterError> {
 fn corrupt(path: &Path, offset: u64, e: serde_json::Error) -> AdapterError {
     AdapterError::fatal(
         NAME,
-        format!("{} holds an unreadable record at byte {offset}: {e}", path.display()),
+        format!(
+            "{} holds an unreadable record at byte {offset}: {e}",
+            path.display()
+        ),
     )
 }
 

@@ -12,9 +12,12 @@ fn settings(dir: &std::path::Path) -> Settings {
 #[test]
 fn archive_passes_the_conformance_suite() {
     let dir = tempfile::tempdir().expect("temp dir");
-    Conformance::new(switchover_archive::register(), settings(&dir.path().join("archive")))
-        .no_credentials("a local folder takes no credentials")
-        .run();
+    Conformance::new(
+        switchover_archive::register(),
+        settings(&dir.path().join("archive")),
+    )
+    .no_credentials("a local folder takes no credentials")
+    .run();
 }
 
 /// A writer killed while appending leaves bytes past the committed length: readers must
@@ -36,7 +39,11 @@ fn interrupted_append_is_invisible_and_cut_off_on_reopen() {
     {
         let target = switchover_archive::Archive::open_target(&path).expect("open target");
         let outcomes = target
-            .write_batch(Kind::Organization, &[org("1"), org("2")], &dataset as &dyn ContentSource)
+            .write_batch(
+                Kind::Organization,
+                &[org("1"), org("2")],
+                &dataset as &dyn ContentSource,
+            )
             .expect("write");
         assert_eq!(outcomes.len(), 2);
     }
@@ -54,7 +61,11 @@ fn interrupted_append_is_invisible_and_cut_off_on_reopen() {
 
     let target = switchover_archive::Archive::open_target(&path).expect("reopen target");
     target
-        .write_batch(Kind::Organization, &[org("3")], &dataset as &dyn ContentSource)
+        .write_batch(
+            Kind::Organization,
+            &[org("3")],
+            &dataset as &dyn ContentSource,
+        )
         .expect("write after reopen");
     let ids: Vec<String> = source
         .read_page(Kind::Organization, &PageRequest::default())
@@ -74,7 +85,10 @@ fn second_writer_is_refused_while_the_first_holds_the_archive() {
     let _first = switchover_archive::Archive::open_target(&path).expect("first writer");
     let second = switchover_archive::Archive::open_target(&path);
     let message = second.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(message.contains("being written by another process"), "{message}");
+    assert!(
+        message.contains("being written by another process"),
+        "{message}"
+    );
 }
 
 /// A folder holding something else must never be turned into an archive.
@@ -98,7 +112,9 @@ fn sealing_records_digest_roots_that_follow_content() {
         .no_credentials("none")
         .report();
     assert_eq!(
-        report.outcome("writes_the_dataset").map(|o| matches!(o, Outcome::Pass(_))),
+        report
+            .outcome("writes_the_dataset")
+            .map(|o| matches!(o, Outcome::Pass(_))),
         Some(true)
     );
     let archive = switchover_archive::Archive::open_source(&path).expect("open");

@@ -146,7 +146,11 @@ impl Capabilities {
 
     /// Fields the source reads that the target does not round-trip, with how the target
     /// treats them: what the verification report lists as lossy.
-    pub fn lossy_fields(source: &Capabilities, target: &Capabilities, kind: Kind) -> Vec<LossyField> {
+    pub fn lossy_fields(
+        source: &Capabilities,
+        target: &Capabilities,
+        kind: Kind,
+    ) -> Vec<LossyField> {
         let (Some(s), Some(t)) = (source.kind(kind), target.kind(kind)) else {
             return Vec::new();
         };

@@ -31,7 +31,9 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AdapterError {
     /// Credentials were refused.
-    #[error("{adapter}: authentication failed: {message}; check the credentials the plan references (env:VAR or file:PATH)")]
+    #[error(
+        "{adapter}: authentication failed: {message}; check the credentials the plan references (env:VAR or file:PATH)"
+    )]
     Authentication {
         /// Adapter name.
         adapter: String,
@@ -39,7 +41,9 @@ pub enum AdapterError {
         message: String,
     },
     /// The account is not allowed to do this.
-    #[error("{adapter}: permission denied for {action}: {message}; the account's role or plan tier may not include it")]
+    #[error(
+        "{adapter}: permission denied for {action}: {message}; the account's role or plan tier may not include it"
+    )]
     Permission {
         /// Adapter name.
         adapter: String,

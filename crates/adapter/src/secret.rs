@@ -9,13 +9,17 @@ pub struct Secret(String);
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SecretError {
     /// The plan holds a literal where a reference belongs.
-    #[error("setting '{setting}' holds a literal secret; write it as env:VARIABLE or file:PATH so it never sits in a plan, argv or a log")]
+    #[error(
+        "setting '{setting}' holds a literal secret; write it as env:VARIABLE or file:PATH so it never sits in a plan, argv or a log"
+    )]
     Literal {
         /// The setting's name.
         setting: String,
     },
     /// The environment variable is not set.
-    #[error("setting '{setting}' refers to environment variable {variable}, which is not set; export it before running")]
+    #[error(
+        "setting '{setting}' refers to environment variable {variable}, which is not set; export it before running"
+    )]
     MissingVariable {
         /// The setting's name.
         setting: String,
@@ -88,7 +92,9 @@ mod tests {
 
     #[test]
     fn literal_secrets_are_refused_and_values_never_print() {
-        let err = Secret::resolve("token", "hunter2").err().map(|e| e.to_string());
+        let err = Secret::resolve("token", "hunter2")
+            .err()
+            .map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("env:VARIABLE"));
         let secret = Secret::new("hunter2");
         assert!(!format!("{secret:?} {secret}").contains("hunter2"));

@@ -73,7 +73,8 @@ impl Settings {
     /// A required secret, given in the plan as `env:VAR` or `file:PATH`.
     pub fn secret(&self, key: &str) -> Result<Secret, AdapterError> {
         let reference = self.string(key)?;
-        Secret::resolve(key, &reference).map_err(|e| AdapterError::config(&self.adapter, e.to_string()))
+        Secret::resolve(key, &reference)
+            .map_err(|e| AdapterError::config(&self.adapter, e.to_string()))
     }
 
     /// An optional secret.

@@ -47,8 +47,10 @@ pub trait Source: Send + Sync {
     fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError>;
 
     /// Opens the bytes of an attachment this source described.
-    fn open_attachment(&self, attachment: &Attachment)
-    -> Result<Box<dyn Read + Send>, AdapterError>;
+    fn open_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn Read + Send>, AdapterError>;
 }
 
 /// Where a target gets attachment bytes from while writing: the source, in a migration.

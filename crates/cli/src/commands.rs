@@ -43,7 +43,11 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
         }
         if let Some(e) = cause.downcast_ref::<RegistryError>() {
             return match e {
-                RegistryError::Adapter(a) if a.kind() == switchover_adapter::ErrorKind::Authentication => EXIT_AUTHENTICATION,
+                RegistryError::Adapter(a)
+                    if a.kind() == switchover_adapter::ErrorKind::Authentication =>
+                {
+                    EXIT_AUTHENTICATION
+                }
                 RegistryError::Adapter(a) if a.kind() != switchover_adapter::ErrorKind::Config => 1,
                 _ => EXIT_BAD_PLAN,
             };
@@ -61,9 +65,17 @@ struct Opened {
 fn open(plan_path: &Path) -> Result<Opened> {
     let plan = Plan::load(plan_path)?;
     let registry = registry();
-    let source = registry.source(&plan.source).context("cannot open the source")?;
-    let target = registry.target(&plan.target).context("cannot open the target")?;
-    Ok(Opened { plan, source, target })
+    let source = registry
+        .source(&plan.source)
+        .context("cannot open the source")?;
+    let target = registry
+        .target(&plan.target)
+        .context("cannot open the target")?;
+    Ok(Opened {
+        plan,
+        source,
+        target,
+    })
 }
 
 fn cancel_on_ctrl_c() -> Cancel {
@@ -73,7 +85,9 @@ fn cancel_on_ctrl_c() -> Cancel {
         if flag.is_cancelled() {
             std::process::exit(i32::from(EXIT_INTERRUPTED));
         }
-        eprintln!("\nstopping after the batches in flight; run `switchover migrate` again to resume (Ctrl-C again to quit now)");
+        eprintln!(
+            "\nstopping after the batches in flight; run `switchover migrate` again to resume (Ctrl-C again to quit now)"
+        );
         flag.cancel();
     });
     cancel
@@ -82,21 +96,47 @@ fn cancel_on_ctrl_c() -> Cancel {
 fn print_summary(summary: &RunSummary) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "run {} ({})", summary.run, summary.mode)?;
-    writeln!(out, "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}", "kind", "created", "updated", "unchanged", "reconciled", "failed", "skipped", "deleted")?;
+    writeln!(
+        out,
+        "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
+        "kind", "created", "updated", "unchanged", "reconciled", "failed", "skipped", "deleted"
+    )?;
     for (kind, c) in &summary.kinds {
-        writeln!(out, "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}", kind.as_str(), c.created, c.updated, c.unchanged, c.reconciled, c.failed, c.skipped, c.deleted)?;
+        writeln!(
+            out,
+            "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
+            kind.as_str(),
+            c.created,
+            c.updated,
+            c.unchanged,
+            c.reconciled,
+            c.failed,
+            c.skipped,
+            c.deleted
+        )?;
     }
     for (kind, reason) in &summary.left_behind {
         writeln!(out, "not moved: {kind}: {reason}")?;
     }
     if !summary.failures.is_empty() {
-        writeln!(out, "\n{} record(s) failed (first 20 shown; `switchover retry-failed <plan>` sends them again):", summary.failures.len())?;
+        writeln!(
+            out,
+            "\n{} record(s) failed (first 20 shown; `switchover retry-failed <plan>` sends them again):",
+            summary.failures.len()
+        )?;
         for f in summary.failures.iter().take(20) {
-            writeln!(out, "  {} '{}': [{}] {}", f.kind, f.source_id, f.error_kind, f.message)?;
+            writeln!(
+                out,
+                "  {} '{}': [{}] {}",
+                f.kind, f.source_id, f.error_kind, f.message
+            )?;
         }
     }
     if summary.interrupted {
-        writeln!(out, "\ninterrupted: run `switchover migrate` with the same plan to resume")?;
+        writeln!(
+            out,
+            "\ninterrupted: run `switchover migrate` with the same plan to resume"
+        )?;
     }
     Ok(())
 }
@@ -116,7 +156,14 @@ pub fn migrate(plan_path: &Path) -> Result<ExitCode> {
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
     let cancel = cancel_on_ctrl_c();
-    let summary = switchover_engine::migrate(opened.source.as_ref(), opened.target.as_ref(), &mut state, &opened.plan.options, &Bars::new(), &cancel)?;
+    let summary = switchover_engine::migrate(
+        opened.source.as_ref(),
+        opened.target.as_ref(),
+        &mut state,
+        &opened.plan.options,
+        &Bars::new(),
+        &cancel,
+    )?;
     print_summary(&summary)?;
     Ok(run_status(&summary))
 }
@@ -125,26 +172,63 @@ pub fn migrate(plan_path: &Path) -> Result<ExitCode> {
 pub fn retry_failed(plan_path: &Path) -> Result<ExitCode> {
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
-    let summary = switchover_engine::retry_failed(opened.source.as_ref(), opened.target.as_ref(), &mut state, &opened.plan.options, &Bars::new(), &cancel_on_ctrl_c())?;
+    let summary = switchover_engine::retry_failed(
+        opened.source.as_ref(),
+        opened.target.as_ref(),
+        &mut state,
+        &opened.plan.options,
+        &Bars::new(),
+        &cancel_on_ctrl_c(),
+    )?;
     print_summary(&summary)?;
     Ok(run_status(&summary))
 }
 
 fn print_verify(report: &VerifyReport) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  digest root", "kind", "matched", "differ", "missing", "extra", "unmarked")?;
+    writeln!(
+        out,
+        "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  digest root",
+        "kind", "matched", "differ", "missing", "extra", "unmarked"
+    )?;
     for (kind, v) in &report.kinds {
-        writeln!(out, "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  {}", kind.as_str(), v.matched, v.differ, v.missing, v.extra, v.unmarked, v.target_root)?;
-        for (label, ids) in [("differ", &v.differ_ids), ("missing on target", &v.missing_ids), ("extra on target", &v.extra_ids)] {
+        writeln!(
+            out,
+            "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  {}",
+            kind.as_str(),
+            v.matched,
+            v.differ,
+            v.missing,
+            v.extra,
+            v.unmarked,
+            v.target_root
+        )?;
+        for (label, ids) in [
+            ("differ", &v.differ_ids),
+            ("missing on target", &v.missing_ids),
+            ("extra on target", &v.extra_ids),
+        ] {
             if !ids.is_empty() {
-                writeln!(out, "    {label}: {}", ids.iter().take(10).cloned().collect::<Vec<_>>().join(", "))?;
+                writeln!(
+                    out,
+                    "    {label}: {}",
+                    ids.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+                )?;
             }
         }
         for a in &v.attachments_differ {
             writeln!(out, "    attachment: {a}")?;
         }
         if !v.lossy.is_empty() {
-            writeln!(out, "    lossy: {}", v.lossy.iter().map(|l| format!("{} ({})", l.field, l.how)).collect::<Vec<_>>().join("; "))?;
+            writeln!(
+                out,
+                "    lossy: {}",
+                v.lossy
+                    .iter()
+                    .map(|l| format!("{} ({})", l.field, l.how))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )?;
         }
     }
     for (kind, reason) in &report.not_verified {
@@ -152,7 +236,15 @@ fn print_verify(report: &VerifyReport) -> Result<()> {
     }
     writeln!(out, "source manifest digest: {}", report.source_manifest)?;
     writeln!(out, "target manifest digest: {}", report.target_manifest)?;
-    writeln!(out, "{}", if report.all_matched() { "verification: all matched" } else { "verification: DIFFERENCES FOUND" })?;
+    writeln!(
+        out,
+        "{}",
+        if report.all_matched() {
+            "verification: all matched"
+        } else {
+            "verification: DIFFERENCES FOUND"
+        }
+    )?;
     Ok(())
 }
 
@@ -160,18 +252,31 @@ fn print_verify(report: &VerifyReport) -> Result<()> {
 pub fn verify(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
-    let report = switchover_engine::verify(&opened.source.capabilities(), opened.target.as_ref(), &mut state, &opened.plan.options.kinds, &Silent)?;
+    let report = switchover_engine::verify(
+        &opened.source.capabilities(),
+        opened.target.as_ref(),
+        &mut state,
+        &opened.plan.options.kinds,
+        &Silent,
+    )?;
     print_verify(&report)?;
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(if report.all_matched() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_VERIFY_DIFFERS) })
+    Ok(if report.all_matched() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_VERIFY_DIFFERS)
+    })
 }
 
 /// `switchover rollback`.
 pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
     if !yes {
-        bail!("rollback deletes from the target every record this migration created; run again with --yes to confirm");
+        bail!(
+            "rollback deletes from the target every record this migration created; run again with --yes to confirm"
+        );
     }
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
@@ -181,47 +286,88 @@ pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
         writeln!(out, "{:<22} {n} deleted", kind.as_str())?;
     }
     for (kind, n) in &summary.not_deletable {
-        writeln!(out, "{:<22} {n} left in place: the target cannot delete them", kind.as_str())?;
+        writeln!(
+            out,
+            "{:<22} {n} left in place: the target cannot delete them",
+            kind.as_str()
+        )?;
     }
     for (kind, id, why) in &summary.failed {
         writeln!(out, "failed: {kind} '{id}': {why}")?;
     }
-    Ok(if summary.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_RECORDS_FAILED) })
+    Ok(if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RECORDS_FAILED)
+    })
 }
 
 /// `switchover dry-run`: the target is opened, but only its read-only side reaches the engine.
 pub fn dry_run(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
     let opened = open(plan_path)?;
     let target_info: &dyn switchover_adapter::TargetInfo = opened.target.as_ref();
-    let report = switchover_engine::dry_run(opened.source.as_ref(), target_info, &opened.plan.options, opened.plan.requests_per_minute, &Bars::new(), &cancel_on_ctrl_c())?;
+    let report = switchover_engine::dry_run(
+        opened.source.as_ref(),
+        target_info,
+        &opened.plan.options,
+        opened.plan.requests_per_minute,
+        &Bars::new(),
+        &cancel_on_ctrl_c(),
+    )?;
     print_summary(&report.run)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "attachment bytes: {}", report.attachment_bytes)?;
     writeln!(out, "target requests:  {}", report.requests)?;
     match (report.requests_per_minute, report.estimated_hours) {
-        (Some(rpm), Some(hours)) => writeln!(out, "estimated time:   {hours:.1} h at {rpm} requests/minute")?,
-        _ => writeln!(out, "estimated time:   unknown (the plan sets no requests_per_minute and the target declares none)")?,
+        (Some(rpm), Some(hours)) => writeln!(
+            out,
+            "estimated time:   {hours:.1} h at {rpm} requests/minute"
+        )?,
+        _ => writeln!(
+            out,
+            "estimated time:   unknown (the plan sets no requests_per_minute and the target declares none)"
+        )?,
     }
     for (kind, lossy) in &report.lossy {
-        writeln!(out, "lossy {kind}: {}", lossy.iter().map(|l| format!("{} ({})", l.field, l.how)).collect::<Vec<_>>().join("; "))?;
+        writeln!(
+            out,
+            "lossy {kind}: {}",
+            lossy
+                .iter()
+                .map(|l| format!("{} ({})", l.field, l.how))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )?;
     }
     for w in &report.warnings {
         writeln!(out, "warning: {w}")?;
     }
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the fixed dataset plus generated tickets into a new archive at `path`.
-fn seed_archive(path: &Path, tickets: usize, comments: usize, attachment_bytes: usize) -> Result<u64> {
+fn seed_archive(
+    path: &Path,
+    tickets: usize,
+    comments: usize,
+    attachment_bytes: usize,
+) -> Result<u64> {
     let dataset = Dataset::conformance();
     let content = AnyContent(&dataset);
     let archive = Archive::open_target(path)?;
     let mut written = 0u64;
     for (kind, records) in &dataset.records {
-        let batch: Vec<WriteRequest> = records.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+        let batch: Vec<WriteRequest> = records
+            .iter()
+            .map(|r| WriteRequest {
+                record: r.clone(),
+                existing: None,
+            })
+            .collect();
         written += archive.write_batch(*kind, &batch, &content)?.len() as u64;
     }
     let mut start = 0;
@@ -230,7 +376,13 @@ fn seed_archive(path: &Path, tickets: usize, comments: usize, attachment_bytes: 
         let (t, c) = Generated::tickets(start..end, comments, attachment_bytes);
         for (kind, records) in [(Kind::Ticket, t), (Kind::Comment, c)] {
             for chunk in records.chunks(500) {
-                let batch: Vec<WriteRequest> = chunk.iter().map(|r| WriteRequest { record: r.clone(), existing: None }).collect();
+                let batch: Vec<WriteRequest> = chunk
+                    .iter()
+                    .map(|r| WriteRequest {
+                        record: r.clone(),
+                        existing: None,
+                    })
+                    .collect();
                 written += archive.write_batch(kind, &batch, &content)?.len() as u64;
             }
         }
@@ -266,19 +418,33 @@ pub fn demo(dir: Option<PathBuf>, tickets: usize) -> Result<ExitCode> {
     let dir = work_dir(dir, "demo")?;
     let source = dir.join("old-helpdesk");
     if source.exists() {
-        bail!("{} already holds a demo; pass another --dir or remove it", dir.display());
+        bail!(
+            "{} already holds a demo; pass another --dir or remove it",
+            dir.display()
+        );
     }
     let mut out = std::io::stdout().lock();
     let seeded = seed_archive(&source, tickets, 3, 2048)?;
-    writeln!(out, "demo helpdesk: {seeded} records (hostile names, right-to-left text, deleted and suspended requesters, attachments from 0 bytes to 3 MB) in {}", source.display())?;
+    writeln!(
+        out,
+        "demo helpdesk: {seeded} records (hostile names, right-to-left text, deleted and suspended requesters, attachments from 0 bytes to 3 MB) in {}",
+        source.display()
+    )?;
     let plan = write_plan(&dir)?;
     writeln!(out, "plan: {}\n", plan.display())?;
     drop(out);
     let migrated = migrate(&plan)?;
     println_out("")?;
     let verified = verify(&plan, Some(&dir.join("verification.json")))?;
-    println_out(&format!("\nverification report (JSON): {}", dir.join("verification.json").display()))?;
-    Ok(if migrated == ExitCode::SUCCESS { verified } else { migrated })
+    println_out(&format!(
+        "\nverification report (JSON): {}",
+        dir.join("verification.json").display()
+    ))?;
+    Ok(if migrated == ExitCode::SUCCESS {
+        verified
+    } else {
+        migrated
+    })
 }
 
 fn println_out(text: &str) -> Result<()> {
@@ -298,38 +464,84 @@ pub fn bench(tickets: usize, attachment_bytes: usize, dir: Option<PathBuf>) -> R
     let dir = work_dir(dir, "bench")?;
     let source = dir.join("old-helpdesk");
     let t0 = Instant::now();
-    let seeded = if source.exists() { 0 } else { seed_archive(&source, tickets, 4, attachment_bytes)? };
+    let seeded = if source.exists() {
+        0
+    } else {
+        seed_archive(&source, tickets, 4, attachment_bytes)?
+    };
     let seed_secs = t0.elapsed().as_secs_f64();
     let rss_after_seed = peak_rss_mb();
     let plan = write_plan(&dir)?;
     let opened = open(&plan)?;
     let mut state = StateStore::open(&opened.plan.state)?;
     let t1 = Instant::now();
-    let summary = switchover_engine::migrate(opened.source.as_ref(), opened.target.as_ref(), &mut state, &opened.plan.options, &Silent, &Cancel::new())?;
+    let summary = switchover_engine::migrate(
+        opened.source.as_ref(),
+        opened.target.as_ref(),
+        &mut state,
+        &opened.plan.options,
+        &Silent,
+        &Cancel::new(),
+    )?;
     let migrate_secs = t1.elapsed().as_secs_f64();
     let moved = summary.totals().processed();
     let t2 = Instant::now();
-    let report = switchover_engine::verify(&opened.source.capabilities(), opened.target.as_ref(), &mut state, &opened.plan.options.kinds, &Silent)?;
+    let report = switchover_engine::verify(
+        &opened.source.capabilities(),
+        opened.target.as_ref(),
+        &mut state,
+        &opened.plan.options.kinds,
+        &Silent,
+    )?;
     let verify_secs = t2.elapsed().as_secs_f64();
     let mut out = std::io::stdout().lock();
-    writeln!(out, "bench: {tickets} tickets x 4 comments, attachments {attachment_bytes} B on every second comment, in {}", dir.display())?;
-    writeln!(out, "seeded:   {seeded} records in {seed_secs:.1} s (peak RSS so far {:.0} MB)", rss_after_seed.unwrap_or(0.0))?;
-    writeln!(out, "migrate:  {moved} records in {migrate_secs:.1} s = {:.0} records/s, {} attachment bytes", moved as f64 / migrate_secs.max(1e-9), summary.totals().attachment_bytes)?;
-    writeln!(out, "verify:   {:.1} s, all matched: {}", verify_secs, report.all_matched())?;
+    writeln!(
+        out,
+        "bench: {tickets} tickets x 4 comments, attachments {attachment_bytes} B on every second comment, in {}",
+        dir.display()
+    )?;
+    writeln!(
+        out,
+        "seeded:   {seeded} records in {seed_secs:.1} s (peak RSS so far {:.0} MB)",
+        rss_after_seed.unwrap_or(0.0)
+    )?;
+    writeln!(
+        out,
+        "migrate:  {moved} records in {migrate_secs:.1} s = {:.0} records/s, {} attachment bytes",
+        moved as f64 / migrate_secs.max(1e-9),
+        summary.totals().attachment_bytes
+    )?;
+    writeln!(
+        out,
+        "verify:   {:.1} s, all matched: {}",
+        verify_secs,
+        report.all_matched()
+    )?;
     writeln!(out, "peak RSS: {:.0} MB", peak_rss_mb().unwrap_or(0.0))?;
-    Ok(if report.all_matched() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_VERIFY_DIFFERS) })
+    Ok(if report.all_matched() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_VERIFY_DIFFERS)
+    })
 }
 
 fn flags(caps: &Capabilities, kind: Kind) -> String {
     let Some(cap) = caps.kind(kind) else {
         return "-".into();
     };
-    [(cap.read, 'r'), (cap.incremental, 'i'), (cap.write, 'w'), (cap.update, 'u'), (cap.read_back, 'b'), (cap.delete, 'd')]
-        .iter()
-        .map(|(on, c)| format!("{} ", if *on { *c } else { '.' }))
-        .collect::<String>()
-        .trim_end()
-        .to_string()
+    [
+        (cap.read, 'r'),
+        (cap.incremental, 'i'),
+        (cap.write, 'w'),
+        (cap.update, 'u'),
+        (cap.read_back, 'b'),
+        (cap.delete, 'd'),
+    ]
+    .iter()
+    .map(|(on, c)| format!("{} ", if *on { *c } else { '.' }))
+    .collect::<String>()
+    .trim_end()
+    .to_string()
 }
 
 /// `switchover adapters`.
@@ -365,7 +577,11 @@ pub fn list_adapters(json: bool) -> Result<ExitCode> {
         for line in spec.settings_help {
             writeln!(out, "    setting: {line}")?;
         }
-        writeln!(out, "    {:<22} {:<11} fields round-tripped / lossy", "kind", "r i w u b d")?;
+        writeln!(
+            out,
+            "    {:<22} {:<11} fields round-tripped / lossy",
+            "kind", "r i w u b d"
+        )?;
         for kind in Kind::ALL {
             let Some(cap) = caps.kind(kind) else {
                 writeln!(out, "    {:<22} {:<11} not supported", kind.as_str(), "-")?;
@@ -374,15 +590,32 @@ pub fn list_adapters(json: bool) -> Result<ExitCode> {
             let lossy = if cap.lossy.is_empty() {
                 String::new()
             } else {
-                format!("; lossy: {}", cap.lossy.iter().map(|l| format!("{} ({})", l.field, l.how)).collect::<Vec<_>>().join(", "))
+                format!(
+                    "; lossy: {}",
+                    cap.lossy
+                        .iter()
+                        .map(|l| format!("{} ({})", l.field, l.how))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             };
-            writeln!(out, "    {:<22} {:<11} {} of {} fields{lossy}", kind.as_str(), flags(&caps, kind), cap.fields.len(), kind.fields().len())?;
+            writeln!(
+                out,
+                "    {:<22} {:<11} {} of {} fields{lossy}",
+                kind.as_str(),
+                flags(&caps, kind),
+                cap.fields.len(),
+                kind.fields().len()
+            )?;
         }
         for note in &caps.notes {
             writeln!(out, "    note: {note}")?;
         }
         writeln!(out)?;
     }
-    writeln!(out, "flags: r read, i incremental (delta), w write, u update, b read back (verify), d delete (rollback)")?;
+    writeln!(
+        out,
+        "flags: r read, i incremental (delta), w write, u update, b read back (verify), d delete (rollback)"
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -95,7 +95,11 @@ fn main() -> ExitCode {
         Command::DryRun { plan, json } => commands::dry_run(&plan, json.as_deref()),
         Command::RetryFailed { plan } => commands::retry_failed(&plan),
         Command::Adapters { json } => commands::list_adapters(json),
-        Command::Bench { tickets, attachment_bytes, dir } => commands::bench(tickets, attachment_bytes, dir),
+        Command::Bench {
+            tickets,
+            attachment_bytes,
+            dir,
+        } => commands::bench(tickets, attachment_bytes, dir),
     };
     match result {
         Ok(code) => code,

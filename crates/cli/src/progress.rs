@@ -64,7 +64,8 @@ impl Observer for Bars {
                 ));
             }
             Event::Backoff { kind, wait, reason } => {
-                self.bar(*kind, None).set_message(format!("waiting {:.1}s: {reason}", wait.as_secs_f64()));
+                self.bar(*kind, None)
+                    .set_message(format!("waiting {:.1}s: {reason}", wait.as_secs_f64()));
             }
             Event::Warning(text) => {
                 let _ = self.multi.println(format!("warning: {text}"));

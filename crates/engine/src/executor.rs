@@ -13,10 +13,10 @@ use switchover_adapter::{
 use switchover_model::digest::{ContentHasher, Digest, FieldSet, record_digest};
 use switchover_model::{Attachment, Kind, Record};
 
+use crate::EngineError;
 use crate::events::{Cancel, Event, KindCounts, Observer};
 use crate::planner::plan_kinds;
 use crate::state::{Failure, KindCursor, RecordStatus, StateStore};
-use crate::EngineError;
 
 /// What to do with a record whose reference points at a record not on the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -102,9 +102,18 @@ impl RunSummary {
 /// What writes go to: the live target, or nothing at all (dry run).
 trait Sink: Sync {
     fn capabilities(&self) -> Capabilities;
-    fn write(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError>;
+    fn write(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError>;
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError>;
-    fn delete(&self, kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
+    fn delete(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
     fn finish(&self) -> Result<(), AdapterError>;
     fn is_dry(&self) -> bool;
 }
@@ -115,13 +124,22 @@ impl Sink for Live<'_> {
     fn capabilities(&self) -> Capabilities {
         self.0.capabilities()
     }
-    fn write(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError> {
+    fn write(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
         self.0.write_batch(kind, batch, content)
     }
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
         self.0.find_by_source(kind, ids)
     }
-    fn delete(&self, kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+    fn delete(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
         self.0.delete(kind, ids)
     }
     fn finish(&self) -> Result<(), AdapterError> {
@@ -141,37 +159,64 @@ impl Sink for Dry {
     fn capabilities(&self) -> Capabilities {
         self.capabilities.clone()
     }
-    fn write(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError> {
+    fn write(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
         let limit = self.capabilities.max_attachment_bytes;
         Ok(batch
             .iter()
             .map(|request| {
                 let id = request.record.id().to_string();
-                let too_big = request.record.attachments().iter().find(|a| limit.is_some_and(|l| a.size > l));
+                let too_big = request
+                    .record
+                    .attachments()
+                    .iter()
+                    .find(|a| limit.is_some_and(|l| a.size > l));
                 let result = match too_big {
                     Some(a) => Err(AdapterError::InvalidRecord {
                         adapter: self.capabilities.adapter.clone(),
                         kind,
                         id: id.clone(),
                         field: format!("attachments[{}]", a.file_name),
-                        reason: format!("{} bytes is over the target's {} byte limit", a.size, limit.unwrap_or(0)),
+                        reason: format!(
+                            "{} bytes is over the target's {} byte limit",
+                            a.size,
+                            limit.unwrap_or(0)
+                        ),
                     }),
                     None => {
                         // Size attachments without downloading them when the source says.
-                        for attachment in request.record.attachments().iter().filter(|a| a.size == 0 && a.sha256.is_none()) {
-                            let _ = content.open(attachment).map(|mut r| std::io::copy(&mut r, &mut std::io::sink()));
+                        for attachment in request
+                            .record
+                            .attachments()
+                            .iter()
+                            .filter(|a| a.size == 0 && a.sha256.is_none())
+                        {
+                            let _ = content
+                                .open(attachment)
+                                .map(|mut r| std::io::copy(&mut r, &mut std::io::sink()));
                         }
                         Ok(format!("dry-run:{id}"))
                     }
                 };
-                WriteOutcome { source_id: id, result }
+                WriteOutcome {
+                    source_id: id,
+                    result,
+                }
             })
             .collect())
     }
     fn find(&self, _kind: Kind, _ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
         Ok(BTreeMap::new())
     }
-    fn delete(&self, _kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+    fn delete(
+        &self,
+        _kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
         Ok(ids.iter().map(|_| Ok(())).collect())
     }
     fn finish(&self) -> Result<(), AdapterError> {
@@ -246,7 +291,12 @@ impl Ctx<'_> {
     }
 
     fn batch_size(&self, kind: Kind) -> usize {
-        let max = self.target_caps.kind(kind).map(|c| c.max_batch).unwrap_or(100).max(1);
+        let max = self
+            .target_caps
+            .kind(kind)
+            .map(|c| c.max_batch)
+            .unwrap_or(100)
+            .max(1);
         self.options.batch_size.unwrap_or(max).clamp(1, max)
     }
 
@@ -259,7 +309,11 @@ impl Ctx<'_> {
 
     /// Writes one batch, retrying transient failures and rate limits. Before re-sending
     /// after a transient failure it asks the target which records landed anyway.
-    fn write_with_retry(&self, kind: Kind, batch: &[WriteRequest]) -> Result<Vec<WriteOutcome>, AdapterError> {
+    fn write_with_retry(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
         let mut remaining: Vec<WriteRequest> = batch.to_vec();
         let mut done = Vec::with_capacity(batch.len());
         let attempts = self.options.batch_attempts.max(1);
@@ -271,16 +325,26 @@ impl Ctx<'_> {
                 }
                 Err(e) if e.is_retryable() && attempt < attempts && !self.cancel.is_cancelled() => {
                     let wait = self.backoff(attempt - 1, &e);
-                    self.observer.event(&Event::Backoff { kind, wait, reason: e.to_string() });
+                    self.observer.event(&Event::Backoff {
+                        kind,
+                        wait,
+                        reason: e.to_string(),
+                    });
                     std::thread::sleep(wait);
                     if e.kind() == ErrorKind::Transient {
-                        let ids: Vec<String> = remaining.iter().map(|r| r.record.id().to_string()).collect();
+                        let ids: Vec<String> = remaining
+                            .iter()
+                            .map(|r| r.record.id().to_string())
+                            .collect();
                         let landed = self.find_with_retry(kind, &ids)?;
                         remaining.retain(|r| {
                             let id = r.record.id();
                             match landed.get(id) {
                                 Some(target) => {
-                                    done.push(WriteOutcome { source_id: id.to_string(), result: Ok(target.clone()) });
+                                    done.push(WriteOutcome {
+                                        source_id: id.to_string(),
+                                        result: Ok(target.clone()),
+                                    });
                                     false
                                 }
                                 None => true,
@@ -294,10 +358,17 @@ impl Ctx<'_> {
                 Err(e) => return Err(e),
             }
         }
-        Err(AdapterError::fatal(&self.target_caps.adapter, "batch retries exhausted"))
+        Err(AdapterError::fatal(
+            &self.target_caps.adapter,
+            "batch retries exhausted",
+        ))
     }
 
-    fn find_with_retry(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+    fn find_with_retry(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
         let attempts = self.options.batch_attempts.max(1);
         let mut attempt = 1;
         loop {
@@ -310,7 +381,6 @@ impl Ctx<'_> {
             }
         }
     }
-
 }
 
 /// Reads one page, waiting out rate limits and transient failures.
@@ -331,7 +401,11 @@ fn read_with_retry(
                     .retry_after()
                     .unwrap_or_else(|| options.backoff.saturating_mul(1 << (attempt - 1).min(7)))
                     .min(Duration::from_secs(60));
-                observer.event(&Event::Backoff { kind, wait, reason: e.to_string() });
+                observer.event(&Event::Backoff {
+                    kind,
+                    wait,
+                    reason: e.to_string(),
+                });
                 std::thread::sleep(wait);
                 attempt += 1;
             }
@@ -406,7 +480,8 @@ impl Runner<'_> {
                 // linking forward) keeps its source id; see the engine notes.
                 None if ref_kind == kind => {}
                 None => {
-                    let placeholder = (options.unresolved == UnresolvedPolicy::Placeholder && ref_kind == Kind::User)
+                    let placeholder = (options.unresolved == UnresolvedPolicy::Placeholder
+                        && ref_kind == Kind::User)
                         .then(|| options.placeholder_user.clone())
                         .flatten();
                     match placeholder {
@@ -414,7 +489,10 @@ impl Runner<'_> {
                         None if problem.is_none() => {
                             problem = Some((
                                 options.unresolved == UnresolvedPolicy::Skip,
-                                format!("references {} '{id}', which is not on the target", ref_kind.as_str()),
+                                format!(
+                                    "references {} '{id}', which is not on the target",
+                                    ref_kind.as_str()
+                                ),
                             ));
                         }
                         None => {}
@@ -428,7 +506,12 @@ impl Runner<'_> {
         })
     }
 
-    fn fail(&mut self, record: &Record, error: &Failure, counts: &mut KindCounts) -> Result<(), EngineError> {
+    fn fail(
+        &mut self,
+        record: &Record,
+        error: &Failure,
+        counts: &mut KindCounts,
+    ) -> Result<(), EngineError> {
         let json = serde_json::to_string(record).unwrap_or_default();
         self.state.record_failure(error, &json)?;
         counts.failed += 1;
@@ -437,13 +520,24 @@ impl Runner<'_> {
 
     /// Moves one page of records: digests, compares with the id map, maps references,
     /// writes in parallel batches, records every outcome.
-    fn process(&mut self, kind: Kind, records: Vec<Record>, forced: bool, counts: &mut KindCounts) -> Result<(), EngineError> {
+    fn process(
+        &mut self,
+        kind: Kind,
+        records: Vec<Record>,
+        forced: bool,
+        counts: &mut KindCounts,
+    ) -> Result<(), EngineError> {
         let fields = self.ctx.fields(kind);
         let mut records = records;
         for record in records.iter_mut() {
             self.fill_known_hashes(record)?;
         }
-        let digests: Vec<Digest> = self.pool.install(|| records.par_iter().map(|r| record_digest(r, &fields)).collect());
+        let digests: Vec<Digest> = self.pool.install(|| {
+            records
+                .par_iter()
+                .map(|r| record_digest(r, &fields))
+                .collect()
+        });
         let ids: Vec<&str> = records.iter().map(|r| r.id()).collect();
         let rows: HashMap<String, (Option<String>, Option<Digest>, RecordStatus)> = self
             .state
@@ -471,7 +565,9 @@ impl Runner<'_> {
         for (record, digest) in records.into_iter().zip(digests) {
             let id = record.id().to_string();
             let existing = match rows.get(&id) {
-                Some((Some(target), Some(old), RecordStatus::Written)) if *old == digest && !forced => {
+                Some((Some(target), Some(old), RecordStatus::Written))
+                    if *old == digest && !forced =>
+                {
                     seen.push(id);
                     counts.unchanged += 1;
                     continue;
@@ -488,11 +584,15 @@ impl Runner<'_> {
                 _ => None,
             };
             if existing.is_some() && !can_update {
-                let error = AdapterError::unsupported(&self.ctx.target_caps.adapter, kind, "update");
+                let error =
+                    AdapterError::unsupported(&self.ctx.target_caps.adapter, kind, "update");
                 self.fail(&record, &failure(kind, &id, &error), counts)?;
                 continue;
             }
-            let request = WriteRequest { record: record.clone(), existing };
+            let request = WriteRequest {
+                record: record.clone(),
+                existing,
+            };
             plans.push((record, digest, request));
         }
         if !seen.is_empty() {
@@ -500,7 +600,8 @@ impl Runner<'_> {
             self.state.mark_seen(kind, self.generation, &seen_refs)?;
         }
         if !reconciled.is_empty() {
-            self.state.mark_written(kind, self.generation, &reconciled)?;
+            self.state
+                .mark_written(kind, self.generation, &reconciled)?;
         }
 
         // Map references through the id map, applying the plan's policy.
@@ -513,7 +614,12 @@ impl Runner<'_> {
                     let f = Failure {
                         kind,
                         source_id: record.id().to_string(),
-                        error_kind: if skip { "skipped_reference" } else { "unresolved_reference" }.into(),
+                        error_kind: if skip {
+                            "skipped_reference"
+                        } else {
+                            "unresolved_reference"
+                        }
+                        .into(),
                         message: reason,
                         attempts: 1,
                     };
@@ -543,8 +649,12 @@ impl Runner<'_> {
                 .ceil() as u64;
         }
         let ctx = &self.ctx;
-        let results: Vec<Result<Vec<WriteOutcome>, AdapterError>> =
-            self.pool.install(|| batches.par_iter().map(|batch| ctx.write_with_retry(kind, batch)).collect());
+        let results: Vec<Result<Vec<WriteOutcome>, AdapterError>> = self.pool.install(|| {
+            batches
+                .par_iter()
+                .map(|batch| ctx.write_with_retry(kind, batch))
+                .collect()
+        });
 
         let by_id: HashMap<&str, (&Record, &Digest, bool)> = writes
             .iter()
@@ -553,12 +663,20 @@ impl Runner<'_> {
         let mut written: Vec<(String, String, Digest)> = Vec::new();
         let mut refused: Vec<String> = Vec::new();
         let mut stop: Option<AdapterError> = None;
-        let hashes = self.ctx.content.hashes.lock().map(|m| m.clone()).unwrap_or_default();
+        let hashes = self
+            .ctx
+            .content
+            .hashes
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default();
         for (batch, result) in batches.iter().zip(results) {
             match result {
                 Ok(outcomes) => {
                     for outcome in outcomes {
-                        let Some((record, digest, was_update)) = by_id.get(outcome.source_id.as_str()).copied() else {
+                        let Some((record, digest, was_update)) =
+                            by_id.get(outcome.source_id.as_str()).copied()
+                        else {
                             continue;
                         };
                         match outcome.result {
@@ -620,7 +738,11 @@ impl Runner<'_> {
     }
 
     /// Settles intents a killed run left behind, through the target's source markers.
-    fn reconcile_pending(&mut self, kind: Kind, counts: &mut KindCounts) -> Result<(), EngineError> {
+    fn reconcile_pending(
+        &mut self,
+        kind: Kind,
+        counts: &mut KindCounts,
+    ) -> Result<(), EngineError> {
         let pending = self.state.pending(kind)?;
         if pending.is_empty() {
             return Ok(());
@@ -639,7 +761,11 @@ impl Runner<'_> {
             }
             let written: Vec<(String, String, Digest)> = pending
                 .iter()
-                .filter_map(|(id, digest)| found.get(id).map(|t| (id.clone(), t.clone(), digest.unwrap_or_default())))
+                .filter_map(|(id, digest)| {
+                    found
+                        .get(id)
+                        .map(|t| (id.clone(), t.clone(), digest.unwrap_or_default()))
+                })
                 .collect();
             counts.reconciled += written.len() as u64;
             self.state.mark_written(kind, self.generation, &written)?;
@@ -655,7 +781,12 @@ impl Runner<'_> {
     }
 
     /// Reads one kind from its saved cursor to the end, a page ahead of the writes.
-    fn move_kind(&mut self, kind: Kind, changed_since: Option<switchover_model::Timestamp>, counts: &mut KindCounts) -> Result<bool, EngineError> {
+    fn move_kind(
+        &mut self,
+        kind: Kind,
+        changed_since: Option<switchover_model::Timestamp>,
+        counts: &mut KindCounts,
+    ) -> Result<bool, EngineError> {
         let start = self.state.cursor(kind)?;
         if start.done {
             return Ok(true);
@@ -670,11 +801,16 @@ impl Runner<'_> {
             .filter(|n| *n > 0);
         let source = self.source;
         let (options, observer, cancel) = (self.ctx.options, self.ctx.observer, self.ctx.cancel);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<switchover_adapter::Page, AdapterError>>(1);
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<Result<switchover_adapter::Page, AdapterError>>(1);
         let first = start.cursor.clone().map(switchover_adapter::Cursor);
         std::thread::scope(|scope| -> Result<bool, EngineError> {
             scope.spawn(move || {
-                let mut request = PageRequest { cursor: first, changed_since, page_size };
+                let mut request = PageRequest {
+                    cursor: first,
+                    changed_since,
+                    page_size,
+                };
                 loop {
                     let page = read_with_retry(kind, source, &request, options, observer, cancel);
                     let next = page.as_ref().ok().and_then(|p| p.next.clone());
@@ -689,8 +825,17 @@ impl Runner<'_> {
                 let page = page?;
                 let next = page.next.clone();
                 self.process(kind, page.records, false, counts)?;
-                self.state.save_cursor(kind, &KindCursor { cursor: next.as_ref().map(|c| c.0.clone()), done: next.is_none() })?;
-                self.ctx.observer.event(&Event::Progress { kind, done: counts.processed() });
+                self.state.save_cursor(
+                    kind,
+                    &KindCursor {
+                        cursor: next.as_ref().map(|c| c.0.clone()),
+                        done: next.is_none(),
+                    },
+                )?;
+                self.ctx.observer.event(&Event::Progress {
+                    kind,
+                    done: counts.processed(),
+                });
                 if self.ctx.cancel.is_cancelled() && next.is_some() {
                     return Ok(false);
                 }
@@ -724,14 +869,23 @@ fn runner<'a>(
         source_caps,
         target_caps,
         sink,
-        content: HashingContent { source, hashes: Default::default() },
+        content: HashingContent {
+            source,
+            hashes: Default::default(),
+        },
         options,
         observer,
         cancel,
         moved: plan.moves,
     };
     Ok((
-        Runner { ctx, source, state, generation, pool: build_pool(options.concurrency)? },
+        Runner {
+            ctx,
+            source,
+            state,
+            generation,
+            pool: build_pool(options.concurrency)?,
+        },
         plan.left_behind,
     ))
 }
@@ -768,8 +922,15 @@ fn run_migration(
     cancel: &Cancel,
 ) -> Result<RunSummary, EngineError> {
     let resuming = state.setting("in_progress")?.as_deref() == Some("1");
-    let previous: i64 = state.setting("generation")?.and_then(|g| g.parse().ok()).unwrap_or(0);
-    let generation = if resuming { previous.max(1) } else { previous + 1 };
+    let previous: i64 = state
+        .setting("generation")?
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(0);
+    let generation = if resuming {
+        previous.max(1)
+    } else {
+        previous + 1
+    };
     if !resuming {
         state.reset_cursors()?;
         state.set_setting("generation", &generation.to_string())?;
@@ -781,19 +942,30 @@ fn run_migration(
         _ => "delta",
     };
     let run = state.begin_run("migrate")?;
-    let since = if generation > 1 && options.incremental { state.setting("high_water")?.and_then(|t| t.parse().ok()) } else { None };
+    let since = if generation > 1 && options.incremental {
+        state.setting("high_water")?.and_then(|t| t.parse().ok())
+    } else {
+        None
+    };
     let started_at = switchover_model::Timestamp::now();
-    let (mut runner, left_behind) = runner(source, sink, state, options, observer, cancel, generation)?;
+    let (mut runner, left_behind) =
+        runner(source, sink, state, options, observer, cancel, generation)?;
     for (kind, reason) in &left_behind {
         observer.event(&Event::Warning(format!("{kind} will not move: {reason}")));
     }
-    let mut summary = RunSummary { run, mode: mode.into(), left_behind, ..Default::default() };
+    let mut summary = RunSummary {
+        run,
+        mode: mode.into(),
+        left_behind,
+        ..Default::default()
+    };
     let kinds = runner.ctx.moved.clone();
     let mut completed = true;
     for kind in &kinds {
         let mut counts = KindCounts::default();
         runner.reconcile_pending(*kind, &mut counts)?;
-        let incremental_here = since.is_some() && runner.ctx.source_caps.supports(*kind, "incremental");
+        let incremental_here =
+            since.is_some() && runner.ctx.source_caps.supports(*kind, "incremental");
         let finished = runner.move_kind(*kind, since.filter(|_| incremental_here), &mut counts);
         let finished = match finished {
             Ok(f) => f,
@@ -807,7 +979,10 @@ fn run_migration(
             completed = false;
             break;
         }
-        observer.event(&Event::KindFinished { kind: *kind, counts });
+        observer.event(&Event::KindFinished {
+            kind: *kind,
+            counts,
+        });
     }
     // Records the source no longer has: deleted since the last run (full reads only).
     if completed && generation > 1 && since.is_none() && !sink.is_dry() {
@@ -828,7 +1003,9 @@ fn run_migration(
                 if let Some(c) = summary.kinds.get_mut(kind) {
                     c.deleted += deleted.len() as u64;
                 }
-                runner.state.set_status(*kind, &deleted, RecordStatus::DeletedInSource)?;
+                runner
+                    .state
+                    .set_status(*kind, &deleted, RecordStatus::DeletedInSource)?;
             }
         }
     }
@@ -837,7 +1014,9 @@ fn run_migration(
     summary.interrupted = !completed;
     if completed {
         runner.state.set_setting("in_progress", "0")?;
-        runner.state.set_setting("high_water", &started_at.to_canonical())?;
+        runner
+            .state
+            .set_setting("high_water", &started_at.to_canonical())?;
         runner.state.end_run(run, "completed")?;
     } else {
         runner.state.end_run(run, "interrupted")?;
@@ -867,11 +1046,20 @@ pub fn retry_failed(
     observer: &dyn Observer,
     cancel: &Cancel,
 ) -> Result<RunSummary, EngineError> {
-    let generation: i64 = state.setting("generation")?.and_then(|g| g.parse().ok()).unwrap_or(1);
+    let generation: i64 = state
+        .setting("generation")?
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(1);
     let run = state.begin_run("retry-failed")?;
     let sink = Live(target);
-    let (mut runner, left_behind) = runner(source, &sink, state, options, observer, cancel, generation)?;
-    let mut summary = RunSummary { run, mode: "retry-failed".into(), left_behind, ..Default::default() };
+    let (mut runner, left_behind) =
+        runner(source, &sink, state, options, observer, cancel, generation)?;
+    let mut summary = RunSummary {
+        run,
+        mode: "retry-failed".into(),
+        left_behind,
+        ..Default::default()
+    };
     for kind in runner.ctx.moved.clone() {
         let stored = runner.state.failed_records(kind)?;
         if stored.is_empty() {
@@ -879,12 +1067,16 @@ pub fn retry_failed(
         }
         let mut records = Vec::with_capacity(stored.len());
         for (id, json) in stored {
-            let record: Record = serde_json::from_str(&json)
-                .map_err(|e| EngineError::State(format!("stored copy of {kind} '{id}' is unreadable: {e}")))?;
+            let record: Record = serde_json::from_str(&json).map_err(|e| {
+                EngineError::State(format!("stored copy of {kind} '{id}' is unreadable: {e}"))
+            })?;
             records.push(record);
         }
         let mut counts = KindCounts::default();
-        observer.event(&Event::KindStarted { kind, total: Some(records.len() as u64) });
+        observer.event(&Event::KindStarted {
+            kind,
+            total: Some(records.len() as u64),
+        });
         runner.process(kind, records, true, &mut counts)?;
         observer.event(&Event::KindFinished { kind, counts });
         summary.kinds.insert(kind, counts);
@@ -927,7 +1119,9 @@ pub fn dry_run(
     source.check()?;
     let preflight = target.preflight()?;
     let capabilities = target.capabilities();
-    let sink = Dry { capabilities: capabilities.clone() };
+    let sink = Dry {
+        capabilities: capabilities.clone(),
+    };
     let mut state = StateStore::in_memory()?;
     let run = run_migration(source, &sink, &mut state, options, observer, cancel)?;
     let totals = run.totals();
@@ -936,7 +1130,12 @@ pub fn dry_run(
     let lossy = run
         .kinds
         .keys()
-        .map(|k| (*k, Capabilities::lossy_fields(&source_caps, &capabilities, *k)))
+        .map(|k| {
+            (
+                *k,
+                Capabilities::lossy_fields(&source_caps, &capabilities, *k),
+            )
+        })
         .filter(|(_, l)| !l.is_empty())
         .collect();
     Ok(DryRunReport {

@@ -24,7 +24,9 @@ pub mod state;
 mod verify;
 
 pub use events::{Cancel, Event, KindCounts, Observer, Silent};
-pub use executor::{DryRunReport, Options, RunSummary, UnresolvedPolicy, dry_run, migrate, retry_failed};
+pub use executor::{
+    DryRunReport, Options, RunSummary, UnresolvedPolicy, dry_run, migrate, retry_failed,
+};
 pub use rollback::{RollbackSummary, rollback};
 pub use verify::{KindVerification, VerifyReport, verify};
 

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use switchover_adapter::Settings;
 use switchover_model::Kind;
 
-use crate::executor::{Options, UnresolvedPolicy};
 use crate::EngineError;
+use crate::executor::{Options, UnresolvedPolicy};
 
 /// A parsed, validated plan.
 #[derive(Debug, Clone)]
@@ -70,7 +70,9 @@ fn adapter_settings(
             String::new()
         }
         None => {
-            problems.push(format!("[{role}] has no `adapter = \"...\"`; see `switchover adapters` for the names"));
+            problems.push(format!(
+                "[{role}] has no `adapter = \"...\"`; see `switchover adapters` for the names"
+            ));
             String::new()
         }
     };
@@ -78,7 +80,9 @@ fn adapter_settings(
     for (key, value) in table {
         let lowered = key.to_ascii_lowercase();
         if let toml::Value::String(text) = &value {
-            let secret_like = SECRET_WORDS.iter().any(|w| lowered == *w || lowered.ends_with(&format!("_{w}")));
+            let secret_like = SECRET_WORDS
+                .iter()
+                .any(|w| lowered == *w || lowered.ends_with(&format!("_{w}")));
             if secret_like && !(text.starts_with("env:") || text.starts_with("file:")) {
                 problems.push(format!(
                     "[{role}] {key} holds a literal secret; write `{key} = \"env:VARIABLE\"` or `\"file:PATH\"` so it never sits in a plan"
@@ -93,10 +97,10 @@ fn adapter_settings(
                 continue;
             }
         };
-        if key == "path" {
-            if let Some(text) = json.as_str() {
-                json = serde_json::Value::String(base.join(text).display().to_string());
-            }
+        if key == "path"
+            && let Some(text) = json.as_str()
+        {
+            json = serde_json::Value::String(base.join(text).display().to_string());
         }
         values.insert(key, json);
     }
@@ -109,19 +113,27 @@ fn adapter_settings(
 impl Plan {
     /// Reads and validates a plan file; relative paths are relative to the file.
     pub fn load(path: &Path) -> Result<Plan, EngineError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| EngineError::Plan(vec![format!("cannot read plan {}: {e}", path.display())]))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            EngineError::Plan(vec![format!("cannot read plan {}: {e}", path.display())])
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Plan::parse(&text, base)
     }
 
     /// Parses and validates plan text; every problem is reported at once.
     pub fn parse(text: &str, base: &Path) -> Result<Plan, EngineError> {
-        let raw: RawPlan = toml::from_str(text).map_err(|e| EngineError::Plan(vec![format!("not a valid plan: {e}")]))?;
+        let raw: RawPlan = toml::from_str(text)
+            .map_err(|e| EngineError::Plan(vec![format!("not a valid plan: {e}")]))?;
         let mut problems = Vec::new();
         let run = raw.run;
         let source = adapter_settings("source", raw.source, base, None, &mut problems);
-        let target = adapter_settings("target", raw.target, base, run.requests_per_minute, &mut problems);
+        let target = adapter_settings(
+            "target",
+            raw.target,
+            base,
+            run.requests_per_minute,
+            &mut problems,
+        );
         let state = match run.state {
             Some(state) => base.join(state),
             None => {
@@ -201,17 +213,33 @@ mod tests {
             panic!("a broken plan must be refused");
         };
         let all = problems.join("\n");
-        for expected in ["[source] has no `adapter", "literal secret", "unknown record kind 'tikets'", "concurrency", "state", "placeholder_user"] {
+        for expected in [
+            "[source] has no `adapter",
+            "literal secret",
+            "unknown record kind 'tikets'",
+            "concurrency",
+            "state",
+            "placeholder_user",
+        ] {
             assert!(all.contains(expected), "missing '{expected}' in:\n{all}");
         }
-        assert!(!all.contains("abc123"), "a secret leaked into the error: {all}");
+        assert!(
+            !all.contains("abc123"),
+            "a secret leaked into the error: {all}"
+        );
     }
 
     #[test]
     fn relative_paths_are_relative_to_the_plan() {
         let text = "[source]\nadapter = \"archive\"\npath = \"in\"\n[target]\nadapter = \"archive\"\npath = \"out\"\n[run]\nstate = \"s.sqlite\"\n";
         let plan = Plan::parse(text, Path::new("/plans")).ok();
-        assert_eq!(plan.as_ref().map(|p| p.state.clone()), Some(PathBuf::from("/plans/s.sqlite")));
-        assert_eq!(plan.and_then(|p| p.source.optional_string("path").ok().flatten()), Some("/plans/in".into()));
+        assert_eq!(
+            plan.as_ref().map(|p| p.state.clone()),
+            Some(PathBuf::from("/plans/s.sqlite"))
+        );
+        assert_eq!(
+            plan.and_then(|p| p.source.optional_string("path").ok().flatten()),
+            Some("/plans/in".into())
+        );
     }
 }

@@ -48,9 +48,29 @@ mod tests {
         for kind in [Kind::Ticket, Kind::User, Kind::Organization] {
             target.kinds.insert(kind, KindCapability::everything(kind));
         }
-        let plan = plan_kinds(&[Kind::Macro, Kind::Ticket, Kind::Organization, Kind::User, Kind::View], &source, &target);
+        let plan = plan_kinds(
+            &[
+                Kind::Macro,
+                Kind::Ticket,
+                Kind::Organization,
+                Kind::User,
+                Kind::View,
+            ],
+            &source,
+            &target,
+        );
         assert_eq!(plan.moves, [Kind::Organization, Kind::User, Kind::Ticket]);
-        let reasons: Vec<String> = plan.left_behind.iter().map(|(k, r)| format!("{k}: {r}")).collect();
-        assert_eq!(reasons, ["macros: dst does not write macros", "views: src does not read views"]);
+        let reasons: Vec<String> = plan
+            .left_behind
+            .iter()
+            .map(|(k, r)| format!("{k}: {r}"))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "macros: dst does not write macros",
+                "views: src does not read views"
+            ]
+        );
     }
 }

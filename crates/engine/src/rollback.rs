@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use switchover_adapter::{ErrorKind, Target};
 use switchover_model::Kind;
 
+use crate::EngineError;
 use crate::events::{Event, Observer};
 use crate::state::{RecordStatus, StateStore};
-use crate::EngineError;
 
 /// What a rollback did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -22,7 +22,11 @@ pub struct RollbackSummary {
 }
 
 /// Deletes every record the id map says this migration wrote.
-pub fn rollback(target: &dyn Target, state: &mut StateStore, observer: &dyn Observer) -> Result<RollbackSummary, EngineError> {
+pub fn rollback(
+    target: &dyn Target,
+    state: &mut StateStore,
+    observer: &dyn Observer,
+) -> Result<RollbackSummary, EngineError> {
     let caps = target.capabilities();
     let mut summary = RollbackSummary::default();
     for kind in Kind::ALL.into_iter().rev() {
@@ -38,7 +42,10 @@ pub fn rollback(target: &dyn Target, state: &mut StateStore, observer: &dyn Obse
             )));
             continue;
         }
-        observer.event(&Event::KindStarted { kind, total: Some(written) });
+        observer.event(&Event::KindStarted {
+            kind,
+            total: Some(written),
+        });
         let mut after = String::new();
         let mut done = 0u64;
         loop {

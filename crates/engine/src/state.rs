@@ -190,7 +190,11 @@ impl StateStore {
     /// Reads a stored setting (the plan fingerprint, the portable field sets).
     pub fn setting(&self, key: &str) -> Result<Option<String>, EngineError> {
         self.conn
-            .query_row("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db("cannot read setting"))
     }
@@ -246,16 +250,26 @@ impl StateStore {
     }
 
     /// The id map rows of some source ids.
-    pub fn lookup(&self, kind: Kind, source_ids: &[&str]) -> Result<Vec<(String, MappedRecord, RecordStatus)>, EngineError> {
+    pub fn lookup(
+        &self,
+        kind: Kind,
+        source_ids: &[&str],
+    ) -> Result<Vec<(String, MappedRecord, RecordStatus)>, EngineError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT target_id, digest, status FROM id_map WHERE kind = ?1 AND source_id = ?2")
+            .prepare_cached(
+                "SELECT target_id, digest, status FROM id_map WHERE kind = ?1 AND source_id = ?2",
+            )
             .map_err(db("cannot prepare lookup"))?;
         let mut out = Vec::with_capacity(source_ids.len());
         for id in source_ids {
             let row = stmt
                 .query_row(params![kind_text(kind), id], |r| {
-                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
                 })
                 .optional()
                 .map_err(db("cannot look up id"))?;
@@ -286,10 +300,12 @@ impl StateStore {
             .conn
             .prepare_cached("SELECT target_id FROM id_map WHERE kind = ?1 AND source_id = ?2 AND status = 'written'")
             .map_err(db("cannot prepare lookup"))?;
-        stmt.query_row(params![kind_text(kind), source_id], |r| r.get::<_, Option<String>>(0))
-            .optional()
-            .map(Option::flatten)
-            .map_err(db("cannot look up target id"))
+        stmt.query_row(params![kind_text(kind), source_id], |r| {
+            r.get::<_, Option<String>>(0)
+        })
+        .optional()
+        .map(Option::flatten)
+        .map_err(db("cannot look up target id"))
     }
 
     /// The source id of a target id this migration wrote.
@@ -304,7 +320,11 @@ impl StateStore {
     }
 
     /// Records write intents for a batch, in one transaction, before it is sent.
-    pub fn mark_pending(&mut self, kind: Kind, records: &[(&str, Digest)]) -> Result<(), EngineError> {
+    pub fn mark_pending(
+        &mut self,
+        kind: Kind,
+        records: &[(&str, Digest)],
+    ) -> Result<(), EngineError> {
         let tx = self.conn.transaction().map_err(db("cannot begin"))?;
         {
             let mut stmt = tx
@@ -314,14 +334,20 @@ impl StateStore {
                 )
                 .map_err(db("cannot prepare intent"))?;
             for (id, digest) in records {
-                stmt.execute(params![kind_text(kind), id, digest.to_hex()]).map_err(db("cannot record intent"))?;
+                stmt.execute(params![kind_text(kind), id, digest.to_hex()])
+                    .map_err(db("cannot record intent"))?;
             }
         }
         tx.commit().map_err(db("cannot commit intents"))
     }
 
     /// Records written records (source id, target id, digest) and clears their failures.
-    pub fn mark_written(&mut self, kind: Kind, run: i64, written: &[(String, String, Digest)]) -> Result<(), EngineError> {
+    pub fn mark_written(
+        &mut self,
+        kind: Kind,
+        run: i64,
+        written: &[(String, String, Digest)],
+    ) -> Result<(), EngineError> {
         let tx = self.conn.transaction().map_err(db("cannot begin"))?;
         {
             let mut stmt = tx
@@ -334,37 +360,59 @@ impl StateStore {
                 .prepare_cached("DELETE FROM failures WHERE kind = ?1 AND source_id = ?2")
                 .map_err(db("cannot prepare failure clear"))?;
             for (source, target, digest) in written {
-                stmt.execute(params![kind_text(kind), source, target, digest.to_hex(), run])
-                    .map_err(db("cannot record write"))?;
-                clear.execute(params![kind_text(kind), source]).map_err(db("cannot clear failure"))?;
+                stmt.execute(params![
+                    kind_text(kind),
+                    source,
+                    target,
+                    digest.to_hex(),
+                    run
+                ])
+                .map_err(db("cannot record write"))?;
+                clear
+                    .execute(params![kind_text(kind), source])
+                    .map_err(db("cannot clear failure"))?;
             }
         }
         tx.commit().map_err(db("cannot commit writes"))
     }
 
     /// Marks records as seen by this run without writing them (unchanged in a delta run).
-    pub fn mark_seen(&mut self, kind: Kind, run: i64, source_ids: &[&str]) -> Result<(), EngineError> {
+    pub fn mark_seen(
+        &mut self,
+        kind: Kind,
+        run: i64,
+        source_ids: &[&str],
+    ) -> Result<(), EngineError> {
         let tx = self.conn.transaction().map_err(db("cannot begin"))?;
         {
             let mut stmt = tx
-                .prepare_cached("UPDATE id_map SET seen_run = ?3 WHERE kind = ?1 AND source_id = ?2")
+                .prepare_cached(
+                    "UPDATE id_map SET seen_run = ?3 WHERE kind = ?1 AND source_id = ?2",
+                )
                 .map_err(db("cannot prepare seen"))?;
             for id in source_ids {
-                stmt.execute(params![kind_text(kind), id, run]).map_err(db("cannot mark seen"))?;
+                stmt.execute(params![kind_text(kind), id, run])
+                    .map_err(db("cannot mark seen"))?;
             }
         }
         tx.commit().map_err(db("cannot commit seen"))
     }
 
     /// Sets a record's status (after deletes), keeping its target id for the record.
-    pub fn set_status(&mut self, kind: Kind, source_ids: &[String], status: RecordStatus) -> Result<(), EngineError> {
+    pub fn set_status(
+        &mut self,
+        kind: Kind,
+        source_ids: &[String],
+        status: RecordStatus,
+    ) -> Result<(), EngineError> {
         let tx = self.conn.transaction().map_err(db("cannot begin"))?;
         {
             let mut stmt = tx
                 .prepare_cached("UPDATE id_map SET status = ?3 WHERE kind = ?1 AND source_id = ?2")
                 .map_err(db("cannot prepare status"))?;
             for id in source_ids {
-                stmt.execute(params![kind_text(kind), id, status.as_str()]).map_err(db("cannot set status"))?;
+                stmt.execute(params![kind_text(kind), id, status.as_str()])
+                    .map_err(db("cannot set status"))?;
             }
         }
         tx.commit().map_err(db("cannot commit status"))
@@ -374,14 +422,20 @@ impl StateStore {
     pub fn pending(&self, kind: Kind) -> Result<Vec<(String, Option<Digest>)>, EngineError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT source_id, digest FROM id_map WHERE kind = ?1 AND status = 'pending'")
+            .prepare_cached(
+                "SELECT source_id, digest FROM id_map WHERE kind = ?1 AND status = 'pending'",
+            )
             .map_err(db("cannot prepare pending"))?;
         let rows = stmt
             .query_map(params![kind_text(kind)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.and_then(|d| d.parse().ok())))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?.and_then(|d| d.parse().ok()),
+                ))
             })
             .map_err(db("cannot list pending"))?;
-        rows.collect::<Result<_, _>>().map_err(db("cannot list pending"))
+        rows.collect::<Result<_, _>>()
+            .map_err(db("cannot list pending"))
     }
 
     /// Forgets pending rows the target does not have (they will be sent again).
@@ -389,10 +443,13 @@ impl StateStore {
         let tx = self.conn.transaction().map_err(db("cannot begin"))?;
         {
             let mut stmt = tx
-                .prepare_cached("DELETE FROM id_map WHERE kind = ?1 AND source_id = ?2 AND status = 'pending'")
+                .prepare_cached(
+                    "DELETE FROM id_map WHERE kind = ?1 AND source_id = ?2 AND status = 'pending'",
+                )
                 .map_err(db("cannot prepare drop"))?;
             for id in source_ids {
-                stmt.execute(params![kind_text(kind), id]).map_err(db("cannot drop pending"))?;
+                stmt.execute(params![kind_text(kind), id])
+                    .map_err(db("cannot drop pending"))?;
             }
         }
         tx.commit().map_err(db("cannot commit drop"))
@@ -405,21 +462,33 @@ impl StateStore {
             .prepare("SELECT source_id, target_id FROM id_map WHERE kind = ?1 AND status = 'written' AND (seen_run IS NULL OR seen_run <> ?2) AND target_id IS NOT NULL")
             .map_err(db("cannot prepare unseen"))?;
         let rows = stmt
-            .query_map(params![kind_text(kind), run], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map(params![kind_text(kind), run], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .map_err(db("cannot list unseen"))?;
-        rows.collect::<Result<_, _>>().map_err(db("cannot list unseen"))
+        rows.collect::<Result<_, _>>()
+            .map_err(db("cannot list unseen"))
     }
 
     /// Written records of a kind, `(source id, target id, digest)`, ordered by source id,
     /// in pages after `after`.
-    pub fn written_page(&self, kind: Kind, after: &str, limit: usize) -> Result<Vec<(String, String, Option<Digest>)>, EngineError> {
+    pub fn written_page(
+        &self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String, Option<Digest>)>, EngineError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT source_id, target_id, digest FROM id_map WHERE kind = ?1 AND status = 'written' AND source_id > ?2 ORDER BY source_id LIMIT ?3")
             .map_err(db("cannot prepare written"))?;
         let rows = stmt
             .query_map(params![kind_text(kind), after, limit as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default(), r.get::<_, Option<String>>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })
             .map_err(db("cannot list written"))?;
         rows.map(|r| r.map(|(s, t, d)| (s, t, d.and_then(|d| d.parse().ok()))))
@@ -440,7 +509,11 @@ impl StateStore {
     }
 
     /// Records a failure with the record itself, so `retry-failed` needs no source read.
-    pub fn record_failure(&mut self, failure: &Failure, record_json: &str) -> Result<(), EngineError> {
+    pub fn record_failure(
+        &mut self,
+        failure: &Failure,
+        record_json: &str,
+    ) -> Result<(), EngineError> {
         self.conn
             .execute(
                 "INSERT INTO failures (kind, source_id, error_kind, message, attempts, record) VALUES (?1, ?2, ?3, ?4, 1, ?5)
@@ -460,14 +533,29 @@ impl StateStore {
             .map_err(db("cannot prepare failures"))?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, i64>(4)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
             })
             .map_err(db("cannot list failures"))?;
         let mut out = Vec::new();
         for row in rows {
-            let (kind, source_id, error_kind, message, attempts) = row.map_err(db("cannot read failure"))?;
-            let kind: Kind = kind.parse().map_err(|e| EngineError::State(format!("{e}")))?;
-            out.push(Failure { kind, source_id, error_kind, message, attempts: attempts as u32 });
+            let (kind, source_id, error_kind, message, attempts) =
+                row.map_err(db("cannot read failure"))?;
+            let kind: Kind = kind
+                .parse()
+                .map_err(|e| EngineError::State(format!("{e}")))?;
+            out.push(Failure {
+                kind,
+                source_id,
+                error_kind,
+                message,
+                attempts: attempts as u32,
+            });
         }
         Ok(out)
     }
@@ -481,11 +569,17 @@ impl StateStore {
         let rows = stmt
             .query_map(params![kind_text(kind)], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(db("cannot list failed records"))?;
-        rows.collect::<Result<_, _>>().map_err(db("cannot list failed records"))
+        rows.collect::<Result<_, _>>()
+            .map_err(db("cannot list failed records"))
     }
 
     /// Remembers the SHA-256 and size of attachment bytes as downloaded from the source.
-    pub fn record_attachment(&self, attachment_id: &str, sha256: &Digest, size: u64) -> Result<(), EngineError> {
+    pub fn record_attachment(
+        &self,
+        attachment_id: &str,
+        sha256: &Digest,
+        size: u64,
+    ) -> Result<(), EngineError> {
         self.conn
             .execute(
                 "INSERT INTO attachments (attachment_id, sha256, size) VALUES (?1, ?2, ?3)
@@ -523,10 +617,17 @@ impl StateStore {
     }
 
     /// Records the digest of a record read back from the target; false if seen before.
-    pub fn verify_seen(&self, kind: Kind, source_id: &str, digest: &Digest) -> Result<bool, EngineError> {
+    pub fn verify_seen(
+        &self,
+        kind: Kind,
+        source_id: &str,
+        digest: &Digest,
+    ) -> Result<bool, EngineError> {
         let mut stmt = self
             .conn
-            .prepare_cached("INSERT OR IGNORE INTO verify_seen (kind, source_id, digest) VALUES (?1, ?2, ?3)")
+            .prepare_cached(
+                "INSERT OR IGNORE INTO verify_seen (kind, source_id, digest) VALUES (?1, ?2, ?3)",
+            )
             .map_err(db("cannot prepare verify record"))?;
         stmt.execute(params![kind_text(kind), source_id, digest.to_hex()])
             .map(|n| n == 1)
@@ -534,13 +635,20 @@ impl StateStore {
     }
 
     /// Read-back digests of a kind ordered by source id, in pages after `after`.
-    pub fn verified_page(&self, kind: Kind, after: &str, limit: usize) -> Result<Vec<(String, Digest)>, EngineError> {
+    pub fn verified_page(
+        &self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Digest)>, EngineError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT source_id, digest FROM verify_seen WHERE kind = ?1 AND source_id > ?2 ORDER BY source_id LIMIT ?3")
             .map_err(db("cannot prepare verified page"))?;
         let rows = stmt
-            .query_map(params![kind_text(kind), after, limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .query_map(params![kind_text(kind), after, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(db("cannot list verified"))?;
         rows.map(|r| r.map(|(s, d)| (s, d.parse().unwrap_or_default())))
             .collect::<Result<_, _>>()
@@ -548,7 +656,11 @@ impl StateStore {
     }
 
     /// Written records of a kind the verification pass did not see on the target.
-    pub fn missing_after_verify(&self, kind: Kind, limit: usize) -> Result<(u64, Vec<String>), EngineError> {
+    pub fn missing_after_verify(
+        &self,
+        kind: Kind,
+        limit: usize,
+    ) -> Result<(u64, Vec<String>), EngineError> {
         let count = self
             .conn
             .query_row(
@@ -569,7 +681,9 @@ impl StateStore {
         let rows = stmt
             .query_map(params![kind_text(kind), limit as i64], |r| r.get(0))
             .map_err(db("cannot list missing"))?;
-        let ids = rows.collect::<Result<_, _>>().map_err(db("cannot list missing"))?;
+        let ids = rows
+            .collect::<Result<_, _>>()
+            .map_err(db("cannot list missing"))?;
         Ok((count as u64, ids))
     }
 }

@@ -9,10 +9,10 @@ use switchover_model::Kind;
 use switchover_model::digest::{ContentHasher, Digest, record_digest};
 use switchover_model::merkle::{MerkleBuilder, manifest_digest};
 
+use crate::EngineError;
 use crate::events::{Event, Observer};
 use crate::planner::plan_kinds;
 use crate::state::StateStore;
-use crate::EngineError;
 
 /// How many ids each list of a report keeps (the counts are always complete).
 const LIST_LIMIT: usize = 1000;
@@ -86,7 +86,10 @@ pub fn verify(
     state.begin_verify()?;
     for kind in plan.moves {
         if !target_caps.supports(kind, "read_back") {
-            report.not_verified.push((kind, format!("{} cannot read {kind} back", target_caps.adapter)));
+            report.not_verified.push((
+                kind,
+                format!("{} cannot read {kind} back", target_caps.adapter),
+            ));
             continue;
         }
         let fields = Capabilities::portable_fields(source_capabilities, &target_caps, kind);
@@ -97,7 +100,10 @@ pub fn verify(
         };
         observer.event(&Event::KindStarted { kind, total: None });
         let mut reverse: HashMap<(Kind, String), Option<String>> = HashMap::new();
-        let mut request = PageRequest { page_size: Some(500), ..Default::default() };
+        let mut request = PageRequest {
+            page_size: Some(500),
+            ..Default::default()
+        };
         let mut seen = 0u64;
         loop {
             let page = target.read_back(kind, &request)?;
@@ -144,7 +150,9 @@ pub fn verify(
                 if !state.verify_seen(kind, &source_id, &digest)? {
                     result.extra += 1;
                     if result.extra_ids.len() < LIST_LIMIT {
-                        result.extra_ids.push(format!("{source_id} (a second copy)"));
+                        result
+                            .extra_ids
+                            .push(format!("{source_id} (a second copy)"));
                     }
                     continue;
                 }
@@ -158,12 +166,17 @@ pub fn verify(
                 }
                 if target_caps.reads_back_attachment_content {
                     for attachment in record.attachments() {
-                        let Some(claimed) = &attachment.sha256 else { continue };
+                        let Some(claimed) = &attachment.sha256 else {
+                            continue;
+                        };
                         let bytes = target.open_attachment(attachment).and_then(|mut reader| {
                             ContentHasher::hash_reader(&mut reader).map_err(|e| {
                                 switchover_adapter::AdapterError::Transient {
                                     adapter: target_caps.adapter.clone(),
-                                    message: format!("reading attachment '{}' back failed: {e}", attachment.file_name),
+                                    message: format!(
+                                        "reading attachment '{}' back failed: {e}",
+                                        attachment.file_name
+                                    ),
                                 }
                             })
                         });
@@ -197,8 +210,18 @@ pub fn verify(
         report.kinds.insert(kind, result);
     }
     report.not_verified.extend(plan.left_behind);
-    report.source_manifest = manifest_digest(report.kinds.iter().map(|(k, v)| (k.as_str(), &v.source_root)));
-    report.target_manifest = manifest_digest(report.kinds.iter().map(|(k, v)| (k.as_str(), &v.target_root)));
+    report.source_manifest = manifest_digest(
+        report
+            .kinds
+            .iter()
+            .map(|(k, v)| (k.as_str(), &v.source_root)),
+    );
+    report.target_manifest = manifest_digest(
+        report
+            .kinds
+            .iter()
+            .map(|(k, v)| (k.as_str(), &v.target_root)),
+    );
     Ok(report)
 }
 
@@ -226,7 +249,9 @@ fn target_root(state: &StateStore, kind: Kind) -> Result<Digest, EngineError> {
         let Some(last) = page.last() else { break };
         after = last.0.clone();
         for (source, digest) in &page {
-            builder.push(source, digest).map_err(|e| EngineError::State(e.to_string()))?;
+            builder
+                .push(source, digest)
+                .map_err(|e| EngineError::State(e.to_string()))?;
         }
     }
     Ok(builder.finish())

@@ -24,7 +24,10 @@ fn seed(path: &Path, extra_tickets: usize) {
     for (kind, records) in &dataset.records {
         let batch: Vec<WriteRequest> = records
             .iter()
-            .map(|r| WriteRequest { record: r.clone(), existing: None })
+            .map(|r| WriteRequest {
+                record: r.clone(),
+                existing: None,
+            })
             .collect();
         archive.write_batch(*kind, &batch, &dataset).expect("seed");
     }
@@ -61,15 +64,24 @@ fn seed(path: &Path, extra_tickets: usize) {
         }
     }
     for chunk in tickets.chunks(500) {
-        archive.write_batch(Kind::Ticket, chunk, &dataset).expect("seed tickets");
+        archive
+            .write_batch(Kind::Ticket, chunk, &dataset)
+            .expect("seed tickets");
     }
     for chunk in comments.chunks(500) {
-        archive.write_batch(Kind::Comment, chunk, &dataset).expect("seed comments");
+        archive
+            .write_batch(Kind::Comment, chunk, &dataset)
+            .expect("seed comments");
     }
 }
 
 fn test_options() -> Options {
-    Options { backoff: Duration::from_millis(5), batch_size: Some(25), page_size: Some(60), ..Options::default() }
+    Options {
+        backoff: Duration::from_millis(5),
+        batch_size: Some(25),
+        page_size: Some(60),
+        ..Options::default()
+    }
 }
 
 fn live_ids(path: &Path, kind: Kind) -> Vec<String> {
@@ -87,7 +99,14 @@ fn live_ids(path: &Path, kind: Kind) -> Vec<String> {
 }
 
 fn superseded_lines(path: &Path) -> u64 {
-    Archive::open_source(path).expect("open").manifest().expect("manifest").kinds.values().map(|k| k.superseded).sum()
+    Archive::open_source(path)
+        .expect("open")
+        .manifest()
+        .expect("manifest")
+        .kinds
+        .values()
+        .map(|k| k.superseded)
+        .sum()
 }
 
 #[test]
@@ -98,12 +117,27 @@ fn archive_to_archive_migration_verifies_all_matched() {
     let source = Archive::open_source(&src).expect("source");
     let target = Archive::open_target(&dst).expect("target");
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
-    let summary = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("migrate");
+    let summary = migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
     assert_eq!(summary.mode, "full");
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
     assert_eq!(summary.kinds[&Kind::Ticket].created, 304);
     assert_eq!(summary.kinds[&Kind::Comment].created, 606);
-    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    let report = verify(
+        &Source::capabilities(&source),
+        &target,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify");
     assert!(report.all_matched(), "{report:#?}");
     assert_eq!(report.kinds[&Kind::Comment].matched, 606);
     assert_eq!(report.kinds[&Kind::Comment].attachments_checked, 4);
@@ -111,7 +145,15 @@ fn archive_to_archive_migration_verifies_all_matched() {
     assert_eq!(report.source_manifest, report.target_manifest);
 
     // A second run finds everything unchanged and writes nothing.
-    let again = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("again");
+    let again = migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("again");
     assert_eq!(again.mode, "delta");
     assert_eq!(again.totals().created + again.totals().updated, 0);
     assert_eq!(superseded_lines(&dst), 0, "a record was written twice");
@@ -125,15 +167,43 @@ fn verify_notices_a_record_changed_on_the_target() {
     let source = Archive::open_source(&src).expect("source");
     let target = Archive::open_target(&dst).expect("target");
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
-    migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("migrate");
+    migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
     // Someone edits a ticket on the target behind the migration's back.
-    let mut ticket = source.read_page(Kind::Ticket, &PageRequest::default()).expect("read").records.remove(0);
+    let mut ticket = source
+        .read_page(Kind::Ticket, &PageRequest::default())
+        .expect("read")
+        .records
+        .remove(0);
     if let Record::Ticket(t) = &mut ticket {
         t.subject = "edited on the target".into();
     }
     let id = ticket.id().to_string();
-    target.write_batch(Kind::Ticket, &[WriteRequest { record: ticket, existing: None }], &Dataset::conformance()).expect("edit");
-    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    target
+        .write_batch(
+            Kind::Ticket,
+            &[WriteRequest {
+                record: ticket,
+                existing: None,
+            }],
+            &Dataset::conformance(),
+        )
+        .expect("edit");
+    let report = verify(
+        &Source::capabilities(&source),
+        &target,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify");
     assert!(!report.all_matched());
     assert_eq!(report.kinds[&Kind::Ticket].differ_ids, [id]);
     assert_ne!(report.source_manifest, report.target_manifest);
@@ -160,20 +230,38 @@ impl TargetInfo for Flaky {
 }
 
 impl Target for Flaky {
-    fn write_batch(&self, kind: Kind, batch: &[WriteRequest], content: &dyn ContentSource) -> Result<Vec<WriteOutcome>, AdapterError> {
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         let faults = self.faults.load(Ordering::SeqCst);
         if faults && call % 5 == 1 {
-            return Err(AdapterError::RateLimited { adapter: "flaky".into(), retry_after: Some(Duration::from_millis(20)) });
+            return Err(AdapterError::RateLimited {
+                adapter: "flaky".into(),
+                retry_after: Some(Duration::from_millis(20)),
+            });
         }
         let refuse = self.refuse.lock().expect("lock").clone();
-        let allowed: Vec<WriteRequest> = batch.iter().filter(|r| !faults || !refuse.contains(r.record.id())).cloned().collect();
+        let allowed: Vec<WriteRequest> = batch
+            .iter()
+            .filter(|r| !faults || !refuse.contains(r.record.id()))
+            .cloned()
+            .collect();
         let mut outcomes = self.inner.write_batch(kind, &allowed, content)?;
         if faults && call % 4 == 2 {
             // The write landed, the answer did not.
-            return Err(AdapterError::Transient { adapter: "flaky".into(), message: "503 after write".into() });
+            return Err(AdapterError::Transient {
+                adapter: "flaky".into(),
+                message: "503 after write".into(),
+            });
         }
-        for request in batch.iter().filter(|r| faults && refuse.contains(r.record.id())) {
+        for request in batch
+            .iter()
+            .filter(|r| faults && refuse.contains(r.record.id()))
+        {
             outcomes.push(WriteOutcome {
                 source_id: request.record.id().to_string(),
                 result: Err(AdapterError::InvalidRecord {
@@ -187,16 +275,27 @@ impl Target for Flaky {
         }
         Ok(outcomes)
     }
-    fn find_by_source(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
         self.inner.find_by_source(kind, ids)
     }
     fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
         self.inner.read_back(kind, request)
     }
-    fn open_attachment(&self, attachment: &Attachment) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
+    fn open_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
         Target::open_attachment(&self.inner, attachment)
     }
-    fn delete(&self, kind: Kind, ids: &[String]) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+    fn delete(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
         self.inner.delete(kind, ids)
     }
     fn finish(&self) -> Result<(), AdapterError> {
@@ -210,7 +309,10 @@ fn faults_are_survived_rejections_reported_and_retry_failed_fixes_them() {
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     seed(&src, 200);
     let source = Archive::open_source(&src).expect("source");
-    let refused: HashSet<String> = ["gen-00007", "gen-00150", "t-2"].iter().map(|s| s.to_string()).collect();
+    let refused: HashSet<String> = ["gen-00007", "gen-00150", "t-2"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let target = Flaky {
         inner: Archive::open_target(&dst).expect("target"),
         calls: AtomicU64::new(0),
@@ -218,18 +320,60 @@ fn faults_are_survived_rejections_reported_and_retry_failed_fixes_them() {
         refuse: Mutex::new(refused.clone()),
     };
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
-    let summary = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("the run completes despite faults");
-    let failed: HashSet<String> = summary.failures.iter().filter(|f| f.kind == Kind::Ticket).map(|f| f.source_id.clone()).collect();
+    let summary = migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("the run completes despite faults");
+    let failed: HashSet<String> = summary
+        .failures
+        .iter()
+        .filter(|f| f.kind == Kind::Ticket)
+        .map(|f| f.source_id.clone())
+        .collect();
     assert_eq!(failed, refused, "exactly the refused tickets are reported");
-    assert!(summary.failures.iter().any(|f| f.message.contains("too long")));
+    assert!(
+        summary
+            .failures
+            .iter()
+            .any(|f| f.message.contains("too long"))
+    );
     // Comments of refused tickets cannot be placed either, and say why.
-    assert!(summary.failures.iter().any(|f| f.kind == Kind::Comment && f.error_kind == "unresolved_reference"));
-    assert_eq!(superseded_lines(&dst), 0, "a lost answer made the engine write a record twice");
+    assert!(
+        summary
+            .failures
+            .iter()
+            .any(|f| f.kind == Kind::Comment && f.error_kind == "unresolved_reference")
+    );
+    assert_eq!(
+        superseded_lines(&dst),
+        0,
+        "a lost answer made the engine write a record twice"
+    );
 
     target.faults.store(false, Ordering::SeqCst);
-    let retried = retry_failed(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("retry");
+    let retried = retry_failed(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("retry");
     assert!(retried.failures.is_empty(), "{:?}", retried.failures);
-    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    let report = verify(
+        &Source::capabilities(&source),
+        &target,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify");
     assert!(report.all_matched(), "{report:#?}");
     assert_eq!(report.kinds[&Kind::Ticket].matched, 204);
 }
@@ -243,33 +387,88 @@ fn delta_run_moves_exactly_what_changed_added_and_deleted() {
     {
         let source = Archive::open_source(&src).expect("source");
         let target = Archive::open_target(&dst).expect("target");
-        migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("full run");
+        migrate(
+            &source,
+            &target,
+            &mut state,
+            &test_options(),
+            &Silent,
+            &Cancel::new(),
+        )
+        .expect("full run");
     }
     {
         // The helpdesk keeps living: one ticket changes, one appears, one is deleted.
         let live = Archive::open_target(&src).expect("source as writer");
-        let mut changed = Archive::open_source(&src).expect("read").read_page(Kind::Ticket, &PageRequest::default()).expect("read")
-            .records.into_iter().find(|r| r.id() == "gen-00003").expect("ticket");
+        let mut changed = Archive::open_source(&src)
+            .expect("read")
+            .read_page(Kind::Ticket, &PageRequest::default())
+            .expect("read")
+            .records
+            .into_iter()
+            .find(|r| r.id() == "gen-00003")
+            .expect("ticket");
         if let Record::Ticket(t) = &mut changed {
             t.status = TicketStatus::Solved;
         }
-        let added = Ticket { id: "gen-new".into(), subject: "New since Friday".into(), ..Default::default() }.into_record();
+        let added = Ticket {
+            id: "gen-new".into(),
+            subject: "New since Friday".into(),
+            ..Default::default()
+        }
+        .into_record();
         let dataset = Dataset::conformance();
-        live.write_batch(Kind::Ticket, &[WriteRequest { record: changed, existing: None }, WriteRequest { record: added, existing: None }], &dataset).expect("change");
-        live.delete(Kind::Comment, &["gen-00009-c1".to_string()]).expect("delete");
+        live.write_batch(
+            Kind::Ticket,
+            &[
+                WriteRequest {
+                    record: changed,
+                    existing: None,
+                },
+                WriteRequest {
+                    record: added,
+                    existing: None,
+                },
+            ],
+            &dataset,
+        )
+        .expect("change");
+        live.delete(Kind::Comment, &["gen-00009-c1".to_string()])
+            .expect("delete");
     }
     let source = Archive::open_source(&src).expect("source");
     let target = Archive::open_target(&dst).expect("target");
-    let delta = migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("delta");
+    let delta = migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("delta");
     assert_eq!(delta.mode, "delta");
     let tickets = delta.kinds[&Kind::Ticket];
-    assert_eq!((tickets.created, tickets.updated, tickets.deleted), (1, 1, 0));
+    assert_eq!(
+        (tickets.created, tickets.updated, tickets.deleted),
+        (1, 1, 0)
+    );
     assert_eq!(tickets.unchanged, 53);
     let comments = delta.kinds[&Kind::Comment];
-    assert_eq!((comments.created, comments.updated, comments.deleted), (0, 0, 1));
+    assert_eq!(
+        (comments.created, comments.updated, comments.deleted),
+        (0, 0, 1)
+    );
     assert!(!live_ids(&dst, Kind::Comment).contains(&"gen-00009-c1".to_string()));
     assert!(live_ids(&dst, Kind::Ticket).contains(&"gen-new".to_string()));
-    let report = verify(&Source::capabilities(&source), &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    let report = verify(
+        &Source::capabilities(&source),
+        &target,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify");
     assert!(report.all_matched(), "{report:#?}");
 }
 
@@ -280,16 +479,45 @@ fn rollback_leaves_the_target_as_it_was() {
     seed(&src, 20);
     let target = Archive::open_target(&dst).expect("target");
     // The target already holds the customer's own records.
-    let own = switchover_model::Organization { id: "customer-own".into(), name: "Already here".into(), ..Default::default() };
-    target.write_batch(Kind::Organization, &[WriteRequest { record: own.into_record(), existing: None }], &Dataset::conformance()).expect("own");
-    let before: Vec<(Kind, Vec<String>)> = Kind::ALL.iter().filter(|k| k.is_streamed()).map(|k| (*k, live_ids(&dst, *k))).collect();
+    let own = switchover_model::Organization {
+        id: "customer-own".into(),
+        name: "Already here".into(),
+        ..Default::default()
+    };
+    target
+        .write_batch(
+            Kind::Organization,
+            &[WriteRequest {
+                record: own.into_record(),
+                existing: None,
+            }],
+            &Dataset::conformance(),
+        )
+        .expect("own");
+    let before: Vec<(Kind, Vec<String>)> = Kind::ALL
+        .iter()
+        .filter(|k| k.is_streamed())
+        .map(|k| (*k, live_ids(&dst, *k)))
+        .collect();
 
     let source = Archive::open_source(&src).expect("source");
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
-    migrate(&source, &target, &mut state, &test_options(), &Silent, &Cancel::new()).expect("migrate");
+    migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
     assert!(live_ids(&dst, Kind::Ticket).len() > 20);
     let summary = rollback(&target, &mut state, &Silent).expect("rollback");
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
-    let after: Vec<(Kind, Vec<String>)> = Kind::ALL.iter().filter(|k| k.is_streamed()).map(|k| (*k, live_ids(&dst, *k))).collect();
+    let after: Vec<(Kind, Vec<String>)> = Kind::ALL
+        .iter()
+        .filter(|k| k.is_streamed())
+        .map(|k| (*k, live_ids(&dst, *k)))
+        .collect();
     assert_eq!(before, after);
 }

@@ -112,7 +112,10 @@ impl Kind {
 
     /// Position in the dependency order (0 moves first).
     pub fn order(self) -> usize {
-        Kind::ALL.iter().position(|k| *k == self).unwrap_or(usize::MAX)
+        Kind::ALL
+            .iter()
+            .position(|k| *k == self)
+            .unwrap_or(usize::MAX)
     }
 }
 
@@ -129,9 +132,7 @@ impl FromStr for Kind {
         let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
         Kind::ALL
             .into_iter()
-            .find(|k| {
-                k.as_str() == wanted || k.as_str().strip_suffix('s') == Some(wanted.as_str())
-            })
+            .find(|k| k.as_str() == wanted || k.as_str().strip_suffix('s') == Some(wanted.as_str()))
             .or(match wanted.as_str() {
                 "sla_policy" => Some(Kind::SlaPolicy),
                 "kb_category" => Some(Kind::KbCategory),

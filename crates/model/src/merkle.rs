@@ -51,13 +51,11 @@ impl MerkleBuilder {
 
     /// Adds the next leaf; ids must ascend strictly.
     pub fn push(&mut self, id: &str, digest: &Digest) -> Result<(), OutOfOrder> {
-        if let Some(previous) = &self.last_id {
-            if previous.as_str() >= id {
-                return Err(OutOfOrder {
-                    previous: previous.clone(),
-                    next: id.to_string(),
-                });
-            }
+        if let Some(previous) = self.last_id.as_ref().filter(|p| p.as_str() >= id) {
+            return Err(OutOfOrder {
+                previous: previous.clone(),
+                next: id.to_string(),
+            });
         }
         self.last_id = Some(id.to_string());
         self.leaves += 1;

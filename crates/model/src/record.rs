@@ -80,69 +80,69 @@ entity!(Organization, Organization, changed: |s| s.updated_at,
     fields: ["name", "domains", "details", "notes", "tags", "custom_fields", "created_at", "updated_at", "extra"],
     |this, visit| { visit_custom_fields(&mut this.custom_fields, visit); });
 entity!(User, User, changed: |s| s.updated_at,
-    fields: ["name", "email", "phone", "role", "state", "organization", "locale", "time_zone", "tags", "custom_fields", "created_at", "updated_at", "extra"],
-    |this, visit| {
-        visit_opt(&mut this.organization, visit);
-        visit_custom_fields(&mut this.custom_fields, visit);
-    });
+fields: ["name", "email", "phone", "role", "state", "organization", "locale", "time_zone", "tags", "custom_fields", "created_at", "updated_at", "extra"],
+|this, visit| {
+    visit_opt(&mut this.organization, visit);
+    visit_custom_fields(&mut this.custom_fields, visit);
+});
 entity!(Group, Group, changed: |s| s.updated_at,
     fields: ["name", "description", "created_at", "updated_at", "extra"],
     |this, visit| {});
 entity!(GroupMembership, GroupMembership, changed: |_s| None,
-    fields: ["group", "user", "is_default", "extra"],
-    |this, visit| {
-        visit_ref(&mut this.group, visit);
-        visit_ref(&mut this.user, visit);
-    });
+fields: ["group", "user", "is_default", "extra"],
+|this, visit| {
+    visit_ref(&mut this.group, visit);
+    visit_ref(&mut this.user, visit);
+});
 entity!(FieldDefinition, FieldDefinition, changed: |_s| None,
     fields: ["object", "key", "title", "field_type", "options", "pattern", "required", "active", "position", "extra"],
     |this, visit| {});
 entity!(Ticket, Ticket, changed: |s| s.updated_at,
-    fields: ["subject", "status", "priority", "ticket_type", "tags", "requester", "submitter", "assignee", "group", "organization", "channel", "custom_fields", "links", "archived", "created_at", "updated_at", "solved_at", "extra"],
-    |this, visit| {
-        visit_opt(&mut this.requester, visit);
-        visit_opt(&mut this.submitter, visit);
-        visit_opt(&mut this.assignee, visit);
-        visit_opt(&mut this.group, visit);
-        visit_opt(&mut this.organization, visit);
-        visit_custom_fields(&mut this.custom_fields, visit);
-        if !this.links.is_empty() {
-            this.links = std::mem::take(&mut this.links)
-                .into_iter()
-                .map(|mut link| {
-                    visit_ref(&mut link.ticket, visit);
-                    link
-                })
-                .collect();
-        }
-    });
+fields: ["subject", "status", "priority", "ticket_type", "tags", "requester", "submitter", "assignee", "group", "organization", "channel", "custom_fields", "links", "archived", "created_at", "updated_at", "solved_at", "extra"],
+|this, visit| {
+    visit_opt(&mut this.requester, visit);
+    visit_opt(&mut this.submitter, visit);
+    visit_opt(&mut this.assignee, visit);
+    visit_opt(&mut this.group, visit);
+    visit_opt(&mut this.organization, visit);
+    visit_custom_fields(&mut this.custom_fields, visit);
+    if !this.links.is_empty() {
+        this.links = std::mem::take(&mut this.links)
+            .into_iter()
+            .map(|mut link| {
+                visit_ref(&mut link.ticket, visit);
+                link
+            })
+            .collect();
+    }
+});
 entity!(Comment, Comment, changed: |s| s.created_at,
-    fields: ["ticket", "author", "public", "body_html", "body_text", "attachments.file_name", "attachments.content_type", "attachments.size", "attachments.sha256", "attachments.inline", "created_at", "extra"],
-    |this, visit| {
-        visit_ref(&mut this.ticket, visit);
-        visit_opt(&mut this.author, visit);
-    });
+fields: ["ticket", "author", "public", "body_html", "body_text", "attachments.file_name", "attachments.content_type", "attachments.size", "attachments.sha256", "attachments.inline", "created_at", "extra"],
+|this, visit| {
+    visit_ref(&mut this.ticket, visit);
+    visit_opt(&mut this.author, visit);
+});
 entity!(SatisfactionRating, SatisfactionRating, changed: |s| s.created_at,
-    fields: ["ticket", "requester", "score", "comment", "created_at", "extra"],
-    |this, visit| {
-        visit_ref(&mut this.ticket, visit);
-        visit_opt(&mut this.requester, visit);
-    });
+fields: ["ticket", "requester", "score", "comment", "created_at", "extra"],
+|this, visit| {
+    visit_ref(&mut this.ticket, visit);
+    visit_opt(&mut this.requester, visit);
+});
 entity!(KbCategory, KbCategory, changed: |s| s.updated_at,
     fields: ["name", "description", "locale", "position", "created_at", "updated_at", "extra"],
     |this, visit| {});
 entity!(KbSection, KbSection, changed: |s| s.updated_at,
-    fields: ["category", "parent", "name", "description", "locale", "position", "created_at", "updated_at", "extra"],
-    |this, visit| {
-        visit_ref(&mut this.category, visit);
-        visit_opt(&mut this.parent, visit);
-    });
+fields: ["category", "parent", "name", "description", "locale", "position", "created_at", "updated_at", "extra"],
+|this, visit| {
+    visit_ref(&mut this.category, visit);
+    visit_opt(&mut this.parent, visit);
+});
 entity!(KbArticle, KbArticle, changed: |s| s.updated_at,
-    fields: ["section", "author", "title", "body_html", "locale", "draft", "labels", "translations", "attachments.file_name", "attachments.content_type", "attachments.size", "attachments.sha256", "attachments.inline", "created_at", "updated_at", "extra"],
-    |this, visit| {
-        visit_ref(&mut this.section, visit);
-        visit_opt(&mut this.author, visit);
-    });
+fields: ["section", "author", "title", "body_html", "locale", "draft", "labels", "translations", "attachments.file_name", "attachments.content_type", "attachments.size", "attachments.sha256", "attachments.inline", "created_at", "updated_at", "extra"],
+|this, visit| {
+    visit_ref(&mut this.section, visit);
+    visit_opt(&mut this.author, visit);
+});
 entity!(Macro, Macro, changed: |s| s.updated_at,
     fields: ["title", "description", "active", "actions", "position", "untranslated", "created_at", "updated_at", "extra"],
     |this, visit| {});

@@ -57,7 +57,11 @@ impl FromStr for Timestamp {
             return Ok(Timestamp(at.with_timezone(&Utc)));
         }
         let naive = trimmed.trim_end_matches(" UTC");
-        for format in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%.f"] {
+        for format in [
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%d %H:%M:%S%.f",
+        ] {
             if let Ok(at) = NaiveDateTime::parse_from_str(naive, format) {
                 return Ok(Timestamp(at.and_utc()));
             }
@@ -90,7 +94,9 @@ mod tests {
     use super::*;
 
     fn ts(s: &str) -> String {
-        s.parse::<Timestamp>().map(|t| t.to_canonical()).unwrap_or_else(|e| e.to_string())
+        s.parse::<Timestamp>()
+            .map(|t| t.to_canonical())
+            .unwrap_or_else(|e| e.to_string())
     }
 
     #[test]

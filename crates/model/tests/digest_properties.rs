@@ -16,7 +16,8 @@ fn field_value() -> impl Strategy<Value = FieldValue> {
     prop_oneof![
         ".{0,20}".prop_map(FieldValue::Text),
         (-1.0e9f64..1.0e9).prop_map(FieldValue::Number),
-        (2000u32..2100, 1u32..13, 1u32..29).prop_map(|(y, m, d)| FieldValue::Date(format!("{y}-{m:02}-{d:02}"))),
+        (2000u32..2100, 1u32..13, 1u32..29)
+            .prop_map(|(y, m, d)| FieldValue::Date(format!("{y}-{m:02}-{d:02}"))),
         any::<bool>().prop_map(FieldValue::Checkbox),
         "[a-z_]{1,10}".prop_map(FieldValue::Dropdown),
         prop::collection::btree_set("[a-z]{1,6}", 0..4).prop_map(FieldValue::MultiSelect),
@@ -81,7 +82,10 @@ fn respell(value: &Value, offset_minutes: i32, pad: &str, out: &mut String) {
             out.push(']');
         }
         Value::String(s) if s.len() >= 20 && s.parse::<Timestamp>().is_ok() && s.ends_with('Z') => {
-            let at = s.parse::<Timestamp>().map(|t| t.as_datetime()).unwrap_or_default();
+            let at = s
+                .parse::<Timestamp>()
+                .map(|t| t.as_datetime())
+                .unwrap_or_default();
             let spelled = FixedOffset::east_opt(offset_minutes * 60)
                 .map(|tz| tz.from_utc_datetime(&at.naive_utc()).to_rfc3339())
                 .unwrap_or_else(|| s.clone());
@@ -158,11 +162,24 @@ fn fields_lists_match_what_records_serialize() {
         };
         for path in record.kind().fields() {
             let head = path.split('.').next().unwrap_or_default();
-            assert!(map.contains_key(head), "{}: FIELDS names '{head}' which it does not serialize", record.kind());
+            assert!(
+                map.contains_key(head),
+                "{}: FIELDS names '{head}' which it does not serialize",
+                record.kind()
+            );
         }
-        let declared: BTreeSet<&str> = record.kind().fields().iter().map(|p| p.split('.').next().unwrap_or_default()).collect();
+        let declared: BTreeSet<&str> = record
+            .kind()
+            .fields()
+            .iter()
+            .map(|p| p.split('.').next().unwrap_or_default())
+            .collect();
         for key in map.keys() {
-            assert!(key == "id" || declared.contains(key.as_str()), "{}: serializes '{key}' which FIELDS does not name", record.kind());
+            assert!(
+                key == "id" || declared.contains(key.as_str()),
+                "{}: serializes '{key}' which FIELDS does not name",
+                record.kind()
+            );
         }
     }
 }

@@ -44,26 +44,45 @@ impl Dataset {
     /// The fixed conformance dataset.
     pub fn conformance() -> Self {
         let mut blobs = BTreeMap::new();
-        let mut attachment = |id: &str, name: &str, content_type: &str, bytes: Vec<u8>, inline: bool| {
-            let sha = hex_sha(&bytes);
-            let size = bytes.len() as u64;
-            blobs.insert(id.to_string(), bytes);
-            Attachment {
-                id: id.into(),
-                file_name: name.into(),
-                content_type: content_type.into(),
-                size,
-                sha256: Some(sha),
-                inline,
-                location: Some(format!("dataset:{id}")),
-                extra: Extra::new(),
-            }
-        };
+        let mut attachment =
+            |id: &str, name: &str, content_type: &str, bytes: Vec<u8>, inline: bool| {
+                let sha = hex_sha(&bytes);
+                let size = bytes.len() as u64;
+                blobs.insert(id.to_string(), bytes);
+                Attachment {
+                    id: id.into(),
+                    file_name: name.into(),
+                    content_type: content_type.into(),
+                    size,
+                    sha256: Some(sha),
+                    inline,
+                    location: Some(format!("dataset:{id}")),
+                    extra: Extra::new(),
+                }
+            };
         let empty = attachment("att-empty", "empty.txt", "text/plain", Vec::new(), false);
-        let big = attachment("att-big", "Größe report ✓.bin", "application/octet-stream", noise(3 * 1024 * 1024 + 17, 7), false);
+        let big = attachment(
+            "att-big",
+            "Größe report ✓.bin",
+            "application/octet-stream",
+            noise(3 * 1024 * 1024 + 17, 7),
+            false,
+        );
         let logo = attachment("att-inline", "logo.png", "image/png", noise(2048, 11), true);
-        let notes = attachment("att-notes", "نموذج.txt", "text/plain; charset=utf-8", "مرحبا بالعالم\nhello\n".as_bytes().to_vec(), false);
-        let guide = attachment("att-guide", "guide.pdf", "application/pdf", noise(40_000, 13), false);
+        let notes = attachment(
+            "att-notes",
+            "نموذج.txt",
+            "text/plain; charset=utf-8",
+            "مرحبا بالعالم\nhello\n".as_bytes().to_vec(),
+            false,
+        );
+        let guide = attachment(
+            "att-guide",
+            "guide.pdf",
+            "application/pdf",
+            noise(40_000, 13),
+            false,
+        );
 
         let org = |id: &str, name: &str, domains: &[&str]| Organization {
             id: id.into(),
@@ -80,7 +99,11 @@ impl Dataset {
             org("org-2", "شركة المثال", &["example.sa"]),
         ];
 
-        let field = |id: &str, object: FieldObject, key: &str, field_type: FieldType, options: &[&str]| FieldDefinition {
+        let field = |id: &str,
+                     object: FieldObject,
+                     key: &str,
+                     field_type: FieldType,
+                     options: &[&str]| FieldDefinition {
             id: id.into(),
             object,
             key: key.into(),
@@ -98,19 +121,84 @@ impl Dataset {
             ..Default::default()
         };
         let fields = vec![
-            field("cf-text", FieldObject::Ticket, "order_reference", FieldType::Text, &[]),
-            field("cf-textarea", FieldObject::Ticket, "steps_to_reproduce", FieldType::Textarea, &[]),
-            field("cf-number", FieldObject::Ticket, "units_affected", FieldType::Number, &[]),
-            field("cf-date", FieldObject::Ticket, "renewal_date", FieldType::Date, &[]),
-            field("cf-checkbox", FieldObject::Ticket, "escalated", FieldType::Checkbox, &[]),
-            field("cf-dropdown", FieldObject::Ticket, "product", FieldType::Dropdown, &["widget_pro", "widget_lite", "gizmo"]),
-            field("cf-multi", FieldObject::Ticket, "regions", FieldType::MultiSelect, &["emea", "apac", "amer"]),
-            field("cf-regex", FieldObject::Ticket, "asset_tag", FieldType::Regex, &[]),
-            field("cf-user-text", FieldObject::User, "employee_number", FieldType::Text, &[]),
-            field("cf-org-dropdown", FieldObject::Organization, "tier", FieldType::Dropdown, &["gold", "silver"]),
+            field(
+                "cf-text",
+                FieldObject::Ticket,
+                "order_reference",
+                FieldType::Text,
+                &[],
+            ),
+            field(
+                "cf-textarea",
+                FieldObject::Ticket,
+                "steps_to_reproduce",
+                FieldType::Textarea,
+                &[],
+            ),
+            field(
+                "cf-number",
+                FieldObject::Ticket,
+                "units_affected",
+                FieldType::Number,
+                &[],
+            ),
+            field(
+                "cf-date",
+                FieldObject::Ticket,
+                "renewal_date",
+                FieldType::Date,
+                &[],
+            ),
+            field(
+                "cf-checkbox",
+                FieldObject::Ticket,
+                "escalated",
+                FieldType::Checkbox,
+                &[],
+            ),
+            field(
+                "cf-dropdown",
+                FieldObject::Ticket,
+                "product",
+                FieldType::Dropdown,
+                &["widget_pro", "widget_lite", "gizmo"],
+            ),
+            field(
+                "cf-multi",
+                FieldObject::Ticket,
+                "regions",
+                FieldType::MultiSelect,
+                &["emea", "apac", "amer"],
+            ),
+            field(
+                "cf-regex",
+                FieldObject::Ticket,
+                "asset_tag",
+                FieldType::Regex,
+                &[],
+            ),
+            field(
+                "cf-user-text",
+                FieldObject::User,
+                "employee_number",
+                FieldType::Text,
+                &[],
+            ),
+            field(
+                "cf-org-dropdown",
+                FieldObject::Organization,
+                "tier",
+                FieldType::Dropdown,
+                &["gold", "silver"],
+            ),
         ];
 
-        let user = |id: &str, name: &str, email: &str, role: UserRole, state: UserState, org: Option<&str>| User {
+        let user = |id: &str,
+                    name: &str,
+                    email: &str,
+                    role: UserRole,
+                    state: UserState,
+                    org: Option<&str>| User {
             id: id.into(),
             name: name.into(),
             email: Some(email.into()),
@@ -124,14 +212,58 @@ impl Dataset {
             ..Default::default()
         };
         let mut users = vec![
-            user("u-admin", "Ada Admin", "ada@helpdesk.example", UserRole::Admin, UserState::Active, None),
-            user("u-agent", "Grace Agent", "grace@helpdesk.example", UserRole::Agent, UserState::Active, None),
-            user("u-alice", "Alice Ünïcødé", "alice@unicode.example", UserRole::EndUser, UserState::Active, Some("org-1")),
-            user("u-suspended", "Sam Suspended", "sam@unicode.example", UserRole::EndUser, UserState::Suspended, Some("org-1")),
-            user("u-deleted", "Dora Deleted", "dora@example.sa", UserRole::EndUser, UserState::Deleted, Some("org-2")),
-            user("u-hostile", HOSTILE_NAME, "hostile+tag@example.com", UserRole::EndUser, UserState::Active, None),
+            user(
+                "u-admin",
+                "Ada Admin",
+                "ada@helpdesk.example",
+                UserRole::Admin,
+                UserState::Active,
+                None,
+            ),
+            user(
+                "u-agent",
+                "Grace Agent",
+                "grace@helpdesk.example",
+                UserRole::Agent,
+                UserState::Active,
+                None,
+            ),
+            user(
+                "u-alice",
+                "Alice Ünïcødé",
+                "alice@unicode.example",
+                UserRole::EndUser,
+                UserState::Active,
+                Some("org-1"),
+            ),
+            user(
+                "u-suspended",
+                "Sam Suspended",
+                "sam@unicode.example",
+                UserRole::EndUser,
+                UserState::Suspended,
+                Some("org-1"),
+            ),
+            user(
+                "u-deleted",
+                "Dora Deleted",
+                "dora@example.sa",
+                UserRole::EndUser,
+                UserState::Deleted,
+                Some("org-2"),
+            ),
+            user(
+                "u-hostile",
+                HOSTILE_NAME,
+                "hostile+tag@example.com",
+                UserRole::EndUser,
+                UserState::Active,
+                None,
+            ),
         ];
-        users[2].custom_fields.insert(Ref::new("cf-user-text"), FieldValue::Text("E-1001".into()));
+        users[2]
+            .custom_fields
+            .insert(Ref::new("cf-user-text"), FieldValue::Text("E-1001".into()));
         users[2].tags = set(&["beta"]);
 
         let groups = vec![
@@ -165,12 +297,21 @@ impl Dataset {
 
         let mut all_fields = CustomFields::new();
         all_fields.insert(Ref::new("cf-text"), FieldValue::Text("PO-77/ü".into()));
-        all_fields.insert(Ref::new("cf-textarea"), FieldValue::Text("1. open\n2. click \"save\"\n3. <crash>".into()));
+        all_fields.insert(
+            Ref::new("cf-textarea"),
+            FieldValue::Text("1. open\n2. click \"save\"\n3. <crash>".into()),
+        );
         all_fields.insert(Ref::new("cf-number"), FieldValue::Number(42.5));
         all_fields.insert(Ref::new("cf-date"), FieldValue::Date("2025-12-31".into()));
         all_fields.insert(Ref::new("cf-checkbox"), FieldValue::Checkbox(true));
-        all_fields.insert(Ref::new("cf-dropdown"), FieldValue::Dropdown("widget_pro".into()));
-        all_fields.insert(Ref::new("cf-multi"), FieldValue::MultiSelect(set(&["emea", "apac"])));
+        all_fields.insert(
+            Ref::new("cf-dropdown"),
+            FieldValue::Dropdown("widget_pro".into()),
+        );
+        all_fields.insert(
+            Ref::new("cf-multi"),
+            FieldValue::MultiSelect(set(&["emea", "apac"])),
+        );
         all_fields.insert(Ref::new("cf-regex"), FieldValue::Text("ABC-123".into()));
 
         let ticket = |id: &str, subject: &str, status: TicketStatus, requester: &str| Ticket {
@@ -189,7 +330,12 @@ impl Dataset {
             ..Default::default()
         };
         let mut tickets = vec![
-            ticket("t-1", "Printer on fire 🔥 — урок", TicketStatus::Open, "u-alice"),
+            ticket(
+                "t-1",
+                "Printer on fire 🔥 — урок",
+                TicketStatus::Open,
+                "u-alice",
+            ),
             ticket("t-2", "طلب استرداد", TicketStatus::Pending, "u-deleted"),
             ticket("t-3", HOSTILE_NAME, TicketStatus::Solved, "u-suspended"),
             ticket("t-4", "Closed long ago", TicketStatus::Closed, "u-hostile"),
@@ -214,25 +360,75 @@ impl Dataset {
         tickets[3].assignee = None;
         tickets[3].priority = None;
         tickets[3].solved_at = ts("2023-05-02T12:00:00Z");
-        tickets[3].extra.insert("vendor_brand_id".into(), serde_json::json!(360001));
+        tickets[3]
+            .extra
+            .insert("vendor_brand_id".into(), serde_json::json!(360001));
 
-        let comment = |id: &str, ticket: &str, author: &str, public: bool, text: &str, at: &str| Comment {
-            id: id.into(),
-            ticket: Ref::new(ticket),
-            author: Some(Ref::new(author)),
-            public,
-            body_html: Some(format!("<p>{}</p>", text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"))),
-            body_text: text.into(),
-            created_at: ts(at),
-            ..Default::default()
-        };
+        let comment =
+            |id: &str, ticket: &str, author: &str, public: bool, text: &str, at: &str| Comment {
+                id: id.into(),
+                ticket: Ref::new(ticket),
+                author: Some(Ref::new(author)),
+                public,
+                body_html: Some(format!(
+                    "<p>{}</p>",
+                    text.replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                )),
+                body_text: text.into(),
+                created_at: ts(at),
+                ..Default::default()
+            };
         let mut comments = vec![
-            comment("c-1", "t-1", "u-alice", true, "My printer is on fire. Привет! <b>not bold</b>", "2023-05-01T09:00:00Z"),
-            comment("c-2", "t-1", "u-agent", true, "Please unplug it & stand back.", "2023-05-01T09:05:00Z"),
-            comment("c-3", "t-1", "u-agent", false, "Internal: customer is VIP 🚨", "2023-05-01T09:06:00Z"),
-            comment("c-4", "t-2", "u-deleted", true, "أريد استرداد أموالي", "2023-05-01T10:00:00Z"),
-            comment("c-5", "t-3", "u-suspended", true, HOSTILE_NAME, "2023-05-02T08:00:00Z"),
-            comment("c-6", "t-4", "u-hostile", true, "Thanks, solved.", "2023-05-02T11:00:00Z"),
+            comment(
+                "c-1",
+                "t-1",
+                "u-alice",
+                true,
+                "My printer is on fire. Привет! <b>not bold</b>",
+                "2023-05-01T09:00:00Z",
+            ),
+            comment(
+                "c-2",
+                "t-1",
+                "u-agent",
+                true,
+                "Please unplug it & stand back.",
+                "2023-05-01T09:05:00Z",
+            ),
+            comment(
+                "c-3",
+                "t-1",
+                "u-agent",
+                false,
+                "Internal: customer is VIP 🚨",
+                "2023-05-01T09:06:00Z",
+            ),
+            comment(
+                "c-4",
+                "t-2",
+                "u-deleted",
+                true,
+                "أريد استرداد أموالي",
+                "2023-05-01T10:00:00Z",
+            ),
+            comment(
+                "c-5",
+                "t-3",
+                "u-suspended",
+                true,
+                HOSTILE_NAME,
+                "2023-05-02T08:00:00Z",
+            ),
+            comment(
+                "c-6",
+                "t-4",
+                "u-hostile",
+                true,
+                "Thanks, solved.",
+                "2023-05-02T11:00:00Z",
+            ),
         ];
         comments[0].attachments = vec![big, logo];
         comments[0].body_html = Some(
@@ -330,7 +526,10 @@ impl Dataset {
                     all: vec![condition("update_type", "is", "create".into())],
                     any: vec![],
                 },
-                actions: vec![action("notify_requester", serde_json::json!({"subject": "Received", "body": "We got it"}))],
+                actions: vec![action(
+                    "notify_requester",
+                    serde_json::json!({"subject": "Received", "body": "We got it"}),
+                )],
                 ..Default::default()
             },
             Rule {
@@ -392,7 +591,10 @@ impl Dataset {
 
         let mut records: BTreeMap<Kind, Vec<Record>> = BTreeMap::new();
         fn put<T: Entity>(records: &mut BTreeMap<Kind, Vec<Record>>, items: Vec<T>) {
-            records.insert(T::KIND, items.into_iter().map(Entity::into_record).collect());
+            records.insert(
+                T::KIND,
+                items.into_iter().map(Entity::into_record).collect(),
+            );
         }
         put(&mut records, organizations);
         put(&mut records, users);
@@ -434,11 +636,13 @@ pub fn hex_sha(bytes: &[u8]) -> String {
 
 impl ContentSource for Dataset {
     fn open(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError> {
-        let bytes = self.blob(&attachment.id).ok_or_else(|| AdapterError::NotFound {
-            adapter: "dataset".into(),
-            kind: Kind::Attachment,
-            id: attachment.id.clone(),
-        })?;
+        let bytes = self
+            .blob(&attachment.id)
+            .ok_or_else(|| AdapterError::NotFound {
+                adapter: "dataset".into(),
+                kind: Kind::Attachment,
+                id: attachment.id.clone(),
+            })?;
         Ok(Box::new(IoCursor::new(bytes.to_vec())))
     }
 }
@@ -450,7 +654,11 @@ pub struct Generated;
 impl Generated {
     /// Tickets `range` (requested by the dataset's users), each with `comments` comments;
     /// every second comment carries an attachment of `attachment_bytes` bytes.
-    pub fn tickets(range: std::ops::Range<usize>, comments: usize, attachment_bytes: usize) -> (Vec<Record>, Vec<Record>) {
+    pub fn tickets(
+        range: std::ops::Range<usize>,
+        comments: usize,
+        attachment_bytes: usize,
+    ) -> (Vec<Record>, Vec<Record>) {
         let requesters = ["u-alice", "u-suspended", "u-deleted", "u-hostile"];
         let mut tickets = Vec::with_capacity(range.len());
         let mut all_comments = Vec::with_capacity(range.len() * comments);
@@ -461,7 +669,12 @@ impl Generated {
                 Ticket {
                     id: id.clone(),
                     subject: format!("Generated ticket {i}: order #{} не доставлен", 10_000 + i),
-                    status: [TicketStatus::Open, TicketStatus::Pending, TicketStatus::Solved, TicketStatus::Closed][i % 4],
+                    status: [
+                        TicketStatus::Open,
+                        TicketStatus::Pending,
+                        TicketStatus::Solved,
+                        TicketStatus::Closed,
+                    ][i % 4],
                     priority: Some(Priority::Normal),
                     tags: set(&["generated"]),
                     requester: Some(Ref::new(requester)),

@@ -72,7 +72,10 @@ impl Report {
 
     /// The outcome of a trial by name.
     pub fn outcome(&self, name: &str) -> Option<&Outcome> {
-        self.trials.iter().find(|t| t.name == name).map(|t| &t.outcome)
+        self.trials
+            .iter()
+            .find(|t| t.name == name)
+            .map(|t| &t.outcome)
     }
 }
 
@@ -103,17 +106,41 @@ type TrialFn = fn(&mut Run) -> Result<Outcome, String>;
 
 /// The trials, in the order they run; later ones use what earlier ones wrote.
 const TRIALS: &[(&str, TrialFn)] = &[
-    ("capabilities_are_consistent", Run::capabilities_are_consistent),
-    ("bad_credentials_are_refused", Run::bad_credentials_are_refused),
-    ("unsupported_kind_is_a_clear_error", Run::unsupported_kind_is_a_clear_error),
+    (
+        "capabilities_are_consistent",
+        Run::capabilities_are_consistent,
+    ),
+    (
+        "bad_credentials_are_refused",
+        Run::bad_credentials_are_refused,
+    ),
+    (
+        "unsupported_kind_is_a_clear_error",
+        Run::unsupported_kind_is_a_clear_error,
+    ),
     ("writes_the_dataset", Run::writes_the_dataset),
     ("reads_back_equal_digests", Run::reads_back_equal_digests),
-    ("reads_back_attachment_bytes", Run::reads_back_attachment_bytes),
-    ("source_reads_every_kind_with_resumable_cursors", Run::source_reads_every_kind),
-    ("incremental_read_honours_changed_since", Run::incremental_read),
-    ("writing_again_creates_no_duplicates", Run::writing_again_creates_no_duplicates),
+    (
+        "reads_back_attachment_bytes",
+        Run::reads_back_attachment_bytes,
+    ),
+    (
+        "source_reads_every_kind_with_resumable_cursors",
+        Run::source_reads_every_kind,
+    ),
+    (
+        "incremental_read_honours_changed_since",
+        Run::incremental_read,
+    ),
+    (
+        "writing_again_creates_no_duplicates",
+        Run::writing_again_creates_no_duplicates,
+    ),
     ("update_changes_the_record_in_place", Run::update_in_place),
-    ("find_by_source_marker_finds_every_record", Run::find_by_source),
+    (
+        "find_by_source_marker_finds_every_record",
+        Run::find_by_source,
+    ),
     ("delete_removes_what_was_written", Run::delete_removes),
 ];
 
@@ -189,7 +216,11 @@ impl Conformance {
             "{} conformance trial(s) failed for adapter '{}': {}",
             failures.len(),
             report.adapter,
-            failures.iter().map(|t| t.name).collect::<Vec<_>>().join(", ")
+            failures
+                .iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
 }
@@ -327,7 +358,11 @@ impl Run {
             }
             for outcome in outcomes {
                 let target_id = outcome.result.map_err(|e| {
-                    format!("{kind} '{}' was refused: {}", outcome.source_id, describe(&e))
+                    format!(
+                        "{kind} '{}' was refused: {}",
+                        outcome.source_id,
+                        describe(&e)
+                    )
                 })?;
                 written.push((outcome.source_id, target_id));
             }
@@ -371,7 +406,9 @@ impl Run {
                 problems.push(format!("{kind}: writable but round-trips no field"));
             }
             if (cap.update || cap.delete || cap.read_back) && !cap.write {
-                problems.push(format!("{kind}: updates, deletes or reads back without writing"));
+                problems.push(format!(
+                    "{kind}: updates, deletes or reads back without writing"
+                ));
             }
         }
         if self.capabilities.adapter != self.conformance.spec.name {
@@ -410,7 +447,10 @@ impl Run {
                 Ok(()) => return Err("target with bad credentials passed its preflight".into()),
             }
         }
-        pass(format!("authentication error from {}", checked.join(" and ")))
+        pass(format!(
+            "authentication error from {}",
+            checked.join(" and ")
+        ))
     }
 
     fn unsupported_kind_is_a_clear_error(&mut self) -> Result<Outcome, String> {
@@ -420,7 +460,9 @@ impl Run {
             .find(|k| !self.capabilities.supports(*k, "read"));
         if let (Some(kind), Some(source)) = (unreadable, self.source()?) {
             match source.read_page(kind, &PageRequest::default()) {
-                Err(e) if e.kind() == ErrorKind::Unsupported => checked.push(format!("read {kind}")),
+                Err(e) if e.kind() == ErrorKind::Unsupported => {
+                    checked.push(format!("read {kind}"))
+                }
                 Err(e) => return Err(format!("reading unsupported {kind} gave {}", describe(&e))),
                 Ok(_) => return Err(format!("reading undeclared {kind} succeeded")),
             }
@@ -428,7 +470,8 @@ impl Run {
         let unwritable = Kind::ALL
             .into_iter()
             .find(|k| !self.capabilities.supports(*k, "write"));
-        let dataset_record = unwritable.and_then(|k| self.conformance.dataset.of(k).first().cloned());
+        let dataset_record =
+            unwritable.and_then(|k| self.conformance.dataset.of(k).first().cloned());
         if let (Some(kind), Some(target)) = (unwritable, self.target()?) {
             let batch: Vec<WriteRequest> = dataset_record
                 .into_iter()
@@ -438,7 +481,9 @@ impl Run {
                 })
                 .collect();
             match target.write_batch(kind, &batch, &self.conformance.dataset) {
-                Err(e) if e.kind() == ErrorKind::Unsupported => checked.push(format!("write {kind}")),
+                Err(e) if e.kind() == ErrorKind::Unsupported => {
+                    checked.push(format!("write {kind}"))
+                }
                 Err(e) => return Err(format!("writing unsupported {kind} gave {}", describe(&e))),
                 Ok(_) => return Err(format!("writing undeclared {kind} succeeded")),
             }
@@ -465,7 +510,10 @@ impl Run {
                 .finish()
                 .map_err(|e| format!("finishing the run failed: {}", describe(&e)))?;
         }
-        pass(format!("{total} records across {} kinds", self.writable_kinds().len()))
+        pass(format!(
+            "{total} records across {} kinds",
+            self.writable_kinds().len()
+        ))
     }
 
     fn reads_back_equal_digests(&mut self) -> Result<Outcome, String> {
@@ -494,7 +542,10 @@ impl Run {
                     continue;
                 };
                 if marker.as_deref().is_some_and(|m| m != record.id()) {
-                    problems.push(format!("{kind} '{}': source marker says '{marker:?}'", record.id()));
+                    problems.push(format!(
+                        "{kind} '{}': source marker says '{marker:?}'",
+                        record.id()
+                    ));
                 }
                 if !seen.insert(record.id().to_string()) {
                     problems.push(format!("{kind} '{}' read back twice", record.id()));
@@ -503,7 +554,11 @@ impl Run {
                 if let Some(want) = expected.get(record.id()) {
                     let diffs = field_differences(want, &record, &cap.fields);
                     if !diffs.is_empty() {
-                        problems.push(format!("{kind} '{}' differs: {}", record.id(), diffs.join("; ")));
+                        problems.push(format!(
+                            "{kind} '{}' differs: {}",
+                            record.id(),
+                            diffs.join("; ")
+                        ));
                     }
                     compared += 1;
                 }
@@ -544,9 +599,13 @@ impl Run {
                         .flat_map(|r| r.attachments())
                         .find(|a| a.file_name == attachment.file_name && a.size == attachment.size);
                     let Some(want) = want else { continue };
-                    let mut reader = target
-                        .open_attachment(attachment)
-                        .map_err(|e| format!("opening '{}' failed: {}", attachment.file_name, describe(&e)))?;
+                    let mut reader = target.open_attachment(attachment).map_err(|e| {
+                        format!(
+                            "opening '{}' failed: {}",
+                            attachment.file_name,
+                            describe(&e)
+                        )
+                    })?;
                     let (digest, size) = ContentHasher::hash_reader(&mut reader)
                         .map_err(|e| format!("reading '{}' failed: {e}", attachment.file_name))?;
                     if Some(digest.to_hex()) != want.sha256 || size != want.size {
@@ -562,13 +621,23 @@ impl Run {
         let expected = Kind::ALL
             .into_iter()
             .filter(|k| self.capabilities.supports(*k, "read_back"))
-            .flat_map(|k| self.conformance.dataset.of(k).iter().flat_map(|r| r.attachments()))
+            .flat_map(|k| {
+                self.conformance
+                    .dataset
+                    .of(k)
+                    .iter()
+                    .flat_map(|r| r.attachments())
+            })
             .count();
         if checked < expected {
-            problems.push(format!("only {checked} of {expected} attachments came back"));
+            problems.push(format!(
+                "only {checked} of {expected} attachments came back"
+            ));
         }
         if problems.is_empty() {
-            pass(format!("{checked} attachments byte-identical (0 bytes to 3 MB)"))
+            pass(format!(
+                "{checked} attachments byte-identical (0 bytes to 3 MB)"
+            ))
         } else {
             Err(problems.join("; "))
         }
@@ -609,7 +678,12 @@ impl Run {
                     }
                     total += 1;
                     if let Some(mine) = self.unmapped(kind, record) {
-                        let want = self.conformance.dataset.of(kind).iter().find(|r| r.id() == mine.id());
+                        let want = self
+                            .conformance
+                            .dataset
+                            .of(kind)
+                            .iter()
+                            .find(|r| r.id() == mine.id());
                         let fields = self
                             .capabilities
                             .kind(kind)
@@ -618,16 +692,28 @@ impl Run {
                         if let Some(want) = want {
                             let diffs = field_differences(want, &mine, &fields);
                             if !diffs.is_empty() {
-                                problems.push(format!("{kind} '{}' read differs: {}", mine.id(), diffs.join("; ")));
+                                problems.push(format!(
+                                    "{kind} '{}' read differs: {}",
+                                    mine.id(),
+                                    diffs.join("; ")
+                                ));
                             }
                         }
                         for attachment in mine.attachments() {
                             let mut reader = source.open_attachment(attachment).map_err(|e| {
-                                format!("opening attachment '{}' failed: {}", attachment.file_name, describe(&e))
+                                format!(
+                                    "opening attachment '{}' failed: {}",
+                                    attachment.file_name,
+                                    describe(&e)
+                                )
                             })?;
                             let (digest, _) = ContentHasher::hash_reader(&mut reader)
                                 .map_err(|e| format!("reading attachment failed: {e}"))?;
-                            if attachment.sha256.as_deref().is_some_and(|s| s != digest.to_hex()) {
+                            if attachment
+                                .sha256
+                                .as_deref()
+                                .is_some_and(|s| s != digest.to_hex())
+                            {
                                 problems.push(format!(
                                     "attachment '{}' hashes to {digest}, but the record says {:?}",
                                     attachment.file_name, attachment.sha256
@@ -652,17 +738,25 @@ impl Run {
                 .collect();
             for target_id in written {
                 if !seen.contains(target_id) {
-                    problems.push(format!("{kind} '{target_id}' written but not read by the source"));
+                    problems.push(format!(
+                        "{kind} '{target_id}' written but not read by the source"
+                    ));
                 }
             }
-            if let Ok(Some(count)) = self.source()?.ok_or("no source")?.count(kind) {
-                if count != seen.len() as u64 {
-                    problems.push(format!("{kind}: count() says {count}, reading found {}", seen.len()));
-                }
+            if let Ok(Some(count)) = self.source()?.ok_or("no source")?.count(kind)
+                && count != seen.len() as u64
+            {
+                problems.push(format!(
+                    "{kind}: count() says {count}, reading found {}",
+                    seen.len()
+                ));
             }
         }
         if problems.is_empty() {
-            pass(format!("{total} records across {} kinds, 2 per page, a new source per page", readable.len()))
+            pass(format!(
+                "{total} records across {} kinds, 2 per page, a new source per page",
+                readable.len()
+            ))
         } else {
             Err(problems.join("\n    "))
         }
@@ -688,14 +782,20 @@ impl Run {
                 .read_page(kind, &request)
                 .map_err(|e| format!("incremental read of {kind} failed: {}", describe(&e)))?;
             if let Some(r) = page.records.iter().find(|r| r.changed_at().is_some()) {
-                return Err(format!("{kind} '{}' changed at {:?} was returned for changes since 2999", r.id(), r.changed_at()));
+                return Err(format!(
+                    "{kind} '{}' changed at {:?} was returned for changes since 2999",
+                    r.id(),
+                    r.changed_at()
+                ));
             }
             match page.next {
                 Some(next) => request.cursor = Some(next),
                 None => break,
             }
         }
-        pass(format!("nothing older than the cursor came back for {kind}"))
+        pass(format!(
+            "nothing older than the cursor came back for {kind}"
+        ))
     }
 
     fn writing_again_creates_no_duplicates(&mut self) -> Result<Outcome, String> {
@@ -731,7 +831,9 @@ impl Run {
 
     fn update_in_place(&mut self) -> Result<Outcome, String> {
         let kind = Kind::Ticket;
-        if !self.capabilities.supports(kind, "update") || !self.capabilities.supports(kind, "read_back") {
+        if !self.capabilities.supports(kind, "update")
+            || !self.capabilities.supports(kind, "read_back")
+        {
             return skip("the adapter does not update and read back tickets");
         }
         let Some(target_id) = self.id_map.get(&(kind, "t-1".to_string())).cloned() else {
@@ -747,7 +849,14 @@ impl Run {
         }
         let target = self.target()?.ok_or("no target")?;
         let outcomes = target
-            .write_batch(kind, &[WriteRequest { record, existing: Some(target_id.clone()) }], &self.conformance.dataset)
+            .write_batch(
+                kind,
+                &[WriteRequest {
+                    record,
+                    existing: Some(target_id.clone()),
+                }],
+                &self.conformance.dataset,
+            )
             .map_err(|e| format!("updating failed: {}", describe(&e)))?;
         let new_id = outcomes
             .into_iter()
@@ -756,7 +865,9 @@ impl Run {
             .result
             .map_err(|e| format!("update refused: {}", describe(&e)))?;
         if new_id != target_id {
-            return Err(format!("update created '{new_id}' instead of updating '{target_id}'"));
+            return Err(format!(
+                "update created '{new_id}' instead of updating '{target_id}'"
+            ));
         }
         let subject = self
             .read_back_all(kind)?
@@ -778,7 +889,13 @@ impl Run {
         }
         let mut problems = Vec::new();
         for kind in self.writable_kinds() {
-            let ids: Vec<String> = self.conformance.dataset.of(kind).iter().map(|r| r.id().to_string()).collect();
+            let ids: Vec<String> = self
+                .conformance
+                .dataset
+                .of(kind)
+                .iter()
+                .map(|r| r.id().to_string())
+                .collect();
             let target = self.target()?.ok_or("no target")?;
             let found = target
                 .find_by_source(kind, &ids)
@@ -793,7 +910,10 @@ impl Run {
             for id in ids {
                 let want = self.id_map.get(&(kind, id.clone()));
                 if found.get(&id) != want {
-                    problems.push(format!("{kind} '{id}': found {:?}, written as {want:?}", found.get(&id)));
+                    problems.push(format!(
+                        "{kind} '{id}': found {:?}, written as {want:?}",
+                        found.get(&id)
+                    ));
                 }
             }
         }
@@ -834,12 +954,21 @@ impl Run {
                     Err(e) => problems.push(format!("{kind} '{id}' not deleted: {}", describe(&e))),
                 }
             }
-            let sources: Vec<String> = self.conformance.dataset.of(kind).iter().map(|r| r.id().to_string()).collect();
+            let sources: Vec<String> = self
+                .conformance
+                .dataset
+                .of(kind)
+                .iter()
+                .map(|r| r.id().to_string())
+                .collect();
             let left = target
                 .find_by_source(kind, &sources)
                 .map_err(|e| format!("finding {kind} failed: {}", describe(&e)))?;
             if !left.is_empty() {
-                problems.push(format!("{kind}: still found after delete: {:?}", left.keys().collect::<Vec<_>>()));
+                problems.push(format!(
+                    "{kind}: still found after delete: {:?}",
+                    left.keys().collect::<Vec<_>>()
+                ));
             }
             if self.capabilities.supports(kind, "read_back") {
                 let still = self
