@@ -193,3 +193,112 @@ fn scrip_rows_are_parsed_with_action_and_state() {
     assert_eq!(scrips[0].description, "On Create Autoreply To Requestors");
     assert!(scrips[0].enabled && scrips[0].sends_mail());
 }
+
+/// Scenario 3 in miniature: a helpdesk moves archive -> RT -> archive through the engine,
+/// and both legs verify equal on the fields the two sides round-trip; what RT cannot keep
+/// is listed as lossy, not silently dropped.
+#[test]
+fn archive_to_rt_to_archive_verifies_on_the_portable_fields() {
+    use switchover_adapter::{Source, Target, WriteRequest};
+    use switchover_archive::Archive;
+    use switchover_engine::state::StateStore;
+    use switchover_engine::{Cancel, Options, Silent, migrate, verify};
+    use switchover_model::Kind;
+
+    let Some(server) = start() else { return };
+    let rt_settings = settings(&server, &server.var("RT_PASSWORD"), "password");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dataset = switchover_testkit::Dataset::conformance();
+    {
+        let seed = Archive::open_target(&dir.path().join("old")).expect("seed archive");
+        for (kind, records) in &dataset.records {
+            let batch: Vec<WriteRequest> = records
+                .iter()
+                .map(|r| WriteRequest {
+                    record: r.clone(),
+                    existing: None,
+                })
+                .collect();
+            seed.write_batch(*kind, &batch, &dataset).expect("seed");
+        }
+    }
+    let options = Options {
+        batch_size: Some(10),
+        ..Options::default()
+    };
+
+    // Leg 1: archive -> RT.
+    let archive = Archive::open_source(&dir.path().join("old")).expect("source");
+    let rt = switchover_rt::Rt::connect(&rt_settings).expect("connect");
+    let mut state = StateStore::open(&dir.path().join("to-rt.sqlite")).expect("state");
+    let moved = migrate(&archive, &rt, &mut state, &options, &Silent, &Cancel::new())
+        .expect("archive -> RT");
+    assert!(
+        moved.failures.is_empty(),
+        "archive -> RT failures: {:#?}",
+        moved.failures
+    );
+    assert_eq!(moved.kinds[&Kind::Ticket].created, 4);
+    let report = verify(
+        &Source::capabilities(&archive),
+        &rt,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify leg 1");
+    assert!(report.all_matched(), "archive -> RT differs: {report:#?}");
+    let comment_lossy: Vec<&str> = report.kinds[&Kind::Comment]
+        .lossy
+        .iter()
+        .map(|l| l.field.as_str())
+        .collect();
+    assert!(
+        comment_lossy.contains(&"created_at"),
+        "RT cannot set comment times; the report must say so: {comment_lossy:?}"
+    );
+    eprintln!("archive -> RT lossy fields:");
+    for (kind, v) in &report.kinds {
+        if !v.lossy.is_empty() {
+            eprintln!(
+                "  {kind}: {}",
+                v.lossy
+                    .iter()
+                    .map(|l| format!("{} ({})", l.field, l.how))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
+    }
+
+    // Leg 2: RT -> a new archive, the compliance copy.
+    let rt_source = switchover_rt::Rt::connect(&rt_settings).expect("connect");
+    let back = Archive::open_target(&dir.path().join("kept")).expect("target");
+    let mut state2 = StateStore::open(&dir.path().join("from-rt.sqlite")).expect("state");
+    let returned = migrate(
+        &rt_source,
+        &back,
+        &mut state2,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("RT -> archive");
+    assert!(
+        returned.failures.is_empty(),
+        "RT -> archive failures: {:#?}",
+        returned.failures
+    );
+    assert_eq!(returned.kinds[&Kind::Ticket].created, 4);
+    assert_eq!(returned.kinds[&Kind::Comment].created, 6);
+    let report2 = verify(
+        &Source::capabilities(&rt_source),
+        &back,
+        &mut state2,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify leg 2");
+    assert!(report2.all_matched(), "RT -> archive differs: {report2:#?}");
+    Target::finish(&back).expect("seal the kept archive");
+}
