@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use switchover_adapter::{PageRequest, Source, Target, WriteRequest};
+use switchover_adapter::{PageRequest, Source, Target};
 use switchover_archive::Archive;
 use switchover_model::Kind;
 use switchover_testkit::Dataset;
@@ -16,29 +16,8 @@ fn seed(path: &Path, tickets: usize) {
     let dataset = Dataset::conformance();
     let content = AnyContent(&dataset);
     let archive = Archive::open_target(path).expect("seed archive");
-    for (kind, records) in &dataset.records {
-        let batch: Vec<WriteRequest> = records
-            .iter()
-            .map(|r| WriteRequest {
-                record: r.clone(),
-                existing: None,
-            })
-            .collect();
-        archive.write_batch(*kind, &batch, &content).expect("seed");
-    }
-    let (t, c) = Generated::tickets(0..tickets, 3, 512);
-    for (kind, records) in [(Kind::Ticket, t), (Kind::Comment, c)] {
-        for chunk in records.chunks(500) {
-            let batch: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|r| WriteRequest {
-                    record: r.clone(),
-                    existing: None,
-                })
-                .collect();
-            archive.write_batch(kind, &batch, &content).expect("seed");
-        }
-    }
+    dataset.seed(&archive, &content).expect("seed dataset");
+    Generated::seed(&archive, 0..tickets, 3, 512, &content).expect("seed tickets");
 }
 
 fn plan(dir: &Path) -> std::path::PathBuf {

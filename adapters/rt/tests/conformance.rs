@@ -199,7 +199,7 @@ fn scrip_rows_are_parsed_with_action_and_state() {
 /// is listed as lossy, not silently dropped.
 #[test]
 fn archive_to_rt_to_archive_verifies_on_the_portable_fields() {
-    use switchover_adapter::{Source, Target, WriteRequest};
+    use switchover_adapter::{Source, Target};
     use switchover_archive::Archive;
     use switchover_engine::state::StateStore;
     use switchover_engine::{Cancel, Options, Silent, migrate, verify};
@@ -211,16 +211,7 @@ fn archive_to_rt_to_archive_verifies_on_the_portable_fields() {
     let dataset = switchover_testkit::Dataset::conformance();
     {
         let seed = Archive::open_target(&dir.path().join("old")).expect("seed archive");
-        for (kind, records) in &dataset.records {
-            let batch: Vec<WriteRequest> = records
-                .iter()
-                .map(|r| WriteRequest {
-                    record: r.clone(),
-                    existing: None,
-                })
-                .collect();
-            seed.write_batch(*kind, &batch, &dataset).expect("seed");
-        }
+        dataset.seed(&seed, &dataset).expect("seed");
     }
     let options = Options {
         batch_size: Some(10),

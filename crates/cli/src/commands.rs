@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use switchover_adapter::{Capabilities, RegistryError, Source, Target, WriteRequest};
+use switchover_adapter::{Capabilities, RegistryError, Source, Target};
 use switchover_archive::Archive;
 use switchover_engine::plan::Plan;
 use switchover_engine::state::StateStore;
@@ -359,35 +359,8 @@ fn seed_archive(
     let dataset = Dataset::conformance();
     let content = AnyContent(&dataset);
     let archive = Archive::open_target(path)?;
-    let mut written = 0u64;
-    for (kind, records) in &dataset.records {
-        let batch: Vec<WriteRequest> = records
-            .iter()
-            .map(|r| WriteRequest {
-                record: r.clone(),
-                existing: None,
-            })
-            .collect();
-        written += archive.write_batch(*kind, &batch, &content)?.len() as u64;
-    }
-    let mut start = 0;
-    while start < tickets {
-        let end = (start + 1000).min(tickets);
-        let (t, c) = Generated::tickets(start..end, comments, attachment_bytes);
-        for (kind, records) in [(Kind::Ticket, t), (Kind::Comment, c)] {
-            for chunk in records.chunks(500) {
-                let batch: Vec<WriteRequest> = chunk
-                    .iter()
-                    .map(|r| WriteRequest {
-                        record: r.clone(),
-                        existing: None,
-                    })
-                    .collect();
-                written += archive.write_batch(kind, &batch, &content)?.len() as u64;
-            }
-        }
-        start = end;
-    }
+    let mut written = dataset.seed(&archive, &content)?;
+    written += Generated::seed(&archive, 0..tickets, comments, attachment_bytes, &content)?;
     archive.finish()?;
     Ok(written)
 }

@@ -21,16 +21,7 @@ use switchover_testkit::Dataset;
 fn seed(path: &Path, extra_tickets: usize) {
     let dataset = Dataset::conformance();
     let archive = Archive::open_target(path).expect("open seed archive");
-    for (kind, records) in &dataset.records {
-        let batch: Vec<WriteRequest> = records
-            .iter()
-            .map(|r| WriteRequest {
-                record: r.clone(),
-                existing: None,
-            })
-            .collect();
-        archive.write_batch(*kind, &batch, &dataset).expect("seed");
-    }
+    dataset.seed(&archive, &dataset).expect("seed");
     let mut tickets = Vec::new();
     let mut comments = Vec::new();
     for i in 0..extra_tickets {

@@ -740,3 +740,67 @@ impl ContentSource for AnyContent<'_> {
         }
     }
 }
+
+/// Writes records of one kind to a target as new records in batches of 500; a refused
+/// record is an error. For seeding test, demo and benchmark backends.
+pub fn seed_kind(
+    target: &dyn switchover_adapter::Target,
+    kind: Kind,
+    records: &[Record],
+    content: &dyn ContentSource,
+) -> Result<u64, AdapterError> {
+    let mut written = 0;
+    for chunk in records.chunks(500) {
+        let batch: Vec<switchover_adapter::WriteRequest> = chunk
+            .iter()
+            .map(|r| switchover_adapter::WriteRequest {
+                record: r.clone(),
+                existing: None,
+            })
+            .collect();
+        for outcome in target.write_batch(kind, &batch, content)? {
+            outcome.result?;
+            written += 1;
+        }
+    }
+    Ok(written)
+}
+
+impl Dataset {
+    /// Writes every record of the dataset to a target, kind by kind in dependency order.
+    pub fn seed(
+        &self,
+        target: &dyn switchover_adapter::Target,
+        content: &dyn ContentSource,
+    ) -> Result<u64, AdapterError> {
+        let mut written = 0;
+        for (kind, records) in &self.records {
+            written += seed_kind(target, *kind, records, content)?;
+        }
+        Ok(written)
+    }
+}
+
+impl Generated {
+    /// Writes generated tickets `range` with their comments to a target, 1,000 tickets at
+    /// a time so memory stays flat however many are asked for.
+    pub fn seed(
+        target: &dyn switchover_adapter::Target,
+        range: std::ops::Range<usize>,
+        comments: usize,
+        attachment_bytes: usize,
+        content: &dyn ContentSource,
+    ) -> Result<u64, AdapterError> {
+        let mut written = 0;
+        let mut start = range.start;
+        while start < range.end {
+            let end = (start + 1000).min(range.end);
+            let (tickets, all_comments) =
+                Generated::tickets(start..end, comments, attachment_bytes);
+            written += seed_kind(target, Kind::Ticket, &tickets, content)?;
+            written += seed_kind(target, Kind::Comment, &all_comments, content)?;
+            start = end;
+        }
+        Ok(written)
+    }
+}
