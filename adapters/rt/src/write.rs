@@ -516,6 +516,11 @@ impl Rt {
         other: &str,
         written: &BTreeMap<String, String>,
     ) -> Result<Option<String>, AdapterError> {
+        // An empty id: the engine does not know the linked ticket's target id yet and
+        // writes this ticket again once it does.
+        if other.is_empty() {
+            return Ok(None);
+        }
         if let Some(id) = written.get(other) {
             return Ok(Some(id.clone()));
         }

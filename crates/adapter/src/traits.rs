@@ -69,7 +69,10 @@ impl<S: Source + ?Sized> ContentSource for S {
 #[derive(Debug, Clone)]
 pub struct WriteRequest {
     /// The record as read from the source: its `id` is the source id (the target stores it
-    /// as the source marker), its references are already mapped to target ids.
+    /// as the source marker), its references are already mapped to target ids. A
+    /// reference with an empty id points at a record of the same kind that is not on the
+    /// target yet (a ticket linking forward): the target leaves it out, and the engine
+    /// writes the record again, as an update, once the referenced record exists.
     pub record: Record,
     /// The target id of an earlier copy to update instead of creating a new one.
     pub existing: Option<String>,

@@ -61,6 +61,9 @@ pub struct KindCounts {
     pub skipped: u64,
     /// Deleted from the target because the source deleted them.
     pub deleted: u64,
+    /// Written a second time to complete references to records of their own kind that
+    /// were not on the target at the first write (tickets linking forward).
+    pub relinked: u64,
     /// Target requests the writes would cost (dry runs).
     pub requests: u64,
     /// Attachment bytes moved.
@@ -77,6 +80,7 @@ impl KindCounts {
         self.failed += other.failed;
         self.skipped += other.skipped;
         self.deleted += other.deleted;
+        self.relinked += other.relinked;
         self.requests += other.requests;
         self.attachment_bytes += other.attachment_bytes;
     }

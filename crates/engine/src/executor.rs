@@ -450,14 +450,20 @@ impl Runner<'_> {
         Ok(())
     }
 
-    /// Rewrites references to target ids; `Err` gives the policy's verdict and reason.
+    /// Rewrites references to target ids. `Ok(true)` means a reference to a record of
+    /// the same kind not on the target yet (a ticket linking forward) was left empty, to
+    /// be completed by [`Runner::complete_deferred`]; on the final pass such references
+    /// fall under the plan's policy like any other. `Err` gives the policy's verdict
+    /// (skip or fail) and the reason.
     fn map_references(
         &self,
         record: &mut Record,
         cache: &mut HashMap<(Kind, String), Option<String>>,
-    ) -> Result<Result<(), (bool, String)>, EngineError> {
+        final_pass: bool,
+    ) -> Result<Result<bool, (bool, String)>, EngineError> {
         let kind = record.kind();
         let mut problem: Option<(bool, String)> = None;
+        let mut deferred = false;
         let mut lookups: Vec<(Kind, String)> = Vec::new();
         record.for_each_ref_mut(&mut |ref_kind, id| {
             if !id.is_empty() && !cache.contains_key(&(ref_kind, id.clone())) {
@@ -476,9 +482,10 @@ impl Runner<'_> {
             }
             match cache.get(&(ref_kind, id.clone())).cloned().flatten() {
                 Some(target) => *id = target,
-                // A reference to a record of the same kind not written yet (a ticket
-                // linking forward) keeps its source id; see the engine notes.
-                None if ref_kind == kind => {}
+                None if ref_kind == kind && !final_pass => {
+                    id.clear();
+                    deferred = true;
+                }
                 None => {
                     let placeholder = (options.unresolved == UnresolvedPolicy::Placeholder
                         && ref_kind == Kind::User)
@@ -502,7 +509,7 @@ impl Runner<'_> {
         });
         Ok(match problem {
             Some(p) => Err(p),
-            None => Ok(()),
+            None => Ok(deferred),
         })
     }
 
@@ -520,11 +527,16 @@ impl Runner<'_> {
 
     /// Moves one page of records: digests, compares with the id map, maps references,
     /// writes in parallel batches, records every outcome.
+    ///
+    /// `forced` writes even records whose digest is unchanged (retries, completing
+    /// references); `final_pass` applies the plan's policy to same-kind references
+    /// instead of deferring them.
     fn process(
         &mut self,
         kind: Kind,
         records: Vec<Record>,
         forced: bool,
+        final_pass: bool,
         counts: &mut KindCounts,
     ) -> Result<(), EngineError> {
         let fields = self.ctx.fields(kind);
@@ -607,9 +619,15 @@ impl Runner<'_> {
         // Map references through the id map, applying the plan's policy.
         let mut cache = HashMap::new();
         let mut writes: Vec<(Record, Digest, WriteRequest)> = Vec::with_capacity(plans.len());
+        let mut deferred: std::collections::HashSet<String> = Default::default();
         for (record, digest, mut request) in plans {
-            match self.map_references(&mut request.record, &mut cache)? {
-                Ok(()) => writes.push((record, digest, request)),
+            match self.map_references(&mut request.record, &mut cache, final_pass)? {
+                Ok(waits) => {
+                    if waits {
+                        deferred.insert(record.id().to_string());
+                    }
+                    writes.push((record, digest, request))
+                }
                 Err((skip, reason)) => {
                     let f = Failure {
                         kind,
@@ -703,6 +721,10 @@ impl Runner<'_> {
                                 } else {
                                     counts.created += 1;
                                 }
+                                if deferred.contains(&outcome.source_id) {
+                                    let json = serde_json::to_string(record).unwrap_or_default();
+                                    self.state.defer(kind, &outcome.source_id, &json)?;
+                                }
                                 written.push((outcome.source_id, target_id, digest));
                             }
                             Err(e) if e.stops_run() => stop = Some(e),
@@ -735,6 +757,42 @@ impl Runner<'_> {
             Some(e) => Err(EngineError::Adapter(e)),
             None => Ok(()),
         }
+    }
+
+    /// Writes again, as updates, the records whose references to records of their own
+    /// kind were left empty because those were not on the target yet. References still
+    /// unresolvable now fall under the plan's policy.
+    fn complete_deferred(
+        &mut self,
+        kind: Kind,
+        counts: &mut KindCounts,
+    ) -> Result<(), EngineError> {
+        let waiting = self.state.deferred(kind)?;
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let mut records = Vec::with_capacity(waiting.len());
+        for (id, json) in waiting {
+            let record: Record = serde_json::from_str(&json).map_err(|e| {
+                EngineError::State(format!("stored copy of {kind} '{id}' is unreadable: {e}"))
+            })?;
+            records.push(record);
+        }
+        // A forced pass rewrites them with existing target ids; a reference still not on
+        // the target is now handled by the plan's policy instead of being left empty.
+        let mut pass = KindCounts::default();
+        for chunk in records.chunks(500) {
+            self.process(kind, chunk.to_vec(), true, true, &mut pass)?;
+            // Only now: a crash before this point completes them on the next run.
+            for record in chunk {
+                self.state.undefer(kind, record.id())?;
+            }
+        }
+        counts.relinked += pass.updated;
+        counts.failed += pass.failed;
+        counts.skipped += pass.skipped;
+        counts.requests += pass.requests;
+        Ok(())
     }
 
     /// Settles intents a killed run left behind, through the target's source markers.
@@ -824,7 +882,7 @@ impl Runner<'_> {
             for page in rx.iter() {
                 let page = page?;
                 let next = page.next.clone();
-                self.process(kind, page.records, false, counts)?;
+                self.process(kind, page.records, false, false, counts)?;
                 self.state.save_cursor(
                     kind,
                     &KindCursor {
@@ -966,7 +1024,14 @@ fn run_migration(
         runner.reconcile_pending(*kind, &mut counts)?;
         let incremental_here =
             since.is_some() && runner.ctx.source_caps.supports(*kind, "incremental");
-        let finished = runner.move_kind(*kind, since.filter(|_| incremental_here), &mut counts);
+        let finished = runner
+            .move_kind(*kind, since.filter(|_| incremental_here), &mut counts)
+            .and_then(|finished| {
+                if finished {
+                    runner.complete_deferred(*kind, &mut counts)?;
+                }
+                Ok(finished)
+            });
         let finished = match finished {
             Ok(f) => f,
             Err(e) => {
@@ -1077,7 +1142,8 @@ pub fn retry_failed(
             kind,
             total: Some(records.len() as u64),
         });
-        runner.process(kind, records, true, &mut counts)?;
+        runner.process(kind, records, true, false, &mut counts)?;
+        runner.complete_deferred(kind, &mut counts)?;
         observer.event(&Event::KindFinished { kind, counts });
         summary.kinds.insert(kind, counts);
     }

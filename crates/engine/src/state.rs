@@ -144,6 +144,12 @@ impl StateStore {
                  sha256 TEXT NOT NULL,
                  size INTEGER NOT NULL
              );
+             CREATE TABLE IF NOT EXISTS deferred (
+                 kind TEXT NOT NULL,
+                 source_id TEXT NOT NULL,
+                 record TEXT NOT NULL,
+                 PRIMARY KEY (kind, source_id)
+             );
              CREATE TABLE IF NOT EXISTS settings (
                  key TEXT PRIMARY KEY,
                  value TEXT NOT NULL
@@ -685,5 +691,43 @@ impl StateStore {
             .collect::<Result<_, _>>()
             .map_err(db("cannot list missing"))?;
         Ok((count as u64, ids))
+    }
+
+    /// Remembers a record written without its references to records of its own kind
+    /// that were not on the target yet (a ticket linking forward), to write it again
+    /// once they are.
+    pub fn defer(&self, kind: Kind, source_id: &str, record_json: &str) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "INSERT INTO deferred (kind, source_id, record) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(kind, source_id) DO UPDATE SET record = excluded.record",
+                params![kind_text(kind), source_id, record_json],
+            )
+            .map_err(db("cannot record deferred references"))?;
+        Ok(())
+    }
+
+    /// Records of a kind waiting for their same-kind references, `(source id, record JSON)`.
+    pub fn deferred(&self, kind: Kind) -> Result<Vec<(String, String)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT source_id, record FROM deferred WHERE kind = ?1 ORDER BY source_id")
+            .map_err(db("cannot prepare deferred"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind)], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db("cannot list deferred"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("cannot list deferred"))
+    }
+
+    /// Forgets a deferred record (its references are now complete).
+    pub fn undefer(&self, kind: Kind, source_id: &str) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "DELETE FROM deferred WHERE kind = ?1 AND source_id = ?2",
+                params![kind_text(kind), source_id],
+            )
+            .map_err(db("cannot clear deferred"))?;
+        Ok(())
     }
 }

@@ -147,7 +147,14 @@ fn archive_to_archive_migration_verifies_all_matched() {
     .expect("again");
     assert_eq!(again.mode, "delta");
     assert_eq!(again.totals().created + again.totals().updated, 0);
-    assert_eq!(superseded_lines(&dst), 0, "a record was written twice");
+    // Lines are superseded only by the second writes that completed forward links.
+    let relinked = summary.totals().relinked;
+    assert!(relinked > 0, "the dataset has tickets linking forward");
+    assert_eq!(
+        superseded_lines(&dst),
+        relinked,
+        "a record was written twice"
+    );
 }
 
 #[test]
@@ -320,6 +327,9 @@ fn faults_are_survived_rejections_reported_and_retry_failed_fixes_them() {
         &Cancel::new(),
     )
     .expect("the run completes despite faults");
+    let mut refused = refused;
+    // t-1 links to the refused t-2: its link cannot be completed, and it says so.
+    refused.insert("t-1".to_string());
     let failed: HashSet<String> = summary
         .failures
         .iter()
@@ -342,7 +352,7 @@ fn faults_are_survived_rejections_reported_and_retry_failed_fixes_them() {
     );
     assert_eq!(
         superseded_lines(&dst),
-        0,
+        summary.totals().relinked,
         "a lost answer made the engine write a record twice"
     );
 
@@ -511,4 +521,134 @@ fn rollback_leaves_the_target_as_it_was() {
         .map(|k| (*k, live_ids(&dst, *k)))
         .collect();
     assert_eq!(before, after);
+}
+
+/// A target that, like every SaaS, gives records ids of its own ("T:" + source id).
+struct Renaming(Archive);
+
+fn renamed(id: &str) -> String {
+    format!("T:{id}")
+}
+
+impl TargetInfo for Renaming {
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = TargetInfo::capabilities(&self.0);
+        caps.adapter = "renaming".into();
+        caps
+    }
+    fn preflight(&self) -> Result<Preflight, AdapterError> {
+        self.0.preflight()
+    }
+}
+
+impl Target for Renaming {
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let mut outcomes = self.0.write_batch(kind, batch, content)?;
+        for outcome in &mut outcomes {
+            if let Ok(id) = &outcome.result {
+                outcome.result = Ok(renamed(id));
+            }
+        }
+        Ok(outcomes)
+    }
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        Ok(self
+            .0
+            .find_by_source(kind, ids)?
+            .into_iter()
+            .map(|(s, t)| (s, renamed(&t)))
+            .collect())
+    }
+    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
+        let mut page = self.0.read_back(kind, request)?;
+        for read in &mut page.records {
+            let id = renamed(read.record.id());
+            *read.record.id_mut() = id;
+        }
+        Ok(page)
+    }
+    fn open_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
+        Target::open_attachment(&self.0, attachment)
+    }
+    fn delete(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        let stripped: Vec<String> = ids
+            .iter()
+            .map(|i| i.trim_start_matches("T:").to_string())
+            .collect();
+        self.0.delete(kind, &stripped)
+    }
+    fn finish(&self) -> Result<(), AdapterError> {
+        self.0.finish()
+    }
+}
+
+/// Tickets link forward to tickets written later: the first write cannot know their
+/// target ids, so the engine completes the links once they exist instead of leaving
+/// source ids (which, on a real target, point at unrelated records).
+#[test]
+fn forward_links_are_completed_with_target_ids_once_the_linked_records_exist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 0);
+    let source = Archive::open_source(&src).expect("source");
+    let target = Renaming(Archive::open_target(&dst).expect("target"));
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let options = Options {
+        batch_size: Some(1),
+        ..test_options()
+    };
+    let summary = migrate(
+        &source,
+        &target,
+        &mut state,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    let stored = Archive::open_source(&dst).expect("stored");
+    let tickets = stored
+        .read_page(Kind::Ticket, &PageRequest::default())
+        .expect("read")
+        .records;
+    let links_of = |id: &str| -> Vec<String> {
+        tickets
+            .iter()
+            .find(|r| r.id() == id)
+            .and_then(|r| match r {
+                Record::Ticket(t) => {
+                    Some(t.links.iter().map(|l| l.ticket.id().to_string()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(links_of("t-1"), ["T:t-2"]);
+    assert_eq!(links_of("t-2"), ["T:t-3"]);
+    let report = verify(
+        &Source::capabilities(&source),
+        &target,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify");
+    assert!(report.all_matched(), "{report:#?}");
 }
