@@ -1,0 +1,123 @@
+//! A loopback emulator of the Zendesk Support API v2, built on the emulator kit.
+//!
+//! It stores Zendesk-shaped JSON generated from the kit's canonical seed data through its
+//! own conversion: it shares no types with the adapter, so the adapter's bugs show.
+
+#![deny(missing_docs)]
+
+use std::sync::Arc;
+
+use switchover_sandbox::{
+    EmulatorConfig, EmulatorSpec, Gate, RateHeaders, Request, Response, RunningEmulator,
+    SandboxError, Server,
+};
+
+/// A running Zendesk emulator; stops when dropped.
+pub struct ZendeskEmulator {
+    server: Server,
+    email: String,
+    api_token: String,
+    oauth_token: String,
+}
+
+/// The admin agent's email.
+const ADMIN_EMAIL: &str = "admin@switchover.example";
+
+impl ZendeskEmulator {
+    /// Starts the emulator with this configuration on 127.0.0.1.
+    pub fn start(config: EmulatorConfig) -> Result<ZendeskEmulator, SandboxError> {
+        let api_token = format!(
+            "zd-token-{:016x}",
+            switchover_sandbox::rng::hash(config.seed, "api-token", 0)
+        );
+        let oauth_token = format!(
+            "zd-oauth-{:016x}",
+            switchover_sandbox::rng::hash(config.seed, "oauth", 0)
+        );
+        let gate = Gate::new(
+            config.rpm,
+            rate_headers(),
+            config.faults.clone(),
+            config.seed,
+        );
+        let handler =
+            Arc::new(move |request: &Request| gate.serve(request, |_| Response::empty(404)));
+        let server = Server::start(config.port, handler)?;
+        Ok(ZendeskEmulator {
+            server,
+            email: ADMIN_EMAIL.into(),
+            api_token,
+            oauth_token,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`; the API is under `/api/v2/`.
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    /// The admin agent's email.
+    pub fn email(&self) -> String {
+        self.email.clone()
+    }
+
+    /// A valid API token, used as `{email}/token:{api_token}`.
+    pub fn api_token(&self) -> String {
+        self.api_token.clone()
+    }
+
+    /// A valid OAuth bearer token.
+    pub fn oauth_token(&self) -> String {
+        self.oauth_token.clone()
+    }
+
+    /// Requests answered so far.
+    pub fn requests_served(&self) -> u64 {
+        self.server.requests_served()
+    }
+}
+
+fn rate_headers() -> RateHeaders {
+    RateHeaders {
+        limit: vec!["X-Rate-Limit".into(), "ratelimit-limit".into()],
+        remaining: vec![
+            "X-Rate-Limit-Remaining".into(),
+            "ratelimit-remaining".into(),
+        ],
+        reset: vec!["ratelimit-reset".into()],
+    }
+}
+
+impl RunningEmulator for ZendeskEmulator {
+    fn base_url(&self) -> String {
+        ZendeskEmulator::base_url(self)
+    }
+
+    fn credentials(&self) -> Vec<String> {
+        vec![
+            format!("email:      {}", self.email),
+            format!(
+                "api token:  {}   (basic auth user \"{}/token\")",
+                self.api_token, self.email
+            ),
+            format!("oauth:      Authorization: Bearer {}", self.oauth_token),
+        ]
+    }
+
+    fn requests_served(&self) -> u64 {
+        ZendeskEmulator::requests_served(self)
+    }
+}
+
+fn start_boxed(config: EmulatorConfig) -> Result<Box<dyn RunningEmulator>, SandboxError> {
+    Ok(Box::new(ZendeskEmulator::start(config)?))
+}
+
+/// The registry entry for the CLI.
+pub fn spec() -> EmulatorSpec {
+    EmulatorSpec {
+        name: "zendesk",
+        summary: "Zendesk Support API v2 + Help Center (email/token and OAuth auth, cursor and offset paging, incremental exports, job statuses, Ticket Import API)",
+        start: start_boxed,
+    }
+}

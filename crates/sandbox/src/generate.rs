@@ -1,0 +1,3 @@
+//! Seeded generator of realistic, hostile helpdesk data in the canonical model.
+
+pub(crate) fn _placeholder() {}
