@@ -249,3 +249,66 @@ fn adapters_lists_the_archive_with_its_capabilities() {
         "{text}"
     );
 }
+
+/// Ctrl-C stops at the next batch boundary with the interrupted status, and the next
+/// `migrate` resumes and finishes.
+#[test]
+fn ctrl_c_stops_cleanly_and_the_next_migrate_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 1500);
+    let plan = plan(dir.path());
+    let child = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the run is writing (the state store exists), then press Ctrl-C.
+    let started = Instant::now();
+    while !dir.path().join("state.sqlite").exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if out.status.code() == Some(0) {
+        // The run was faster than the signal; nothing to resume.
+        return;
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("interrupted: run `switchover migrate`"),
+        "{stdout}"
+    );
+
+    let resumed = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("resume");
+    let text = String::from_utf8_lossy(&resumed.stdout);
+    assert!(resumed.status.success(), "{text}");
+    assert!(text.contains("(resumed)"), "{text}");
+    let verify = Command::new(BIN)
+        .arg("verify")
+        .arg(&plan)
+        .output()
+        .expect("verify");
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}

@@ -863,6 +863,9 @@ impl Runner<'_> {
             std::sync::mpsc::sync_channel::<Result<switchover_adapter::Page, AdapterError>>(1);
         let first = start.cursor.clone().map(switchover_adapter::Cursor);
         std::thread::scope(|scope| -> Result<bool, EngineError> {
+            // Owned by this closure, so an early return (Ctrl-C, an error) drops the
+            // receiver and unblocks the reader before the scope joins it.
+            let rx = rx;
             scope.spawn(move || {
                 let mut request = PageRequest {
                     cursor: first,

@@ -652,3 +652,86 @@ fn forward_links_are_completed_with_target_ids_once_the_linked_records_exist() {
     .expect("verify");
     assert!(report.all_matched(), "{report:#?}");
 }
+
+/// A target whose credentials are revoked mid-run: authentication fails after a few batches.
+struct Revoked {
+    inner: Archive,
+    batches: AtomicU64,
+}
+
+impl TargetInfo for Revoked {
+    fn capabilities(&self) -> Capabilities {
+        TargetInfo::capabilities(&self.inner)
+    }
+    fn preflight(&self) -> Result<Preflight, AdapterError> {
+        self.inner.preflight()
+    }
+}
+
+impl Target for Revoked {
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        if self.batches.fetch_add(1, Ordering::SeqCst) >= 12 {
+            return Err(AdapterError::Authentication {
+                adapter: "revoked".into(),
+                message: "token revoked".into(),
+            });
+        }
+        self.inner.write_batch(kind, batch, content)
+    }
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.inner.find_by_source(kind, ids)
+    }
+    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
+        self.inner.read_back(kind, request)
+    }
+    fn delete(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        self.inner.delete(kind, ids)
+    }
+}
+
+/// Regression: a fatal error while the reader thread waited to hand over the next page
+/// used to deadlock the run instead of stopping it.
+#[test]
+fn authentication_failure_mid_run_stops_the_run_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 400);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let state_path = dir.path().join("state.sqlite");
+    std::thread::spawn(move || {
+        let source = Archive::open_source(&src).expect("source");
+        let target = Revoked {
+            inner: Archive::open_target(&dst).expect("target"),
+            batches: AtomicU64::new(0),
+        };
+        let mut state = StateStore::open(&state_path).expect("state");
+        let result = migrate(
+            &source,
+            &target,
+            &mut state,
+            &test_options(),
+            &Silent,
+            &Cancel::new(),
+        );
+        let _ = tx.send(result.err().map(|e| (e.is_authentication(), e.to_string())));
+    });
+    let outcome = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the run stopped instead of hanging");
+    let (is_auth, message) = outcome.expect("the run must fail");
+    assert!(is_auth, "{message}");
+    assert!(message.contains("token revoked"), "{message}");
+}
