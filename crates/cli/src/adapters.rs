@@ -7,5 +7,6 @@ pub fn registry() -> Registry {
     let mut registry = Registry::new();
     registry.register(switchover_archive::register());
     registry.register(switchover_rt::register());
+    registry.register(switchover_zendesk::register());
     registry
 }

@@ -1,0 +1,564 @@
+//! Zendesk Support API v2 as a Switchover source and target.
+//!
+//! Reading:
+//! - tickets and users through the cursor-based incremental exports
+//!   (`/incremental/tickets/cursor`, `/incremental/users/cursor`), organizations through the
+//!   time-based one; these include archived tickets and deleted tickets (`status:
+//!   "deleted"`) and deleted users (`active: false`). `changed_since` becomes `start_time`.
+//! - everything else through cursor pagination (`page[size]=100`, stopping on
+//!   `meta.has_more == false`), with `include=` side-loads where they save requests;
+//! - comments ticket by ticket (`/tickets/{id}/comments`), following the ticket export;
+//!   attachment bytes are streamed from `content_url` on demand.
+//!
+//! A cursor is the next URL the API gave (plus, for comments, the tickets still to
+//! visit), so a fresh adapter resumes where another stopped.
+//!
+//! Writing (source markers, so a resumed run finds what a killed run wrote):
+//! - organizations and users: `create_or_update_many` keyed by `external_id` = source id,
+//!   polling the job status until it completes;
+//! - tickets: the Ticket Import API (`/imports/tickets`) with `external_id` = source id,
+//!   original timestamps and no triggers; comments are added by ticket update with their
+//!   author and uploaded attachments, and the source marker in the audit's
+//!   `metadata.custom.switchover_source_id`; tickets closed in the source are imported
+//!   `solved` and closed by [`Target::finish`] once their comments are in (Zendesk
+//!   refuses updates to closed tickets);
+//! - groups, custom fields, macros, triggers, automations and views have no external id:
+//!   their marker is a `[switchover:<source id>]` suffix of the description (groups,
+//!   fields) or title (macros, rules, views), stripped when reading; webhooks carry it in
+//!   their description.
+
+#![deny(missing_docs)]
+
+mod convert;
+mod read;
+pub mod wire;
+mod write;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::sync::Mutex;
+
+use switchover_adapter::{
+    AdapterError, AdapterSpec, Capabilities, ContentSource, KindCapability, LossyField, Page,
+    PageRequest, Preflight, ReadBackPage, RequestCost, Settings, Source, Target, TargetInfo,
+    WriteOutcome, WriteRequest,
+};
+use switchover_http::{Auth, ClientConfig, HttpClient};
+use switchover_model::{Attachment, Kind};
+
+/// The adapter's name in plans.
+pub const NAME: &str = "zendesk";
+
+/// Registers the Zendesk adapter.
+pub fn register() -> AdapterSpec {
+    AdapterSpec {
+        name: NAME,
+        summary: "Zendesk Support API v2: users, organizations, groups, custom fields, tickets with comments and attachments, ratings, Help Center, macros, rules, views, webhooks, SLA policies",
+        settings_help: &[
+            "subdomain = \"acme\"                 the account (https://acme.zendesk.com), or",
+            "url = \"https://acme.zendesk.com\"  the base URL (an emulator's http://127.0.0.1:PORT)",
+            "email = \"admin@acme.com\"          with api_token: email/token basic auth",
+            "api_token = \"env:ZENDESK_TOKEN\"   API token (env:VAR or file:PATH)",
+            "oauth_token = \"env:ZENDESK_OAUTH\" or an OAuth access token instead",
+            "requests_per_minute = 700          optional request budget (the plan's limit)",
+        ],
+        capabilities,
+        source: Some(|settings| Ok(Box::new(Zendesk::connect(settings)?))),
+        target: Some(|settings| Ok(Box::new(Zendesk::connect(settings)?))),
+    }
+}
+
+fn set(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn lossy(list: &[(&str, &str)]) -> Vec<LossyField> {
+    list.iter()
+        .map(|(field, how)| LossyField {
+            field: field.to_string(),
+            how: how.to_string(),
+        })
+        .collect()
+}
+
+fn writable(
+    fields: &[&str],
+    lost: &[(&str, &str)],
+    incremental: bool,
+    max_batch: usize,
+    cost: RequestCost,
+) -> KindCapability {
+    KindCapability {
+        read: true,
+        incremental,
+        write: true,
+        update: true,
+        read_back: true,
+        delete: true,
+        fields: set(fields),
+        lossy: lossy(lost),
+        max_batch,
+        write_cost: cost,
+        page_size: 100,
+    }
+}
+
+fn read_only(fields: &[&str], incremental: bool) -> KindCapability {
+    KindCapability {
+        read: true,
+        incremental,
+        fields: set(fields),
+        max_batch: 1,
+        page_size: 100,
+        ..Default::default()
+    }
+}
+
+const TIMES_SET_BY_ZENDESK: &str = "Zendesk sets it to the time of the write";
+
+/// What Zendesk can do, declared per kind: the fields listed round-trip exactly.
+pub fn capabilities() -> Capabilities {
+    let mut caps = Capabilities::new(NAME);
+    let per = |per_batch: f64, per_record: f64, per_attachment: f64| RequestCost {
+        per_batch,
+        per_record,
+        per_attachment,
+    };
+    caps.kinds.insert(
+        Kind::FieldDefinition,
+        writable(
+            &[
+                "object",
+                "key",
+                "title",
+                "field_type",
+                "options",
+                "pattern",
+                "required",
+                "active",
+            ],
+            &[
+                (
+                    "position",
+                    "Zendesk renumbers positions among the account's fields",
+                ),
+                ("extra", "not kept"),
+            ],
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Organization,
+        writable(
+            &[
+                "name",
+                "domains",
+                "details",
+                "notes",
+                "tags",
+                "custom_fields",
+            ],
+            &[
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            true,
+            100,
+            per(3.0, 0.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::User,
+        writable(
+            &["name", "email", "phone", "role", "state", "organization", "tags", "custom_fields"],
+            &[
+                ("locale", "written as given; Zendesk keeps its own locale list and may answer another spelling"),
+                ("time_zone", "written as given; Zendesk keeps its own time zone names (\"Berlin\" for Europe/Berlin)"),
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            true,
+            100,
+            per(3.0, 0.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Group,
+        writable(
+            &["name", "description"],
+            &[
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::GroupMembership,
+        read_only(&["group", "user", "is_default"], false),
+    );
+    caps.kinds.insert(
+        Kind::Ticket,
+        writable(
+            &[
+                "subject", "status", "priority", "ticket_type", "tags", "requester", "submitter",
+                "assignee", "group", "organization", "custom_fields", "created_at", "solved_at",
+            ],
+            &[
+                ("channel", "the Ticket Import API records the channel as 'api'"),
+                ("links", "Zendesk links tickets only as incident -> problem (problem_id); other link kinds are not kept"),
+                ("archived", "the API does not say whether a ticket is archived; closed tickets marked archived are imported with archive_immediately"),
+                ("updated_at", "adding comments after the import moves it to the time of the write"),
+                ("extra", "not kept"),
+            ],
+            true,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Comment,
+        writable(
+            &[
+                "ticket", "author", "public", "body_html", "attachments.file_name",
+                "attachments.content_type", "attachments.size",
+            ],
+            &[
+                ("created_at", "Zendesk sets a comment's time only in a ticket import; comments added to an imported ticket carry the time of the write"),
+                ("body_text", "Zendesk derives the plain text from the HTML body"),
+                ("attachments.inline", "attachments are uploaded as files; Zendesk marks images inline only when the HTML body references their content URL"),
+                ("attachments.sha256", "not stored by Zendesk; bytes are verified by reading them back"),
+                ("extra", "not kept"),
+            ],
+            true,
+            20,
+            per(0.0, 1.0, 1.0),
+        ),
+    );
+    if let Some(comments) = caps.kinds.get_mut(&Kind::Comment) {
+        // Zendesk can redact a comment, not delete it; rollback deletes the ticket.
+        comments.delete = false;
+    }
+    caps.kinds.insert(
+        Kind::SatisfactionRating,
+        read_only(
+            &["ticket", "requester", "score", "comment", "created_at"],
+            false,
+        ),
+    );
+    for kind in [Kind::KbCategory, Kind::KbSection, Kind::KbArticle] {
+        let fields: Vec<&str> = kind
+            .fields()
+            .iter()
+            .copied()
+            .filter(|f| !matches!(*f, "extra" | "translations") && !f.starts_with("attachments."))
+            .collect();
+        caps.kinds.insert(kind, read_only(&fields, false));
+    }
+    caps.kinds.insert(
+        Kind::Macro,
+        writable(
+            &["title", "description", "active", "actions", "untranslated"],
+            &[
+                ("position", "Zendesk renumbers positions"),
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Rule,
+        writable(
+            &[
+                "rule_kind",
+                "title",
+                "active",
+                "conditions",
+                "actions",
+                "untranslated",
+            ],
+            &[
+                ("position", "Zendesk renumbers positions"),
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::View,
+        writable(
+            &[
+                "title",
+                "active",
+                "conditions",
+                "columns",
+                "sort_by",
+                "sort_ascending",
+            ],
+            &[
+                ("position", "Zendesk renumbers positions"),
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Webhook,
+        writable(
+            &[
+                "name",
+                "endpoint",
+                "method",
+                "format",
+                "auth",
+                "active",
+                "subscriptions",
+            ],
+            &[
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::SlaPolicy,
+        read_only(
+            &[
+                "title",
+                "description",
+                "position",
+                "filter",
+                "targets",
+                "created_at",
+                "updated_at",
+            ],
+            false,
+        ),
+    );
+    caps.max_attachment_bytes = Some(50 * 1024 * 1024);
+    caps.requests_per_minute = Some(400);
+    caps.reads_back_attachment_content = true;
+    caps.notes = vec![
+        "source markers: organizations, users and tickets use external_id; comments the audit metadata (metadata.custom.switchover_source_id); groups and custom fields a '[switchover:<id>]' suffix of their description; macros, triggers, automations and views a ' [switchover:<id>]' suffix of their title; webhooks their description. Suffixes are stripped when reading".into(),
+        "tickets are written with the Ticket Import API (no triggers fire, timestamps kept); comments are added afterwards by ticket update with their author, which does run triggers: preflight lists active triggers that notify people, deactivate them or exclude the migration before writing".into(),
+        "tickets closed in the source are imported solved and closed when the run finishes, because Zendesk refuses comments on closed tickets".into(),
+        "archived tickets are read through the incremental export (GET /tickets does not list them); deleted tickets appear there with status 'deleted' and are skipped, since the API cannot read their comments".into(),
+        "deleted users are read from the incremental user export (active: false); written as suspended users tagged switchover_deleted, since Zendesk cannot import a deleted user that tickets still reference".into(),
+        "group memberships, satisfaction ratings, SLA policies and the Help Center are read but not written: memberships have no place for a source marker, ratings can only be given by the requester, SLA policies need the Enterprise plan's API and Help Center writes are not implemented yet".into(),
+        "webhooks are written without secrets (passwords, tokens, API keys): re-enter them on the target".into(),
+        "the incremental exports allow 10 requests per minute: the HTTP kit waits out their 429s".into(),
+    ];
+    caps
+}
+
+/// What the adapter knows about one custom field definition on the account.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldInfo {
+    pub(crate) object: switchover_model::FieldObject,
+    pub(crate) key: String,
+    pub(crate) field_type: switchover_model::FieldType,
+}
+
+/// Lazily filled lookups.
+#[derive(Default)]
+pub(crate) struct Cache {
+    /// Field definitions by Zendesk id (all three objects).
+    pub(crate) fields: Option<HashMap<String, FieldInfo>>,
+}
+
+/// A connection to one Zendesk account, usable as a source and as a target.
+pub struct Zendesk {
+    pub(crate) http: HttpClient,
+    pub(crate) cache: Mutex<Cache>,
+    /// Target ids of tickets imported `solved` that the run closes when it finishes.
+    pub(crate) to_close: Mutex<BTreeMap<String, bool>>,
+}
+
+impl Zendesk {
+    /// Builds the adapter from plan settings: `subdomain` or `url`; `email` + `api_token`
+    /// or `oauth_token` (secret references); optional `requests_per_minute`.
+    pub fn connect(settings: &Settings) -> Result<Self, AdapterError> {
+        let base = match (
+            settings.optional_string("url")?,
+            settings.optional_string("subdomain")?,
+        ) {
+            (Some(url), _) => format!("{}/api/v2/", url.trim_end_matches('/')),
+            (None, Some(sub)) => format!("https://{sub}.zendesk.com/api/v2/"),
+            (None, None) => {
+                return Err(AdapterError::config(
+                    NAME,
+                    "missing setting 'subdomain' (or 'url'); add `subdomain = \"acme\"` to the plan's table",
+                ));
+            }
+        };
+        let auth = match settings.optional_secret("oauth_token")? {
+            Some(token) => Auth::bearer(token),
+            None => {
+                let email = settings.string("email").map_err(|_| {
+                    AdapterError::config(
+                        NAME,
+                        "give either `oauth_token` or `email` with `api_token`",
+                    )
+                })?;
+                let token = settings.secret("api_token")?;
+                Auth::basic(format!("{email}/token"), token)
+            }
+        };
+        let rpm = settings
+            .optional_u64("requests_per_minute")?
+            .map(|n| n.min(u32::MAX as u64) as u32);
+        let http = HttpClient::new(ClientConfig {
+            auth,
+            requests_per_minute: rpm,
+            ..ClientConfig::new(base)
+        })
+        .map_err(|e| e.into_adapter(NAME))?;
+        Ok(Zendesk {
+            http,
+            cache: Mutex::new(Cache::default()),
+            to_close: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// The HTTP client, for its counters (benchmarks).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub(crate) fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn supported(kind: Kind, operation: &str) -> Result<KindCapability, AdapterError> {
+        let cap = capabilities()
+            .kind(kind)
+            .cloned()
+            .ok_or_else(|| AdapterError::unsupported(NAME, kind, operation))?;
+        if cap.supports(operation) {
+            Ok(cap)
+        } else {
+            Err(AdapterError::unsupported(NAME, kind, operation))
+        }
+    }
+}
+
+impl Source for Zendesk {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn check(&self) -> Result<(), AdapterError> {
+        self.http
+            .get_json::<serde_json::Value>("users/me.json")
+            .map(|_| ())
+            .map_err(|e| e.into_adapter(NAME))
+    }
+
+    fn count(&self, _kind: Kind) -> Result<Option<u64>, AdapterError> {
+        Ok(None)
+    }
+
+    fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError> {
+        Self::supported(kind, "read")?;
+        let (records, next) = self.read_kind(kind, request, false)?;
+        Ok(Page {
+            records: records.into_iter().map(|(_, r)| r).collect(),
+            next,
+        })
+    }
+
+    fn open_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn Read + Send>, AdapterError> {
+        self.open_content(attachment)
+    }
+}
+
+impl TargetInfo for Zendesk {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn preflight(&self) -> Result<Preflight, AdapterError> {
+        self.preflight_checks()
+    }
+}
+
+impl Target for Zendesk {
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        Self::supported(kind, "write")?;
+        self.write_kind(kind, batch, content)
+    }
+
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        source_ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        Self::supported(kind, "write")?;
+        self.find_markers(kind, source_ids)
+    }
+
+    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
+        Self::supported(kind, "read_back")?;
+        let (records, next) = self.read_kind(kind, request, true)?;
+        Ok(ReadBackPage {
+            records: records
+                .into_iter()
+                .map(|(source_id, record)| switchover_adapter::ReadBack { source_id, record })
+                .collect(),
+            next,
+        })
+    }
+
+    fn open_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn Read + Send>, AdapterError> {
+        self.open_content(attachment)
+    }
+
+    fn finish(&self) -> Result<(), AdapterError> {
+        self.close_pending()
+    }
+
+    fn delete(
+        &self,
+        kind: Kind,
+        target_ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        Self::supported(kind, "delete")?;
+        self.delete_kind(kind, target_ids)
+    }
+}

@@ -1,0 +1,964 @@
+//! Writing: bulk upserts with job statuses, the Ticket Import API, comments with uploads,
+//! integrations with title markers; finding by source marker; deleting for rollback.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+use switchover_adapter::{AdapterError, ContentSource, Preflight, WriteOutcome, WriteRequest};
+use switchover_http::{HttpError, Request};
+use switchover_model::*;
+
+use crate::convert::*;
+use crate::read::comment_record;
+use crate::{NAME, Zendesk, wire};
+
+/// Longest wait for one bulk job to complete.
+const JOB_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn outcome(source_id: &str, result: Result<String, AdapterError>) -> WriteOutcome {
+    WriteOutcome {
+        source_id: source_id.to_string(),
+        result,
+    }
+}
+
+fn numeric(id: &str) -> Value {
+    id.parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(id))
+}
+
+fn object_of<T: serde::de::DeserializeOwned>(
+    response: &switchover_http::Response,
+    key: &str,
+) -> Result<T, HttpError> {
+    let body: Value = response.json()?;
+    serde_json::from_value(body.get(key).cloned().unwrap_or(Value::Null)).map_err(|e| {
+        HttpError::Malformed {
+            method: String::new(),
+            path: response.path().to_string(),
+            status: response.status(),
+            message: format!("no '{key}' object: {e}"),
+        }
+    })
+}
+
+/// Rejection details read from a Zendesk error body.
+fn rejected(e: &HttpError, kind: Kind, id: &str) -> AdapterError {
+    let parsed = e
+        .body()
+        .and_then(|b| serde_json::from_str::<wire::ErrorBody>(b).ok())
+        .and_then(|b| b.field_and_reason());
+    match parsed {
+        Some((field, reason)) => e.invalid_record(NAME, kind, id, field, reason),
+        None => e.for_record(NAME, kind, id),
+    }
+}
+
+impl Zendesk {
+    pub(crate) fn preflight_checks(&self) -> Result<Preflight, AdapterError> {
+        self.http
+            .get_json::<Value>("users/me.json")
+            .map_err(|e| e.into_adapter(NAME))?;
+        let mut preflight = Preflight::default();
+        let mut url = Some("triggers/active.json?page[size]=100".to_string());
+        while let Some(current) = url {
+            let answer = match self.list_http(&current, "triggers") {
+                Ok(answer) => answer,
+                Err(e) if e.status() == Some(404) => break,
+                Err(e) => return Err(e.into_adapter(NAME)),
+            };
+            for item in answer.items {
+                let Ok(rule) = serde_json::from_value::<wire::Rule>(item) else {
+                    continue;
+                };
+                let notifies = rule.actions.unwrap_or_default().iter().any(|a| {
+                    a.field.starts_with("notification_") || a.field == "notification_user"
+                });
+                if notifies && rule.active != Some(false) {
+                    preflight.warnings.push(format!(
+                        "active trigger '{}' (id {}) sends notifications: comments are added by ticket update, which runs triggers; deactivate it or exclude migrated tickets before writing",
+                        rule.title.unwrap_or_default(),
+                        id_of(&rule.id)
+                    ));
+                }
+            }
+            url = answer.next;
+        }
+        Ok(preflight)
+    }
+
+    pub(crate) fn write_kind(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        match kind {
+            Kind::Organization | Kind::User => self.upsert_many(kind, batch),
+            Kind::Ticket => self.write_tickets(batch),
+            Kind::Comment => self.write_comments(batch, content),
+            _ => self.write_marked(kind, batch),
+        }
+    }
+
+    fn custom_by_key(&self, fields: &CustomFields) -> Result<Map<String, Value>, AdapterError> {
+        let mut out = Map::new();
+        if fields.is_empty() {
+            return Ok(out);
+        }
+        let known = self.fields()?;
+        for (field, value) in fields {
+            if let Some(info) = known.get(field.id()) {
+                out.insert(info.key.clone(), value_to(value));
+            }
+        }
+        Ok(out)
+    }
+
+    fn upsert_body(&self, request: &WriteRequest) -> Result<Value, AdapterError> {
+        let mut body = match &request.record {
+            Record::Organization(o) => json!({
+                "external_id": o.id,
+                "name": o.name,
+                "domain_names": o.domains,
+                "details": o.details,
+                "notes": o.notes,
+                "tags": o.tags,
+                "organization_fields": self.custom_by_key(&o.custom_fields)?,
+            }),
+            Record::User(u) => {
+                let mut tags: Vec<String> = u.tags.iter().cloned().collect();
+                if u.state == UserState::Deleted {
+                    tags.push(DELETED_TAG.into());
+                }
+                json!({
+                    "external_id": u.id,
+                    "name": u.name,
+                    "email": u.email,
+                    "phone": u.phone,
+                    "role": role_to(u.role),
+                    "verified": true,
+                    "suspended": u.state != UserState::Active,
+                    "organization_id": ref_json(&u.organization),
+                    "locale": u.locale,
+                    "time_zone": u.time_zone,
+                    "tags": tags,
+                    "user_fields": self.custom_by_key(&u.custom_fields)?,
+                })
+            }
+            other => {
+                return Err(AdapterError::fatal(
+                    NAME,
+                    format!(
+                        "a {} record was given to the {} writer",
+                        other.kind(),
+                        Kind::User
+                    ),
+                ));
+            }
+        };
+        if let (Some(existing), Value::Object(map)) = (&request.existing, &mut body) {
+            map.insert("id".into(), numeric(existing));
+        }
+        Ok(body)
+    }
+
+    /// `create_or_update_many` keyed by external_id, then the job status until done.
+    fn upsert_many(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let (path, key) = match kind {
+            Kind::Organization => ("organizations/create_or_update_many.json", "organizations"),
+            _ => ("users/create_or_update_many.json", "users"),
+        };
+        let mut items = Vec::new();
+        let mut outcomes: Vec<Option<WriteOutcome>> = Vec::new();
+        let mut positions = Vec::new();
+        for (i, request) in batch.iter().enumerate() {
+            match self.upsert_body(request) {
+                Ok(body) => {
+                    items.push(body);
+                    positions.push(i);
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(outcome(request.record.id(), Err(e)))),
+            }
+        }
+        if !items.is_empty() {
+            let request = Request::post(path)
+                .json(&json!({ key: items }))
+                .map_err(|e| e.into_adapter(NAME))?
+                .idempotent(true);
+            let response = self.http.send(request).map_err(|e| e.into_adapter(NAME))?;
+            let job: wire::JobStatus =
+                object_of(&response, "job_status").map_err(|e| e.into_adapter(NAME))?;
+            let job = self.wait_for_job(job)?;
+            let mut by_index: HashMap<usize, wire::JobResult> = HashMap::new();
+            for result in job.results.unwrap_or_default() {
+                if let Some(index) = result.index {
+                    by_index.insert(index, result);
+                }
+            }
+            let mut missing = Vec::new();
+            for (n, i) in positions.iter().enumerate() {
+                let source_id = batch[*i].record.id();
+                match by_index.remove(&n) {
+                    Some(r) if r.error.is_none() && r.success != Some(false) && r.id.is_some() => {
+                        outcomes[*i] = Some(outcome(source_id, Ok(id_of(&r.id))));
+                    }
+                    Some(r) => {
+                        let reason = r
+                            .details
+                            .or(r.error)
+                            .map(|d| d.to_string())
+                            .unwrap_or_else(|| "the job reported a failure".into());
+                        outcomes[*i] = Some(outcome(
+                            source_id,
+                            Err(AdapterError::InvalidRecord {
+                                adapter: NAME.into(),
+                                kind,
+                                id: source_id.into(),
+                                field: "(job result)".into(),
+                                reason,
+                            }),
+                        ));
+                    }
+                    None => missing.push(*i),
+                }
+            }
+            if !missing.is_empty() {
+                // Results without an index: find the records by their markers.
+                let ids: Vec<String> = missing
+                    .iter()
+                    .map(|i| batch[*i].record.id().to_string())
+                    .collect();
+                let found = self.find_markers(kind, &ids)?;
+                for i in missing {
+                    let source_id = batch[i].record.id();
+                    let result =
+                        found
+                            .get(source_id)
+                            .cloned()
+                            .ok_or_else(|| AdapterError::InvalidRecord {
+                                adapter: NAME.into(),
+                                kind,
+                                id: source_id.into(),
+                                field: "(job result)".into(),
+                                reason: "the job completed without creating or updating it".into(),
+                            });
+                    outcomes[i] = Some(outcome(source_id, result));
+                }
+            }
+        }
+        Ok(outcomes
+            .into_iter()
+            .zip(batch)
+            .map(|(o, r)| {
+                o.unwrap_or_else(|| {
+                    outcome(r.record.id(), Err(AdapterError::fatal(NAME, "no outcome")))
+                })
+            })
+            .collect())
+    }
+
+    fn wait_for_job(&self, mut job: wire::JobStatus) -> Result<wire::JobStatus, AdapterError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match job.status.as_deref() {
+                Some("completed") => return Ok(job),
+                Some("failed") | Some("killed") => {
+                    return Err(AdapterError::Transient {
+                        adapter: NAME.into(),
+                        message: format!(
+                            "job {} ended {}: {}",
+                            id_of(&job.id),
+                            job.status.unwrap_or_default(),
+                            job.message.unwrap_or_default()
+                        ),
+                    });
+                }
+                _ => {}
+            }
+            if started.elapsed() > JOB_TIMEOUT {
+                return Err(AdapterError::Transient {
+                    adapter: NAME.into(),
+                    message: format!("job {} did not complete in {JOB_TIMEOUT:?}", id_of(&job.id)),
+                });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(3));
+            let response = self
+                .http
+                .send(Request::get(format!(
+                    "job_statuses/{}.json",
+                    id_of(&job.id)
+                )))
+                .map_err(|e| e.into_adapter(NAME))?;
+            job = object_of(&response, "job_status").map_err(|e| e.into_adapter(NAME))?;
+        }
+    }
+
+    fn ticket_body(t: &Ticket, importing: bool) -> Value {
+        let status = match t.status {
+            // Closed tickets refuse comments: import solved, close in finish().
+            TicketStatus::Closed if importing => "solved",
+            other => status_to(other),
+        };
+        let custom_fields: Vec<Value> = t
+            .custom_fields
+            .iter()
+            .map(|(field, value)| json!({"id": numeric(field.id()), "value": value_to(value)}))
+            .collect();
+        let problem = t
+            .links
+            .iter()
+            .find(|l| l.kind == LinkKind::IncidentOf && !l.ticket.id().is_empty())
+            .map(|l| numeric(l.ticket.id()))
+            .unwrap_or(Value::Null);
+        let mut body = json!({
+            "external_id": t.id,
+            "subject": t.subject,
+            "status": status,
+            "priority": priority_to(t.priority),
+            "type": type_to(t.ticket_type),
+            "tags": t.tags,
+            "requester_id": ref_json(&t.requester),
+            "submitter_id": ref_json(&t.submitter),
+            "assignee_id": ref_json(&t.assignee),
+            "group_id": ref_json(&t.group),
+            "organization_id": ref_json(&t.organization),
+            "custom_fields": custom_fields,
+            "problem_id": problem,
+        });
+        if importing && let Value::Object(map) = &mut body {
+            map.insert("created_at".into(), json!(t.created_at));
+            map.insert("updated_at".into(), json!(t.updated_at));
+            map.insert("solved_at".into(), json!(t.solved_at));
+            map.insert("comments".into(), json!([]));
+        }
+        body
+    }
+
+    fn write_tickets(&self, batch: &[WriteRequest]) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let unknown: Vec<String> = batch
+            .iter()
+            .filter(|r| r.existing.is_none())
+            .map(|r| r.record.id().to_string())
+            .collect();
+        let found = self.find_markers(Kind::Ticket, &unknown)?;
+        let mut out = Vec::new();
+        for request in batch {
+            let Record::Ticket(ticket) = &request.record else {
+                return Err(AdapterError::fatal(
+                    NAME,
+                    "a non-ticket record in a ticket batch",
+                ));
+            };
+            let existing = request
+                .existing
+                .clone()
+                .or_else(|| found.get(&ticket.id).cloned());
+            let result = match existing {
+                Some(target_id) => {
+                    let body = json!({"ticket": Self::ticket_body(ticket, false)});
+                    let sent = Request::put(format!("tickets/{target_id}.json"))
+                        .json(&body)
+                        .map_err(|e| e.into_adapter(NAME))?;
+                    match self.http.send(sent) {
+                        Ok(_) => Ok(target_id),
+                        // Closed tickets cannot change; what is there stays.
+                        Err(e)
+                            if e.status() == Some(422)
+                                && e.body().is_some_and(|b| b.contains("closed")) =>
+                        {
+                            Ok(target_id)
+                        }
+                        Err(e) => Err(rejected(&e, Kind::Ticket, &ticket.id)),
+                    }
+                }
+                None => {
+                    let body = json!({"ticket": Self::ticket_body(ticket, true)});
+                    let sent = Request::post("imports/tickets.json")
+                        .json(&body)
+                        .map_err(|e| e.into_adapter(NAME))?;
+                    match self.http.send(sent) {
+                        Ok(response) => object_of::<wire::Ticket>(&response, "ticket")
+                            .map(|t| id_of(&t.id))
+                            .map_err(|e| e.into_adapter(NAME)),
+                        Err(e) => Err(rejected(&e, Kind::Ticket, &ticket.id)),
+                    }
+                }
+            };
+            if let Err(e) = &result
+                && e.stops_run()
+            {
+                return Err(e.clone());
+            }
+            if let (Ok(target_id), TicketStatus::Closed) = (&result, ticket.status) {
+                self.pending_close()
+                    .insert(target_id.clone(), ticket.archived);
+            }
+            out.push(outcome(&ticket.id, result));
+        }
+        Ok(out)
+    }
+
+    fn pending_close(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, bool>> {
+        self.to_close
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Closes the tickets imported `solved` because their source had them closed.
+    pub(crate) fn close_pending(&self) -> Result<(), AdapterError> {
+        let pending: Vec<String> = self.pending_close().keys().cloned().collect();
+        for target_id in pending {
+            let body = json!({"ticket": {"status": "closed"}});
+            let sent = Request::put(format!("tickets/{target_id}.json"))
+                .json(&body)
+                .map_err(|e| e.into_adapter(NAME))?;
+            match self.http.send(sent) {
+                Ok(_) => {}
+                Err(e) if matches!(e.status(), Some(404) | Some(422)) => {}
+                Err(e) => return Err(e.into_adapter(NAME)),
+            }
+            self.pending_close().remove(&target_id);
+        }
+        Ok(())
+    }
+
+    /// The comments on one target ticket, by source marker, and the ticket's status.
+    fn ticket_state(
+        &self,
+        ticket_id: &str,
+    ) -> Result<(String, HashMap<String, String>), AdapterError> {
+        let response = self
+            .http
+            .send(Request::get(format!("tickets/{ticket_id}.json")))
+            .map_err(|e| e.for_record(NAME, Kind::Ticket, ticket_id))?;
+        let ticket: wire::Ticket =
+            object_of(&response, "ticket").map_err(|e| e.into_adapter(NAME))?;
+        let mut markers = HashMap::new();
+        let mut url = Some(format!("tickets/{ticket_id}/comments.json?page[size]=100"));
+        while let Some(current) = url {
+            let answer = self.list(&current, "comments")?;
+            for item in answer.items {
+                let Ok(c) = serde_json::from_value::<wire::Comment>(item) else {
+                    continue;
+                };
+                if let (Some(marker), Record::Comment(comment)) = comment_record(ticket_id, c) {
+                    markers.insert(marker, comment.id);
+                }
+            }
+            url = answer.next;
+        }
+        Ok((ticket.status.unwrap_or_else(|| "open".into()), markers))
+    }
+
+    fn upload(
+        &self,
+        comment: &Comment,
+        content: &dyn ContentSource,
+    ) -> Result<Option<String>, AdapterError> {
+        let mut token: Option<String> = None;
+        for attachment in &comment.attachments {
+            let mut bytes = Vec::new();
+            content
+                .open(attachment)?
+                .read_to_end(&mut bytes)
+                .map_err(|e| AdapterError::Transient {
+                    adapter: NAME.into(),
+                    message: format!("reading attachment '{}' failed: {e}", attachment.file_name),
+                })?;
+            let content_type = if attachment.content_type.is_empty() {
+                "application/octet-stream".to_string()
+            } else {
+                attachment.content_type.clone()
+            };
+            let mut request = Request::post("uploads.json")
+                .query("filename", &attachment.file_name)
+                .bytes(bytes, content_type);
+            if let Some(token) = &token {
+                request = request.query("token", token);
+            }
+            let response = self
+                .http
+                .send(request)
+                .map_err(|e| rejected(&e, Kind::Comment, &comment.id))?;
+            let upload: wire::Upload =
+                object_of(&response, "upload").map_err(|e| e.into_adapter(NAME))?;
+            token = upload.token.or(token);
+        }
+        Ok(token)
+    }
+
+    fn write_comments(
+        &self,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let mut states: HashMap<String, (String, HashMap<String, String>)> = HashMap::new();
+        let mut out = Vec::new();
+        for request in batch {
+            let Record::Comment(comment) = &request.record else {
+                return Err(AdapterError::fatal(
+                    NAME,
+                    "a non-comment record in a comment batch",
+                ));
+            };
+            if let Some(existing) = &request.existing {
+                // Comments cannot be edited; the one written stays.
+                out.push(outcome(&comment.id, Ok(existing.clone())));
+                continue;
+            }
+            let ticket_id = comment.ticket.id().to_string();
+            if !states.contains_key(&ticket_id) {
+                match self.ticket_state(&ticket_id) {
+                    Ok(state) => {
+                        states.insert(ticket_id.clone(), state);
+                    }
+                    Err(e) if e.stops_run() || e.is_retryable() => return Err(e),
+                    Err(e) => {
+                        out.push(outcome(&comment.id, Err(e)));
+                        continue;
+                    }
+                }
+            }
+            let Some((status, markers)) = states.get(&ticket_id) else {
+                continue;
+            };
+            if let Some(found) = markers.get(&comment.id) {
+                out.push(outcome(&comment.id, Ok(found.clone())));
+                continue;
+            }
+            let token = match self.upload(comment, content) {
+                Ok(token) => token,
+                Err(e) if e.stops_run() || e.is_retryable() => return Err(e),
+                Err(e) => {
+                    out.push(outcome(&comment.id, Err(e)));
+                    continue;
+                }
+            };
+            let mut body = json!({
+                "author_id": ref_json(&comment.author),
+                "public": comment.public,
+                "uploads": token.into_iter().collect::<Vec<_>>(),
+            });
+            if let Value::Object(map) = &mut body {
+                match &comment.body_html {
+                    Some(html) if !html.is_empty() => {
+                        map.insert("html_body".into(), html.clone().into())
+                    }
+                    _ => map.insert("body".into(), comment.body_text.clone().into()),
+                };
+            }
+            let payload = json!({"ticket": {
+                "comment": body,
+                "status": status,
+                "metadata": {"custom": {"switchover_source_id": comment.id}},
+            }});
+            let sent = Request::put(format!("tickets/{ticket_id}.json"))
+                .json(&payload)
+                .map_err(|e| e.into_adapter(NAME))?
+                // A retried comment would be a second comment.
+                .idempotent(false);
+            let result = match self.http.send(sent) {
+                Ok(response) => {
+                    let audit: Value = response
+                        .json::<Value>()
+                        .ok()
+                        .and_then(|b| b.get("audit").cloned())
+                        .unwrap_or(Value::Null);
+                    let from_audit = audit
+                        .get("events")
+                        .and_then(Value::as_array)
+                        .and_then(|events| {
+                            events
+                                .iter()
+                                .find(|e| e.get("type").and_then(Value::as_str) == Some("Comment"))
+                        })
+                        .and_then(|e| e.get("id"))
+                        .map(|id| match id {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        });
+                    match from_audit {
+                        Some(id) => Ok(id),
+                        None => {
+                            let (_, markers) = self.ticket_state(&ticket_id)?;
+                            markers.get(&comment.id).cloned().ok_or_else(|| AdapterError::InvalidRecord {
+                                adapter: NAME.into(),
+                                kind: Kind::Comment,
+                                id: comment.id.clone(),
+                                field: "metadata".into(),
+                                reason: "Zendesk accepted the comment but it cannot be found by its marker".into(),
+                            })
+                        }
+                    }
+                }
+                Err(e) => {
+                    let e = rejected(&e, Kind::Comment, &comment.id);
+                    if e.stops_run() || e.is_retryable() {
+                        return Err(e);
+                    }
+                    Err(e)
+                }
+            };
+            out.push(outcome(&comment.id, result));
+        }
+        Ok(out)
+    }
+
+    /// Endpoint path and JSON key of a kind written with a marker.
+    fn endpoint(kind: Kind, record: &Record) -> (&'static str, &'static str) {
+        match (kind, record) {
+            (Kind::Group, _) => ("groups", "group"),
+            (Kind::FieldDefinition, Record::FieldDefinition(f)) => match f.object {
+                FieldObject::Ticket => ("ticket_fields", "ticket_field"),
+                FieldObject::User => ("user_fields", "user_field"),
+                FieldObject::Organization => ("organization_fields", "organization_field"),
+            },
+            (Kind::Macro, _) => ("macros", "macro"),
+            (Kind::Rule, Record::Rule(r)) if r.rule_kind == RuleKind::Automation => {
+                ("automations", "automation")
+            }
+            (Kind::Rule, _) => ("triggers", "trigger"),
+            (Kind::View, _) => ("views", "view"),
+            _ => ("webhooks", "webhook"),
+        }
+    }
+
+    fn marked_body(record: &Record) -> Value {
+        match record {
+            Record::Group(g) => json!({
+                "name": g.name,
+                "description": with_marker(g.description.as_deref().unwrap_or_default(), &g.id),
+            }),
+            Record::FieldDefinition(f) => {
+                let mut body = json!({
+                    "type": field_type_to(f.field_type, f.object),
+                    "title": f.title,
+                    "description": with_marker("", &f.id),
+                    "required": f.required,
+                    "active": f.active,
+                    "position": f.position,
+                    "regexp_for_validation": f.pattern,
+                });
+                if let Value::Object(map) = &mut body {
+                    if f.object != FieldObject::Ticket {
+                        map.insert("key".into(), f.key.clone().into());
+                    }
+                    if !f.options.is_empty() {
+                        map.insert(
+                            "custom_field_options".into(),
+                            f.options
+                                .iter()
+                                .map(|o| json!({"name": o.label, "value": o.value}))
+                                .collect(),
+                        );
+                    }
+                }
+                body
+            }
+            Record::Macro(m) => json!({
+                "title": with_marker(&m.title, &m.id),
+                "description": m.description,
+                "active": m.active,
+                "actions": m.actions.iter().map(action_to).collect::<Vec<_>>(),
+            }),
+            Record::Rule(r) => json!({
+                "title": with_marker(&r.title, &r.id),
+                "active": r.active,
+                "conditions": conditions_to(&r.conditions),
+                "actions": r.actions.iter().map(action_to).collect::<Vec<_>>(),
+            }),
+            Record::View(v) => {
+                let c = conditions_to(&v.conditions);
+                json!({
+                    "title": with_marker(&v.title, &v.id),
+                    "active": v.active,
+                    "all": c.all,
+                    "any": c.any,
+                    "output": {
+                        "columns": v.columns,
+                        "sort_by": v.sort_by,
+                        "sort_order": if v.sort_ascending { "asc" } else { "desc" },
+                    },
+                })
+            }
+            Record::Webhook(w) => {
+                let authentication = match &w.auth {
+                    WebhookAuth::None => Value::Null,
+                    WebhookAuth::Basic { username } => {
+                        json!({"type": "basic_auth", "data": {"username": username}, "add_position": "header"})
+                    }
+                    WebhookAuth::BearerToken => {
+                        json!({"type": "bearer_token", "data": {}, "add_position": "header"})
+                    }
+                    WebhookAuth::ApiKey { header } => {
+                        json!({"type": "api_key", "data": {"name": header}, "add_position": "header"})
+                    }
+                };
+                json!({
+                    "name": w.name,
+                    "description": with_marker("", &w.id),
+                    "endpoint": w.endpoint,
+                    "http_method": w.method,
+                    "request_format": w.format,
+                    "status": if w.active { "active" } else { "inactive" },
+                    "subscriptions": w.subscriptions,
+                    "authentication": authentication,
+                })
+            }
+            _ => Value::Null,
+        }
+    }
+
+    /// Kinds without an external id: create or update one by one, marker in a title or
+    /// description; custom fields adopt an existing field of the same key or title.
+    fn write_marked(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let unknown: Vec<String> = batch
+            .iter()
+            .filter(|r| r.existing.is_none())
+            .map(|r| r.record.id().to_string())
+            .collect();
+        let found = self.find_markers(kind, &unknown)?;
+        let mut out = Vec::new();
+        for request in batch {
+            let record = &request.record;
+            let source_id = record.id().to_string();
+            let (path, key) = Self::endpoint(kind, record);
+            let mut existing = request
+                .existing
+                .clone()
+                .or_else(|| found.get(&source_id).cloned());
+            if existing.is_none()
+                && let Record::FieldDefinition(f) = record
+            {
+                existing = self.same_field(f)?;
+            }
+            let body = json!({ key: Self::marked_body(record) });
+            let sent = match &existing {
+                Some(id) => Request::put(format!(
+                    "{path}/{id}{}",
+                    if kind == Kind::Webhook { "" } else { ".json" }
+                )),
+                None => Request::post(format!(
+                    "{path}{}",
+                    if kind == Kind::Webhook { "" } else { ".json" }
+                )),
+            }
+            .json(&body)
+            .map_err(|e| e.into_adapter(NAME))?;
+            let result = match self.http.send(sent) {
+                Ok(response) => match &existing {
+                    Some(id) => Ok(id.clone()),
+                    None => object_of::<Value>(&response, key)
+                        .map_err(|e| e.into_adapter(NAME))
+                        .map(|o| match o.get("id") {
+                            Some(Value::String(s)) => s.clone(),
+                            Some(other) => other.to_string(),
+                            None => String::new(),
+                        }),
+                },
+                Err(e) => Err(rejected(&e, kind, &source_id)),
+            };
+            if let Err(e) = &result
+                && (e.stops_run() || e.is_retryable())
+            {
+                return Err(e.clone());
+            }
+            out.push(outcome(&source_id, result));
+        }
+        if kind == Kind::FieldDefinition {
+            self.forget_fields();
+        }
+        Ok(out)
+    }
+
+    /// An existing custom field this definition should adopt: same key (user and
+    /// organization fields) or same title (ticket fields), same object.
+    fn same_field(&self, f: &FieldDefinition) -> Result<Option<String>, AdapterError> {
+        let fields = self.fields()?;
+        Ok(fields
+            .into_iter()
+            .find(|(_, info)| {
+                info.object == f.object && info.field_type == f.field_type && info.key == f.key
+            })
+            .map(|(id, _)| id))
+    }
+
+    /// Target ids by source marker.
+    pub(crate) fn find_markers(
+        &self,
+        kind: Kind,
+        source_ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let mut found = BTreeMap::new();
+        if source_ids.is_empty() {
+            return Ok(found);
+        }
+        let wanted: std::collections::BTreeSet<&str> =
+            source_ids.iter().map(String::as_str).collect();
+        match kind {
+            Kind::Organization | Kind::User => {
+                let (path, key) = if kind == Kind::User {
+                    ("users/show_many.json", "users")
+                } else {
+                    ("organizations/show_many.json", "organizations")
+                };
+                for chunk in source_ids.chunks(100) {
+                    let request = Request::get(path).query("external_ids", chunk.join(","));
+                    let page: wire::ListPage = self
+                        .http
+                        .send(request)
+                        .and_then(|r| r.json())
+                        .map_err(|e| e.into_adapter(NAME))?;
+                    for item in page
+                        .rest
+                        .get(key)
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                    {
+                        let external = item
+                            .get("external_id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
+                        let active = item.get("active").and_then(Value::as_bool) != Some(false);
+                        let id = item.get("id").map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        });
+                        if let (Some(external), Some(id), true) = (external, id, active)
+                            && wanted.contains(external.as_str())
+                        {
+                            found.insert(external, id);
+                        }
+                    }
+                }
+            }
+            Kind::Ticket => {
+                for source_id in source_ids {
+                    let request = Request::get("tickets.json").query("external_id", source_id);
+                    let page: wire::ListPage = self
+                        .http
+                        .send(request)
+                        .and_then(|r| r.json())
+                        .map_err(|e| e.into_adapter(NAME))?;
+                    for item in page
+                        .rest
+                        .get("tickets")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                    {
+                        let t: wire::Ticket = match serde_json::from_value(item) {
+                            Ok(t) => t,
+                            Err(_) => continue,
+                        };
+                        if t.external_id.as_deref() == Some(source_id.as_str())
+                            && t.status.as_deref() != Some("deleted")
+                        {
+                            found.insert(source_id.clone(), id_of(&t.id));
+                        }
+                    }
+                }
+            }
+            _ => {
+                let mut request = switchover_adapter::PageRequest {
+                    page_size: Some(100),
+                    ..Default::default()
+                };
+                loop {
+                    let (records, next) = self.read_kind(kind, &request, true)?;
+                    for (marker, record) in records {
+                        if let Some(marker) = marker
+                            && wanted.contains(marker.as_str())
+                        {
+                            found.insert(marker, record.id().to_string());
+                        }
+                    }
+                    match next {
+                        Some(next) => request.cursor = Some(next),
+                        None => break,
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) fn delete_kind(
+        &self,
+        kind: Kind,
+        target_ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        let fields = if kind == Kind::FieldDefinition {
+            Some(self.fields()?)
+        } else {
+            None
+        };
+        let mut out = Vec::new();
+        for id in target_ids {
+            let paths: Vec<String> = match kind {
+                Kind::Organization => vec![format!("organizations/{id}.json")],
+                Kind::User => vec![format!("users/{id}.json")],
+                Kind::Group => vec![format!("groups/{id}.json")],
+                Kind::Ticket => vec![format!("tickets/{id}.json")],
+                Kind::Macro => vec![format!("macros/{id}.json")],
+                Kind::Rule => vec![
+                    format!("triggers/{id}.json"),
+                    format!("automations/{id}.json"),
+                ],
+                Kind::View => vec![format!("views/{id}.json")],
+                Kind::Webhook => vec![format!("webhooks/{id}")],
+                Kind::FieldDefinition => {
+                    let object = fields.as_ref().and_then(|f| f.get(id)).map(|i| i.object);
+                    match object {
+                        Some(FieldObject::User) => vec![format!("user_fields/{id}.json")],
+                        Some(FieldObject::Organization) => {
+                            vec![format!("organization_fields/{id}.json")]
+                        }
+                        _ => vec![format!("ticket_fields/{id}.json")],
+                    }
+                }
+                other => return Err(AdapterError::unsupported(NAME, other, "delete")),
+            };
+            let mut result = Ok(());
+            for path in paths {
+                match self.http.delete(&path) {
+                    Ok(_) => {
+                        result = Ok(());
+                        break;
+                    }
+                    // Already gone, or (rules) on the other endpoint.
+                    Err(e) if e.status() == Some(404) => result = Ok(()),
+                    Err(e) => {
+                        let e = e.for_record(NAME, kind, id);
+                        if e.stops_run() {
+                            return Err(e);
+                        }
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            out.push(result);
+        }
+        if kind == Kind::FieldDefinition {
+            self.forget_fields();
+        }
+        Ok(out)
+    }
+}
