@@ -240,3 +240,91 @@ fn a_seeded_account_reads_every_kind_past_page_limits() {
     }
     eprintln!("read {}", counts.join(", "));
 }
+
+/// Reads tickets and comments of a seeded account to the end; returns records and seconds.
+fn extract(account: &Account, kinds: &[Kind]) -> (u64, f64) {
+    let source = switchover_zendesk::Zendesk::connect(&account.good()).expect("connect");
+    let started = Instant::now();
+    let mut records = 0u64;
+    for kind in kinds {
+        let mut request = PageRequest {
+            page_size: Some(100),
+            ..Default::default()
+        };
+        loop {
+            let page = source
+                .read_page(*kind, &request)
+                .unwrap_or_else(|e| panic!("reading {kind}: {e}"));
+            records += page.records.len() as u64;
+            match page.next {
+                Some(next) => request.cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    (records, started.elapsed().as_secs_f64())
+}
+
+/// Benchmark, not a timed test: `SWITCHOVER_BENCH_TICKETS=100000 cargo test --release -p
+/// switchover-zendesk -- --ignored --nocapture bench_extraction` (5 comments per ticket).
+#[test]
+#[ignore = "benchmark; run by hand"]
+fn bench_extraction() {
+    let tickets: usize = std::env::var("SWITCHOVER_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let config = EmulatorConfig {
+        tickets,
+        comments_per_ticket: 5,
+        attachment_share: 0.0,
+        ..EmulatorConfig::small(11)
+    };
+    let Some(account) = Account::start(config) else {
+        return;
+    };
+    let before = account.emulator.requests_served();
+    let (records, seconds) = extract(&account, &[Kind::User, Kind::Ticket, Kind::Comment]);
+    let requests = account.emulator.requests_served() - before;
+    eprintln!(
+        "extracted {records} records ({tickets} tickets) in {seconds:.1}s: {:.0} records/s, {requests} requests",
+        records as f64 / seconds
+    );
+}
+
+/// Benchmark: achieved share of a 700 requests/minute budget over 3 minutes of comment
+/// extraction. `cargo test --release -p switchover-zendesk -- --ignored --nocapture
+/// bench_budget_share`.
+#[test]
+#[ignore = "benchmark; run by hand"]
+fn bench_budget_share() {
+    let config = EmulatorConfig {
+        tickets: 20_000,
+        comments_per_ticket: 2,
+        rpm: Some(700),
+        ..EmulatorConfig::small(12)
+    };
+    let Some(account) = Account::start(config) else {
+        return;
+    };
+    let settings = account.good().with("requests_per_minute", 700);
+    let source = switchover_zendesk::Zendesk::connect(&settings).expect("connect");
+    let started = Instant::now();
+    let before = account.emulator.requests_served();
+    let mut request = PageRequest::default();
+    while started.elapsed().as_secs() < 180 {
+        let page = source.read_page(Kind::Comment, &request).expect("read");
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let served = account.emulator.requests_served() - before;
+    let counters = source.http().snapshot();
+    eprintln!(
+        "{served} requests in {minutes:.2} min = {:.0}/min, {:.1}% of 700; client counters {counters:?}",
+        served as f64 / minutes,
+        served as f64 / minutes / 7.0
+    );
+}
