@@ -364,6 +364,7 @@ impl Zendesk {
                 .existing
                 .clone()
                 .or_else(|| found.get(&ticket.id).cloned());
+            let mut imported = false;
             let result = match existing {
                 Some(target_id) => {
                     let body = json!({"ticket": Self::ticket_body(ticket, false)});
@@ -383,6 +384,7 @@ impl Zendesk {
                     }
                 }
                 None => {
+                    imported = true;
                     let body = json!({"ticket": Self::ticket_body(ticket, true)});
                     let sent = Request::post("imports/tickets.json")
                         .json(&body)
@@ -400,7 +402,8 @@ impl Zendesk {
             {
                 return Err(e.clone());
             }
-            if let (Ok(target_id), TicketStatus::Closed) = (&result, ticket.status) {
+            if let (Ok(target_id), TicketStatus::Closed, true) = (&result, ticket.status, imported)
+            {
                 self.pending_close()
                     .insert(target_id.clone(), ticket.archived);
             }
@@ -558,11 +561,17 @@ impl Zendesk {
                     _ => map.insert("body".into(), comment.body_text.clone().into()),
                 };
             }
-            let payload = json!({"ticket": {
+            let mut ticket = json!({
                 "comment": body,
-                "status": status,
                 "metadata": {"custom": {"switchover_source_id": comment.id}},
-            }});
+            });
+            // A requester's reply reopens a waiting or solved ticket: keep its status.
+            if matches!(status.as_str(), "pending" | "hold" | "solved")
+                && let Value::Object(map) = &mut ticket
+            {
+                map.insert("status".into(), status.clone().into());
+            }
+            let payload = json!({ "ticket": ticket });
             let sent = Request::put(format!("tickets/{ticket_id}.json"))
                 .json(&payload)
                 .map_err(|e| e.into_adapter(NAME))?
