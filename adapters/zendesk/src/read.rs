@@ -90,6 +90,8 @@ fn parse<T: DeserializeOwned>(kind: Kind, value: Value) -> Result<T, AdapterErro
 pub(crate) struct ListAnswer {
     pub(crate) items: Vec<Value>,
     pub(crate) next: Option<String>,
+    /// Side-loaded arrays (`include=`), by key.
+    pub(crate) sideloads: BTreeMap<String, Value>,
 }
 
 impl Zendesk {
@@ -102,11 +104,11 @@ impl Zendesk {
         url: &str,
         key: &str,
     ) -> Result<ListAnswer, switchover_http::HttpError> {
-        let page: wire::ListPage = self.http.get_json(url)?;
-        let items = match page.rest.get(key) {
-            Some(Value::Array(items)) => items.clone(),
+        let mut page: wire::ListPage = self.http.get_json(url)?;
+        let items = match page.rest.remove(key) {
+            Some(Value::Array(items)) => items,
             Some(Value::Null) | None => Vec::new(),
-            Some(other) => vec![other.clone()],
+            Some(other) => vec![other],
         };
         let next = if let Some(end) = page.end_of_stream {
             if end || items.is_empty() {
@@ -125,7 +127,11 @@ impl Zendesk {
         } else {
             page.next_page
         };
-        Ok(ListAnswer { items, next })
+        Ok(ListAnswer {
+            items,
+            next,
+            sideloads: std::mem::take(&mut page.rest),
+        })
     }
 
     /// Reads one page of `kind`; with `read_back`, through the endpoints that list what a
@@ -183,7 +189,7 @@ impl Zendesk {
             Kind::GroupMembership => vec![(cbp("group_memberships.json"), "group_memberships")],
             Kind::Ticket => {
                 if read_back {
-                    vec![(cbp("tickets.json"), "tickets")]
+                    vec![(cbp("tickets.json?include=metric_sets"), "tickets")]
                 } else {
                     let Some(start) = start_time(request) else {
                         return Ok((Vec::new(), None));
@@ -220,8 +226,30 @@ impl Zendesk {
             let (first, key) = &stages[at.s];
             let url = at.u.clone().unwrap_or_else(|| first.clone());
             let answer = self.list(&url, key)?;
+            // Ticket metrics (side-loaded) hold when a ticket was solved.
+            let solved: HashMap<String, String> = answer
+                .sideloads
+                .get("metric_sets")
+                .and_then(Value::as_array)
+                .map(|sets| {
+                    sets.iter()
+                        .filter_map(|m| {
+                            let ticket = match m.get("ticket_id")? {
+                                Value::String(s) => s.clone(),
+                                other => other.to_string(),
+                            };
+                            Some((ticket, m.get("solved_at")?.as_str()?.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             for item in answer.items {
-                if let Some(record) = self.convert(kind, at.s, item, request)? {
+                if let Some(mut record) = self.convert(kind, at.s, item, request)? {
+                    if let Record::Ticket(t) = &mut record.1
+                        && t.solved_at.is_none()
+                    {
+                        t.solved_at = solved.get(&t.id).and_then(|s| s.parse().ok());
+                    }
                     out.push(record);
                 }
             }
@@ -476,6 +504,42 @@ impl Zendesk {
                 }
             }
         }
+        let mut extra = Extra::new();
+        for (key, value) in [
+            (
+                "brand_id",
+                t.brand_id.as_ref().map(|i| Value::from(i.0.clone())),
+            ),
+            (
+                "ticket_form_id",
+                t.ticket_form_id.as_ref().map(|i| Value::from(i.0.clone())),
+            ),
+            ("external_id", t.external_id.clone().map(Value::from)),
+            ("satisfaction_rating", t.satisfaction_rating.clone()),
+        ] {
+            if let Some(value) = value.filter(|v| !v.is_null()) {
+                extra.insert(key.to_string(), value);
+            }
+        }
+        for key in [
+            "custom_status_id",
+            "due_at",
+            "collaborator_ids",
+            "follower_ids",
+            "email_cc_ids",
+            "recipient",
+            "is_public",
+            "sharing_agreement_ids",
+            "followup_ids",
+        ] {
+            if let Some(value) = t
+                .other
+                .get(key)
+                .filter(|v| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+            {
+                extra.insert(key.to_string(), value.clone());
+            }
+        }
         let mut links = std::collections::BTreeSet::new();
         if let Some(problem) = opt_ref::<Ticket>(&t.problem_id) {
             links.insert(TicketLink {
@@ -506,7 +570,7 @@ impl Zendesk {
             created_at: ts(&t.created_at),
             updated_at: ts(&t.updated_at),
             solved_at: ts(&t.solved_at),
-            extra: Extra::new(),
+            extra,
         };
         Ok(Some((t.external_id, ticket.into_record())))
     }

@@ -163,6 +163,9 @@ pub struct Ticket {
     pub generated_timestamp: Option<i64>,
     /// Satisfaction rating summary.
     pub satisfaction_rating: Option<Value>,
+    /// Every other field (kept as vendor leftovers).
+    #[serde(flatten)]
+    pub other: BTreeMap<String, Value>,
 }
 
 /// An attachment of a comment or an upload.
