@@ -219,8 +219,8 @@ pub fn capabilities() -> Capabilities {
                 ("extra", "not kept"),
             ],
             true,
-            20,
-            per(0.0, 1.0, 0.0),
+            100,
+            per(3.0, 1.0, 0.0),
         ),
     );
     caps.kinds.insert(

@@ -352,8 +352,9 @@ impl Zendesk {
             .map(|r| r.record.id().to_string())
             .collect();
         let found = self.find_markers(Kind::Ticket, &unknown)?;
-        let mut out = Vec::new();
-        for request in batch {
+        let mut results: Vec<Option<Result<String, AdapterError>>> = vec![None; batch.len()];
+        let mut new = Vec::new();
+        for (i, request) in batch.iter().enumerate() {
             let Record::Ticket(ticket) = &request.record else {
                 return Err(AdapterError::fatal(
                     NAME,
@@ -364,50 +365,148 @@ impl Zendesk {
                 .existing
                 .clone()
                 .or_else(|| found.get(&ticket.id).cloned());
-            let mut imported = false;
-            let result = match existing {
-                Some(target_id) => {
-                    let body = json!({"ticket": Self::ticket_body(ticket, false)});
-                    let sent = Request::put(format!("tickets/{target_id}.json"))
-                        .json(&body)
-                        .map_err(|e| e.into_adapter(NAME))?;
-                    match self.http.send(sent) {
-                        Ok(_) => Ok(target_id),
-                        // Closed tickets cannot change; what is there stays.
-                        Err(e)
-                            if e.status() == Some(422)
-                                && e.body().is_some_and(|b| b.contains("closed")) =>
-                        {
-                            Ok(target_id)
-                        }
-                        Err(e) => Err(rejected(&e, Kind::Ticket, &ticket.id)),
-                    }
+            let Some(target_id) = existing else {
+                new.push((i, ticket));
+                continue;
+            };
+            let body = json!({"ticket": Self::ticket_body(ticket, false)});
+            let sent = Request::put(format!("tickets/{target_id}.json"))
+                .json(&body)
+                .map_err(|e| e.into_adapter(NAME))?;
+            let result = match self.http.send(sent) {
+                Ok(_) => Ok(target_id),
+                // Closed tickets cannot change; what is there stays.
+                Err(e)
+                    if e.status() == Some(422)
+                        && e.body().is_some_and(|b| b.contains("closed")) =>
+                {
+                    Ok(target_id)
                 }
-                None => {
-                    imported = true;
-                    let body = json!({"ticket": Self::ticket_body(ticket, true)});
-                    let sent = Request::post("imports/tickets.json")
-                        .json(&body)
-                        .map_err(|e| e.into_adapter(NAME))?;
-                    match self.http.send(sent) {
-                        Ok(response) => object_of::<wire::Ticket>(&response, "ticket")
-                            .map(|t| id_of(&t.id))
-                            .map_err(|e| e.into_adapter(NAME)),
-                        Err(e) => Err(rejected(&e, Kind::Ticket, &ticket.id)),
-                    }
-                }
+                Err(e) => Err(rejected(&e, Kind::Ticket, &ticket.id)),
             };
             if let Err(e) = &result
                 && e.stops_run()
             {
                 return Err(e.clone());
             }
-            if let (Ok(target_id), TicketStatus::Closed, true) = (&result, ticket.status, imported)
-            {
+            results[i] = Some(result);
+        }
+        let imported = if new.len() > 1 {
+            self.import_many(&new)?
+        } else {
+            let mut one = Vec::new();
+            for (_, ticket) in &new {
+                one.push(self.import_one(ticket)?);
+            }
+            one
+        };
+        for ((i, ticket), result) in new.iter().zip(imported) {
+            if let (Ok(target_id), TicketStatus::Closed) = (&result, ticket.status) {
                 self.pending_close()
                     .insert(target_id.clone(), ticket.archived);
             }
-            out.push(outcome(&ticket.id, result));
+            results[*i] = Some(result);
+        }
+        Ok(batch
+            .iter()
+            .zip(results)
+            .map(|(r, result)| {
+                outcome(
+                    r.record.id(),
+                    result.unwrap_or_else(|| Err(AdapterError::fatal(NAME, "no outcome"))),
+                )
+            })
+            .collect())
+    }
+
+    /// `POST /imports/tickets`: one ticket, its id or why it was refused.
+    fn import_one(&self, ticket: &Ticket) -> Result<Result<String, AdapterError>, AdapterError> {
+        let body = json!({"ticket": Self::ticket_body(ticket, true)});
+        let sent = Request::post("imports/tickets.json")
+            .json(&body)
+            .map_err(|e| e.into_adapter(NAME))?;
+        let result = match self.http.send(sent) {
+            Ok(response) => object_of::<wire::Ticket>(&response, "ticket")
+                .map(|t| id_of(&t.id))
+                .map_err(|e| e.into_adapter(NAME)),
+            Err(e) => Err(rejected(&e, Kind::Ticket, &ticket.id)),
+        };
+        match result {
+            Err(e) if e.stops_run() || e.is_retryable() => Err(e),
+            other => Ok(other),
+        }
+    }
+
+    /// `POST /imports/tickets/create_many` (up to 100) and its job; a refused request
+    /// falls back to one import per ticket so one bad ticket does not sink the batch.
+    fn import_many(
+        &self,
+        tickets: &[(usize, &Ticket)],
+    ) -> Result<Vec<Result<String, AdapterError>>, AdapterError> {
+        let bodies: Vec<Value> = tickets
+            .iter()
+            .map(|(_, t)| Self::ticket_body(t, true))
+            .collect();
+        let sent = Request::post("imports/tickets/create_many.json")
+            .json(&json!({ "tickets": bodies }))
+            .map_err(|e| e.into_adapter(NAME))?;
+        let response = match self.http.send(sent) {
+            Ok(response) => response,
+            Err(e) if e.is_rejection() => {
+                return tickets.iter().map(|(_, t)| self.import_one(t)).collect();
+            }
+            Err(e) => return Err(e.into_adapter(NAME)),
+        };
+        let job: wire::JobStatus =
+            object_of(&response, "job_status").map_err(|e| e.into_adapter(NAME))?;
+        let job = self.wait_for_job(job)?;
+        let mut by_index: HashMap<usize, wire::JobResult> = job
+            .results
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| r.index.map(|i| (i, r)))
+            .collect();
+        let mut out = Vec::new();
+        let mut missing = Vec::new();
+        for (n, (_, ticket)) in tickets.iter().enumerate() {
+            match by_index.remove(&n) {
+                Some(r) if r.error.is_none() && r.success != Some(false) && r.id.is_some() => {
+                    out.push(Ok(id_of(&r.id)));
+                }
+                Some(r) => out.push(Err(AdapterError::InvalidRecord {
+                    adapter: NAME.into(),
+                    kind: Kind::Ticket,
+                    id: ticket.id.clone(),
+                    field: "(job result)".into(),
+                    reason: r
+                        .details
+                        .or(r.error)
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "the import job reported a failure".into()),
+                })),
+                None => {
+                    missing.push(ticket.id.clone());
+                    out.push(Err(AdapterError::fatal(NAME, "pending")));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let found = self.find_markers(Kind::Ticket, &missing)?;
+            for ((_, ticket), result) in tickets.iter().zip(out.iter_mut()) {
+                if missing.contains(&ticket.id) {
+                    *result =
+                        found
+                            .get(&ticket.id)
+                            .cloned()
+                            .ok_or_else(|| AdapterError::InvalidRecord {
+                                adapter: NAME.into(),
+                                kind: Kind::Ticket,
+                                id: ticket.id.clone(),
+                                field: "(job result)".into(),
+                                reason: "the import job completed without importing it".into(),
+                            });
+                }
+            }
         }
         Ok(out)
     }
