@@ -145,8 +145,17 @@ pub struct Server {
 impl Server {
     /// Binds `127.0.0.1:port` (0 or `None` for any free port) and serves `handler`.
     pub fn start(port: Option<u16>, handler: Handler) -> Result<Server, SandboxError> {
-        let listener = TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
-            .map_err(|source| SandboxError::Bind { source })?;
+        Server::serve(Server::bind(port)?, handler)
+    }
+
+    /// Binds `127.0.0.1:port` without serving yet (to learn the port first).
+    pub fn bind(port: Option<u16>) -> Result<TcpListener, SandboxError> {
+        TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
+            .map_err(|source| SandboxError::Bind { source })
+    }
+
+    /// Serves `handler` on a bound listener.
+    pub fn serve(listener: TcpListener, handler: Handler) -> Result<Server, SandboxError> {
         let addr = listener
             .local_addr()
             .map_err(|source| SandboxError::Bind { source })?;

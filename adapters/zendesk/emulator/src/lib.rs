@@ -5,16 +5,21 @@
 
 #![deny(missing_docs)]
 
-use std::sync::Arc;
+mod api;
+mod convert;
+mod state;
+mod store;
+
+use std::sync::{Arc, Mutex};
 
 use switchover_sandbox::{
-    EmulatorConfig, EmulatorSpec, Gate, RateHeaders, Request, Response, RunningEmulator,
-    SandboxError, Server,
+    EmulatorConfig, EmulatorSpec, Gate, RateHeaders, Request, RunningEmulator, SandboxError, Server,
 };
 
 /// A running Zendesk emulator; stops when dropped.
 pub struct ZendeskEmulator {
     server: Server,
+    api: Arc<api::Api>,
     email: String,
     api_token: String,
     oauth_token: String,
@@ -40,11 +45,31 @@ impl ZendeskEmulator {
             config.faults.clone(),
             config.seed,
         );
+        let generator = switchover_sandbox::generate::Generator::new(&config);
+        // Bind first: URLs in responses carry the real port.
+        let listener = Server::bind(config.port)?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| SandboxError::Bind { source })?
+            .port();
+        let api = Arc::new(api::Api {
+            state: Mutex::new(state::State::new(
+                generator,
+                format!("http://127.0.0.1:{port}"),
+            )),
+            api_token: api_token.clone(),
+            oauth_token: oauth_token.clone(),
+            incremental: config
+                .rpm
+                .map(|_| switchover_sandbox::Budget::per_minute(10)),
+        });
+        let handler_api = api.clone();
         let handler =
-            Arc::new(move |request: &Request| gate.serve(request, |_| Response::empty(404)));
-        let server = Server::start(config.port, handler)?;
+            Arc::new(move |request: &Request| gate.serve(request, |r| handler_api.handle(r)));
+        let server = Server::serve(listener, handler)?;
         Ok(ZendeskEmulator {
             server,
+            api,
             email: ADMIN_EMAIL.into(),
             api_token,
             oauth_token,
@@ -74,6 +99,14 @@ impl ZendeskEmulator {
     /// Requests answered so far.
     pub fn requests_served(&self) -> u64 {
         self.server.requests_served()
+    }
+
+    /// How many ticket creates/updates ran triggers (the Ticket Import API never does).
+    pub fn trigger_runs(&self) -> u64 {
+        match self.api.state.lock() {
+            Ok(st) => st.trigger_runs,
+            Err(poisoned) => poisoned.into_inner().trigger_runs,
+        }
     }
 }
 
