@@ -2,6 +2,7 @@
 
 mod adapters;
 mod commands;
+mod emulators;
 mod progress;
 
 use std::path::PathBuf;
@@ -83,6 +84,41 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Run a vendor emulator on loopback for manual use or other clients.
+    Sandbox {
+        #[command(subcommand)]
+        action: SandboxAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SandboxAction {
+    /// Serve an emulator (e.g. `zendesk`) until Ctrl-C, printing its URL and credentials.
+    Serve {
+        /// Emulator name.
+        name: String,
+        /// Port on 127.0.0.1 (default: any free port).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Seed of the generated account.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seeded tickets.
+        #[arg(long, default_value_t = 200)]
+        tickets: usize,
+        /// Comments per ticket.
+        #[arg(long, default_value_t = 3)]
+        comments: usize,
+        /// Seeded end users.
+        #[arg(long, default_value_t = 100)]
+        users: usize,
+        /// Requests per minute before 429 (default: unlimited).
+        #[arg(long)]
+        rpm: Option<u32>,
+        /// Faults, e.g. `500=0.05,503=0.05,latency=20ms,reset=0.01,burst429=10`.
+        #[arg(long)]
+        faults: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +136,28 @@ fn main() -> ExitCode {
             attachment_bytes,
             dir,
         } => commands::bench(tickets, attachment_bytes, dir),
+        Command::Sandbox {
+            action:
+                SandboxAction::Serve {
+                    name,
+                    port,
+                    seed,
+                    tickets,
+                    comments,
+                    users,
+                    rpm,
+                    faults,
+                },
+        } => emulators::serve(emulators::ServeOptions {
+            name,
+            port,
+            seed,
+            tickets,
+            comments,
+            users,
+            rpm,
+            faults,
+        }),
     };
     match result {
         Ok(code) => code,
