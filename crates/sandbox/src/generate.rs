@@ -436,14 +436,7 @@ impl Generator {
     pub fn ticket(&self, i: usize) -> Ticket {
         let mut rng = self.rng("ticket", i);
         let created = EPOCH + 86_400 + i as i64 * 300;
-        let status = match rng.below(10) {
-            0 => TicketStatus::New,
-            1..=3 => TicketStatus::Open,
-            4 => TicketStatus::Pending,
-            5 => TicketStatus::OnHold,
-            6 | 7 => TicketStatus::Solved,
-            _ => TicketStatus::Closed,
-        };
+        let status = Self::status_from(&mut rng);
         let requester = if self.config.users > 5 && (i == 3 || i == 5) {
             Some(format!("user-{i}"))
         } else {
@@ -498,6 +491,22 @@ impl Generator {
             solved_at: solved.then(|| ts(updated - 30)).flatten(),
             extra: Extra::new(),
         }
+    }
+
+    fn status_from(rng: &mut Rng) -> TicketStatus {
+        match rng.below(10) {
+            0 => TicketStatus::New,
+            1..=3 => TicketStatus::Open,
+            4 => TicketStatus::Pending,
+            5 => TicketStatus::OnHold,
+            6 | 7 => TicketStatus::Solved,
+            _ => TicketStatus::Closed,
+        }
+    }
+
+    /// Whether ticket `i` is archived, without generating it (cheap enough to filter 100,000).
+    pub fn ticket_archived(&self, i: usize) -> bool {
+        Self::status_from(&mut self.rng("ticket", i)) == TicketStatus::Closed && i.is_multiple_of(3)
     }
 
     /// Number of comments of ticket `i`.

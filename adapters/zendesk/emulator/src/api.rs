@@ -361,6 +361,40 @@ impl Api {
         let admin = matches!(who, Who::Admin(_));
         let body = request.json().unwrap_or(Value::Null);
         match (method, segments.as_slice()) {
+            (
+                "DELETE",
+                [
+                    resource @ ("users" | "organizations" | "tickets"),
+                    "destroy_many",
+                ],
+            ) => {
+                if !admin {
+                    return forbidden();
+                }
+                let kind = match *resource {
+                    "users" => K::Users,
+                    "organizations" => K::Orgs,
+                    _ => K::Tickets,
+                };
+                let ids = ids_param(request, "ids");
+                if ids.is_empty() || ids.len() > MAX_BULK {
+                    return bad_request(
+                        "InvalidValue",
+                        &format!("ids: between 1 and {MAX_BULK} ids"),
+                    );
+                }
+                let mut results = Vec::new();
+                for (index, id) in ids.iter().enumerate() {
+                    let deleted = self.delete(&mut st, kind, id).status == 204;
+                    results.push(if deleted {
+                        json!({"action": "delete", "id": id.parse::<u64>().unwrap_or_default(), "status": "Deleted", "success": true})
+                    } else {
+                        json!({"index": index, "id": id.parse::<u64>().unwrap_or_default(), "error": "RecordNotFound", "details": "Not found", "success": false})
+                    });
+                }
+                let job = st.new_job("Bulk Delete", "Deleting", results);
+                one("job_status", job)
+            }
             // Users
             ("GET", ["users"]) => {
                 let roles: Vec<String> = request
@@ -746,6 +780,8 @@ impl Api {
         };
         let col = st.col(kind);
         let fetch = |id: u64| st.get(kind, id).filter(|v| value_ok(v));
+        // Every filter here rejects a record without fields unless it filters nothing.
+        let trivial = value_ok(&Value::Null);
         match paging {
             Paging::Cursor {
                 size,
@@ -808,6 +844,7 @@ impl Api {
                     json!({"has_more": has_more, "after_cursor": last, "before_cursor": first}),
                 );
                 body.insert("links".into(), links);
+                self.sideload(st, request, key, &mut body);
                 Response::json(200, &Value::Object(body))
             }
             Paging::Offset { page, per_page } => {
@@ -815,9 +852,15 @@ impl Api {
                 let mut count = 0usize;
                 let mut values = Vec::new();
                 for id in col.ids_after(None).filter(|id| id_ok(*id)) {
-                    let Some(v) = fetch(id) else { continue };
-                    if count >= skip && values.len() < per_page {
-                        values.push(v);
+                    let in_window = count >= skip && values.len() < per_page;
+                    // Outside the page, generate records only when a filter needs their fields.
+                    if in_window || !trivial {
+                        let Some(v) = fetch(id) else { continue };
+                        if in_window {
+                            values.push(v);
+                        }
+                    } else if kind == K::Csat && st.get(kind, id).is_none() {
+                        continue;
                     }
                     count += 1;
                 }
@@ -870,6 +913,7 @@ impl Api {
             body.insert("sort_by".into(), json!("position"));
             body.insert("sort_order".into(), json!("asc"));
         }
+        self.sideload(st, request, key, &mut body);
         Response::json(200, &Value::Object(body))
     }
 
@@ -998,6 +1042,46 @@ impl Api {
         body.insert("previous_page".into(), Value::Null);
         body.insert("count".into(), json!(count));
         Response::json(200, &Value::Object(body))
+    }
+
+    /// Side-loads `include=users,groups,organizations,metric_sets` next to a ticket list.
+    fn sideload(&self, st: &State, request: &Request, key: &str, body: &mut Map<String, Value>) {
+        let Some(include) = request.query("include") else {
+            return;
+        };
+        if key != "tickets" {
+            return;
+        }
+        let tickets: Vec<Value> = body
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for what in include.split(',').map(str::trim) {
+            let (kind, fields): (K, &[&str]) = match what {
+                "users" => (K::Users, &["requester_id", "submitter_id", "assignee_id"]),
+                "groups" => (K::Groups, &["group_id"]),
+                "organizations" => (K::Orgs, &["organization_id"]),
+                "metric_sets" => {
+                    let sets: Vec<Value> = tickets
+                        .iter()
+                        .filter_map(|t| t["id"].as_u64())
+                        .map(|id| st.metric_set(id))
+                        .collect();
+                    body.insert("metric_sets".into(), Value::from(sets));
+                    continue;
+                }
+                _ => continue,
+            };
+            let mut ids: Vec<u64> = tickets
+                .iter()
+                .flat_map(|t| fields.iter().filter_map(|f| t[*f].as_u64()))
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let values: Vec<Value> = ids.into_iter().filter_map(|id| st.get(kind, id)).collect();
+            body.insert(what.into(), Value::from(values));
+        }
     }
 
     /// The search API, for the lookups migrations need: `type:user email:x`,
@@ -1699,7 +1783,7 @@ impl Api {
         ticket["created_at"] = zts_unix(created_at);
         ticket["updated_at"] = zts_unix(updated_at);
         if let Some(solved) = solved_at {
-            ticket["solved_at"] = zts_unix(solved);
+            st.solved_at.insert(id, solved);
         }
         st.comments.insert(id, comments);
         st.col_mut(K::Tickets).put(id, ticket.clone(), at);
@@ -2057,6 +2141,7 @@ impl Api {
             body.insert("end_time".into(), json!(end_time));
             body.insert("end_of_stream".into(), json!(count < per_page));
         }
+        self.sideload(st, request, key, &mut body);
         Response::json(200, &Value::Object(body))
     }
 

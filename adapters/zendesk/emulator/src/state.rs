@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use switchover_model::*;
 use switchover_sandbox::generate::Generator;
 
-use crate::convert::{Ctx, Ids, SYSTEM_TICKET_FIELDS, base};
+use crate::convert::{Ctx, Ids, SYSTEM_TICKET_FIELDS, base, zts_unix};
 use crate::store::{Collection, K};
 
 /// Bytes and description of an uploaded file.
@@ -65,6 +65,8 @@ pub struct State {
     pub deleted_tickets: HashMap<u64, Value>,
     /// Lower-cased organization name -> id (names are unique).
     pub org_names: HashMap<String, u64>,
+    /// Solved time of written tickets (imports may set it), for metric sets.
+    pub solved_at: HashMap<u64, i64>,
 }
 
 impl State {
@@ -127,12 +129,39 @@ impl State {
             trigger_runs: 0,
             deleted_tickets: HashMap::new(),
             org_names: HashMap::new(),
+            solved_at: HashMap::new(),
         };
         for index in 0..c.organizations {
             let name = state.generator.organization(index).name.to_lowercase();
             state.org_names.insert(name, base::ORGS + index as u64);
         }
         state
+    }
+
+    /// The metric set of ticket `id` (what `include=metric_sets` side-loads).
+    pub fn metric_set(&self, id: u64) -> Value {
+        let ticket = self.get(K::Tickets, id).unwrap_or(Value::Null);
+        let solved = match (self.solved_at.get(&id), self.col(K::Tickets).index(id)) {
+            (Some(t), _) => zts_unix(*t),
+            (None, Some(index)) if !self.col(K::Tickets).overlay.contains_key(&id) => {
+                crate::convert::zts(&self.generator.ticket(index).solved_at)
+            }
+            _ => Value::Null,
+        };
+        json!({
+            "url": format!("{}/api/v2/ticket_metrics/{id}.json", self.base_url), "id": id, "ticket_id": id,
+            "created_at": ticket["created_at"], "updated_at": ticket["updated_at"],
+            "group_stations": 1, "assignee_stations": 1, "reopens": 0, "replies": 1,
+            "assignee_updated_at": Value::Null, "requester_updated_at": ticket["updated_at"],
+            "status_updated_at": ticket["updated_at"], "initially_assigned_at": Value::Null,
+            "assigned_at": Value::Null, "solved_at": solved, "latest_comment_added_at": ticket["updated_at"],
+            "reply_time_in_minutes": {"calendar": Value::Null, "business": Value::Null},
+            "first_resolution_time_in_minutes": {"calendar": Value::Null, "business": Value::Null},
+            "full_resolution_time_in_minutes": {"calendar": Value::Null, "business": Value::Null},
+            "agent_wait_time_in_minutes": {"calendar": Value::Null, "business": Value::Null},
+            "requester_wait_time_in_minutes": {"calendar": Value::Null, "business": Value::Null},
+            "on_hold_time_in_minutes": {"calendar": Value::Null, "business": Value::Null},
+        })
     }
 
     /// Finds an organization by name (case-insensitive).
@@ -245,7 +274,7 @@ impl State {
         }
         let col = self.col(K::Tickets);
         match (col.overlay.get(&id), col.index(id)) {
-            (None, Some(index)) => self.generator.ticket(index).archived,
+            (None, Some(index)) => self.generator.ticket_archived(index),
             _ => false,
         }
     }
