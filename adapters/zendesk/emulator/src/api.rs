@@ -395,6 +395,62 @@ impl Api {
                 let job = st.new_job("Bulk Delete", "Deleting", results);
                 one("job_status", job)
             }
+            ("PUT", [resource @ ("organizations" | "users"), "update_many"]) => {
+                let (key, verb) = if *resource == "users" {
+                    ("users", "Updating user")
+                } else {
+                    ("organizations", "Updating organization")
+                };
+                self.bulk(&mut st, &body, key, "Bulk Update", verb, |api, st, item| {
+                    let Some(id) = item.get("id").and_then(Value::as_u64) else {
+                        return Err(invalid("id", "BlankValue", "Id: cannot be blank"));
+                    };
+                    let response = if key == "users" {
+                        api.update_user(st, &id.to_string(), item)
+                    } else {
+                        api.update_org(st, &id.to_string(), item)
+                    };
+                    if response.status == 200 {
+                        let body: Value =
+                            serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+                        Ok((
+                            200,
+                            body.as_object()
+                                .and_then(|o| o.values().next().cloned())
+                                .unwrap_or(Value::Null),
+                        ))
+                    } else {
+                        Err(response)
+                    }
+                })
+            }
+            ("GET", ["organizations", "autocomplete"]) => {
+                let prefix = request.query("name").unwrap_or_default().to_lowercase();
+                if prefix.chars().count() < 2 {
+                    return invalid(
+                        "name",
+                        "InvalidValue",
+                        "Name: must be at least 2 characters",
+                    );
+                }
+                let mut ids: Vec<u64> = st
+                    .org_names
+                    .iter()
+                    .filter(|(name, _)| name.starts_with(&prefix))
+                    .map(|(_, id)| *id)
+                    .collect();
+                ids.sort_unstable();
+                let found: Vec<Value> = ids
+                    .into_iter()
+                    .filter_map(|id| st.get(K::Orgs, id))
+                    .take(MAX_PAGE)
+                    .collect();
+                let count = found.len();
+                Response::json(
+                    200,
+                    &json!({"organizations": found, "next_page": Value::Null, "previous_page": Value::Null, "count": count}),
+                )
+            }
             // Users
             ("GET", ["users"]) => {
                 let roles: Vec<String> = request
