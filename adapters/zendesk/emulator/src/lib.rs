@@ -1,7 +1,51 @@
-//! A loopback emulator of the Zendesk Support API v2, built on the emulator kit.
+//! A loopback emulator of the Zendesk Support API v2 (and Help Center), built on the
+//! emulator kit (`switchover-sandbox`).
 //!
 //! It stores Zendesk-shaped JSON generated from the kit's canonical seed data through its
-//! own conversion: it shares no types with the adapter, so the adapter's bugs show.
+//! own conversion (`convert.rs`): it shares no types with the adapter, so the adapter's
+//! bugs show. Seeded records are generated on demand from their index; only what clients
+//! write is held in memory, so 100,000 tickets cost nothing until read.
+//!
+//! Served (paths with or without `.json`, under `/api/v2/`):
+//! - auth: `Basic {email}/token:{api_token}` (any active user's email: agents act as agents,
+//!   end users get 403), `Bearer {oauth_token}` (admin); everything else 401
+//!   `{"error":"Couldn't authenticate you"}`; `users/me` without credentials answers the
+//!   anonymous user with 200, as recorded.
+//! - users (list with `role`/`role[]`, show, `me`, `show_many?ids=|external_ids=`,
+//!   `search?external_id=|query=`, create, `create_or_update`, `create_many`,
+//!   `create_or_update_many`, `update_many`, update, soft delete, `destroy_many`);
+//!   organizations (the same plus `autocomplete`, unique names); groups; group memberships
+//!   (agents only); ticket/user/organization fields (system ticket fields listed first,
+//!   unique `key`); tickets (list without archived, show, `show_many`, `?external_id=`,
+//!   create with `comment`/`description`/`requester`, update, delete, `destroy_many`,
+//!   `include=users,groups,organizations,metric_sets`); comments (`attachments` with
+//!   `content_url`, inline images pointing at them); uploads (`?filename=&token=`, 201 with a
+//!   text/plain content type as recorded) and attachment content behind auth;
+//!   `imports/tickets` and `imports/tickets/create_many` (admin only, keep `created_at`,
+//!   `updated_at`, `solved_at`, comment authors, timestamps and uploads,
+//!   `archive_immediately`, no triggers); satisfaction ratings; macros, triggers,
+//!   automations (time condition required), views, SLA policies, webhooks (ULID-like ids,
+//!   204 on update, secrets never echoed, `filter[name_contains]`); Help Center categories,
+//!   sections, articles (locale prefix optional, HC paging envelope); job statuses
+//!   (`queued` on creation, `working` on the first poll, `completed` with per-item
+//!   `results` on the second); incremental exports (`tickets/cursor`, `tickets`,
+//!   `users/cursor`, `users`, `organizations`; deleted tickets with `status: deleted`);
+//!   the search API for `type:` plus `external_id:`/`email:`/`name:`, and `search/count`.
+//!
+//! Strict where Zendesk is: auth on every endpoint including attachment content;
+//! `page[size]` above 100 -> 400; offset paging beyond 10,000 records -> 400
+//! `InvalidPaginationDepth` (Help Center: `LimitError`); ≤100 items per bulk call and per
+//! `show_many`; required fields -> 422 `RecordInvalid` with `details`; references (requester,
+//! assignee, group, organization, custom field ids, comment authors, upload tokens) must
+//! exist; closed/archived tickets refuse updates; incremental `start_time` must be at
+//! least a minute old; unknown attributes and query parameters are ignored. With `rpm`
+//! set: an account budget answering 429 + `Retry-After` (text body), rate headers in both
+//! recorded spellings on every response, and incremental exports limited to 10/minute.
+//!
+//! Lenient, knowingly: bulk jobs are applied when queued (results show on completion);
+//! there is no per-endpoint limit other than incremental exports; sideloads other than
+//! those listed are ignored; `ticket_events`, audits, tags endpoints, ticket forms, brands
+//! and `tickets/create_many` are not served (404).
 
 #![deny(missing_docs)]
 
