@@ -515,3 +515,85 @@ fn reason(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn echo() -> Handler {
+        Arc::new(|request: &Request| {
+            let mut response = Response::json(
+                200,
+                &serde_json::json!({
+                    "method": request.method, "path": request.path,
+                    "size": request.query("page[size]"), "body": String::from_utf8_lossy(&request.body),
+                }),
+            );
+            response.reset = request.path == "/reset";
+            response
+        })
+    }
+
+    fn exchange(stream: &mut TcpStream, raw: &str) -> String {
+        stream.write_all(raw.as_bytes()).expect("write");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut head = String::new();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).expect("read") == 0 || line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().expect("length");
+            }
+            head.push_str(&line);
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("body");
+        head + &String::from_utf8_lossy(&body)
+    }
+
+    #[test]
+    fn serves_keep_alive_chunked_and_decoded_queries_then_stops_on_drop() {
+        let server = Server::start(None, echo()).expect("start");
+        let mut stream = TcpStream::connect(server.addr()).expect("connect");
+        let first = exchange(
+            &mut stream,
+            "GET /a%20b?page%5Bsize%5D=5 HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+        assert!(
+            first.contains("\"path\":\"/a b\"") && first.contains("\"size\":\"5\""),
+            "{first}"
+        );
+        let second = exchange(
+            &mut stream,
+            "POST /up HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        );
+        assert!(second.contains("\"body\":\"abcde\""), "{second}");
+        assert_eq!(server.requests_served(), 2);
+        let addr = server.addr();
+        drop(server);
+        let mut buf = [0u8; 1];
+        // The kept-alive connection is closed, and nothing listens any more.
+        assert!(matches!(stream.read(&mut buf), Ok(0) | Err(_)));
+        assert!(TcpStream::connect(addr).is_err());
+    }
+
+    #[test]
+    fn a_reset_response_breaks_off_mid_response() {
+        let server = Server::start(None, echo()).expect("start");
+        let mut stream = TcpStream::connect(server.addr()).expect("connect");
+        stream
+            .write_all(b"GET /reset HTTP/1.1\r\n\r\n")
+            .expect("write");
+        let mut received = Vec::new();
+        let _ = stream.read_to_end(&mut received);
+        let text = String::from_utf8_lossy(&received);
+        assert!(
+            text.starts_with("HTTP/1.1 200") && !text.contains("\r\n\r\n"),
+            "{text}"
+        );
+    }
+}
