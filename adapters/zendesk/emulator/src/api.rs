@@ -613,6 +613,23 @@ impl Api {
                 }
                 self.list_values(request, comments, "comments")
             }
+            ("POST", ["tickets", "create_many"]) => self.bulk(
+                &mut st,
+                &body,
+                "tickets",
+                "Bulk Create Ticket",
+                "Creating ticket",
+                |api, st, item| {
+                    let response = api.create_ticket(st, who, item);
+                    if response.status == 201 {
+                        let body: Value =
+                            serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+                        Ok((201, body["ticket"].clone()))
+                    } else {
+                        Err(response)
+                    }
+                },
+            ),
             ("POST", ["tickets"]) => self.create_ticket(&mut st, who, &body["ticket"]),
             ("PUT", ["tickets", id]) => self.update_ticket(&mut st, who, id, &body["ticket"]),
             ("DELETE", ["tickets", id]) => self.delete(&mut st, K::Tickets, id),
@@ -708,6 +725,7 @@ impl Api {
                     ["tickets"] => self.incremental(&st, request, K::Tickets, "tickets", false),
                     ["users", "cursor"] => self.incremental(&st, request, K::Users, "users", true),
                     ["users"] => self.incremental(&st, request, K::Users, "users", false),
+                    ["ticket_events"] => self.ticket_events(&st, request),
                     ["organizations"] => {
                         self.incremental(&st, request, K::Orgs, "organizations", false)
                     }
@@ -2199,6 +2217,86 @@ impl Api {
         }
         self.sideload(st, request, key, &mut body);
         Response::json(200, &Value::Object(body))
+    }
+
+    /// Time-based ticket events: one `Create` event per ticket at its creation, with its
+    /// comments as child events when `include=comment_events`.
+    fn ticket_events(&self, st: &State, request: &Request) -> Response {
+        let per_page = request
+            .query("per_page")
+            .and_then(|p| p.parse::<usize>().ok())
+            .unwrap_or(1000)
+            .clamp(1, 1000);
+        let Some(start) = request
+            .query("start_time")
+            .and_then(|s| s.parse::<i64>().ok())
+        else {
+            return bad_request(
+                "InvalidValue",
+                "start_time is required and must be a unix time in seconds",
+            );
+        };
+        if start > now() - 60 {
+            return bad_request(
+                "InvalidValue",
+                "Too recent start_time. Use a start_time older than 1 minute",
+            );
+        }
+        let comments = request
+            .query("include")
+            .is_some_and(|i| i.split(',').any(|x| x.trim() == "comment_events"));
+        let col = st.col(K::Tickets);
+        let created = |id: u64| -> Option<(i64, Value)> {
+            let t = st.get(K::Tickets, id)?;
+            Some((ts_of(t["created_at"].as_str()).unwrap_or(0), t))
+        };
+        // Seeded creation times grow with the id: find the first at or after start_time.
+        let (mut lo, mut hi) = (col.base, col.base + col.seeded as u64);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let ts = ts_of(
+                st.generator
+                    .ticket((mid - col.base) as usize)
+                    .created_at
+                    .map(|t| t.to_string())
+                    .as_deref(),
+            )
+            .unwrap_or(0);
+            if ts >= start { hi = mid } else { lo = mid + 1 }
+        }
+        let mut events = Vec::new();
+        let mut candidates: Vec<(i64, u64, Value)> = Vec::new();
+        for id in col.ids_after(lo.checked_sub(1)) {
+            if candidates.len() > per_page {
+                break;
+            }
+            if let Some((ts, t)) = created(id).filter(|(ts, _)| *ts >= start) {
+                candidates.push((ts, id, t));
+            }
+        }
+        candidates.sort_by_key(|(ts, id, _)| (*ts, *id));
+        candidates.truncate(per_page);
+        for (ts, id, t) in &candidates {
+            let mut event = json!({"id": id * 10, "ticket_id": id, "timestamp": ts, "created_at": zts_unix(*ts),
+                "updater_id": t["submitter_id"], "via": t["via"]["channel"], "system": {}, "event_type": "Create",
+                "child_events": []});
+            if comments {
+                let children: Vec<Value> = st.ticket_comments(*id).into_iter().take(1).map(|c| json!({
+                    "id": c["id"], "via": t["via"]["channel"], "event_type": "Comment", "comment_present": true,
+                    "comment_public": c["public"], "body": c["body"], "html_body": c["html_body"], "public": c["public"],
+                    "author_id": c["author_id"], "attachments": c["attachments"], "created_at": c["created_at"]})).collect();
+                event["child_events"] = Value::from(children);
+            }
+            events.push(event);
+        }
+        let count = events.len();
+        let end_time = candidates.last().map(|(ts, _, _)| *ts).unwrap_or(start);
+        Response::json(
+            200,
+            &json!({"ticket_events": events, "count": count, "end_time": end_time,
+            "next_page": format!("{}{}?start_time={end_time}&per_page={per_page}", st.base_url, request.path),
+            "end_of_stream": count < per_page}),
+        )
     }
 
     fn help_center(

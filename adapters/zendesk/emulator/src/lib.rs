@@ -17,7 +17,7 @@
 //!   organizations (the same plus `autocomplete`, unique names); groups; group memberships
 //!   (agents only); ticket/user/organization fields (system ticket fields listed first,
 //!   unique `key`); tickets (list without archived, show, `show_many`, `?external_id=`,
-//!   create with `comment`/`description`/`requester`, update, delete, `destroy_many`,
+//!   create with `comment`/`description`/`requester`, `create_many`, update, delete, `destroy_many`,
 //!   `include=users,groups,organizations,metric_sets`); comments (`attachments` with
 //!   `content_url`, inline images pointing at them); uploads (`?filename=&token=`, 201 with a
 //!   text/plain content type as recorded) and attachment content behind auth;
@@ -29,7 +29,8 @@
 //!   sections, articles (locale prefix optional, HC paging envelope); job statuses
 //!   (`queued` on creation, `working` on the first poll, `completed` with per-item
 //!   `results` on the second); incremental exports (`tickets/cursor`, `tickets`,
-//!   `users/cursor`, `users`, `organizations`; deleted tickets with `status: deleted`);
+//!   `users/cursor`, `users`, `organizations`, `ticket_events` with `include=comment_events`;
+//!   deleted tickets with `status: deleted`);
 //!   the search API for `type:` plus `external_id:`/`email:`/`name:`, and `search/count`.
 //!
 //! Strict where Zendesk is: auth on every endpoint including attachment content;
@@ -44,8 +45,9 @@
 //!
 //! Lenient, knowingly: bulk jobs are applied when queued (results show on completion);
 //! there is no per-endpoint limit other than incremental exports; sideloads other than
-//! those listed are ignored; `ticket_events`, audits, tags endpoints, ticket forms, brands
-//! and `tickets/create_many` are not served (404).
+//! those listed are ignored; ticket events are one `Create` per ticket (first comment as
+//! child); audits, tags endpoints, ticket forms, brands and `tickets/update_many` are not
+//! served (404).
 
 #![deny(missing_docs)]
 

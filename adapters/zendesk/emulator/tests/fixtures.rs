@@ -740,6 +740,20 @@ fn import_keeps_timestamps_authors_and_attachments_and_fires_no_trigger() {
     );
     assert_eq!(status, 201);
     assert_eq!(api.emulator.trigger_runs(), 1, "the normal API does");
+    let (_, job) = api.send(
+        reqwest::Method::POST,
+        "tickets/create_many.json",
+        json!({"tickets": [{"subject": "a", "comment": {"body": "b"}}, {"subject": "no comment"}]}),
+    );
+    let job_id = job["job_status"]["id"].as_str().expect("job").to_string();
+    api.get(&format!("job_statuses/{job_id}.json"));
+    let done = api.get(&format!("job_statuses/{job_id}.json"));
+    let results = done["job_status"]["results"].as_array().expect("results");
+    assert!(results[0]["id"].is_u64() && results[0]["index"] == 0);
+    assert_eq!(
+        results[1]["error"], "RecordInvalid",
+        "a failed item says why: {done}"
+    );
 }
 
 #[test]
@@ -787,6 +801,14 @@ fn incremental_exports_stream_every_ticket_once_and_resume_by_cursor() {
         switchover_sandbox::percent_encode(&cursor)
     ));
     assert_eq!(resumed["tickets"].as_array().map(Vec::len), Some(changed));
+    let events =
+        api.get("incremental/ticket_events.json?start_time=0&include=comment_events&per_page=100");
+    assert_eq!(events["ticket_events"].as_array().map(Vec::len), Some(100));
+    assert_eq!(
+        events["ticket_events"][0]["child_events"][0]["event_type"],
+        "Comment"
+    );
+    assert_eq!(events["end_of_stream"], false);
     let users = api.get("incremental/users.json?start_time=0");
     assert_eq!(users["users"].as_array().map(Vec::len), Some(6));
     assert_eq!(users["end_of_stream"], true);
