@@ -2144,11 +2144,12 @@ impl Api {
             let Some(v) = st.seeded(kind, index - 1) else {
                 continue;
             };
-            if items.len() >= per_page {
+            let ts = st.generated_timestamp(kind, id, &v);
+            // Time-based pages keep records sharing the last timestamp together.
+            if items.len() >= per_page && (cursor_mode || items.last().map(|l| l.0) != Some(ts)) {
                 more = true;
                 break;
             }
-            let ts = st.generated_timestamp(kind, id, &v);
             items.push((ts, id, v));
         }
         if !more {
@@ -2168,7 +2169,8 @@ impl Api {
                     None => None,
                 };
                 let Some(v) = value else { continue };
-                if items.len() >= per_page {
+                if items.len() >= per_page && (cursor_mode || items.last().map(|l| l.0) != Some(ts))
+                {
                     more = true;
                     break;
                 }
@@ -2176,6 +2178,7 @@ impl Api {
             }
         }
         let last = items.last().map(|(ts, id, _)| (*ts, *id));
+        let first_ts = items.first().map(|(ts, _, _)| *ts);
         let values: Vec<Value> = items
             .into_iter()
             .map(|(ts, _, mut v)| {
@@ -2203,7 +2206,11 @@ impl Api {
             body.insert("before_cursor".into(), Value::Null);
             body.insert("end_of_stream".into(), json!(!more));
         } else {
-            let end_time = last.map(|(ts, _)| ts).unwrap_or(position.0 + 1);
+            let mut end_time = last.map(|(ts, _)| ts).unwrap_or(position.0 + 1);
+            if more && first_ts == Some(end_time) {
+                // The whole page shares one timestamp: move past it, or the next page repeats it.
+                end_time += 1;
+            }
             body.insert("count".into(), json!(count));
             body.insert(
                 "next_page".into(),
@@ -2213,7 +2220,7 @@ impl Api {
                 )),
             );
             body.insert("end_time".into(), json!(end_time));
-            body.insert("end_of_stream".into(), json!(count < per_page));
+            body.insert("end_of_stream".into(), json!(!more));
         }
         self.sideload(st, request, key, &mut body);
         Response::json(200, &Value::Object(body))
