@@ -209,9 +209,10 @@ pub fn capabilities() -> Capabilities {
         writable(
             &[
                 "subject", "status", "priority", "ticket_type", "tags", "requester", "submitter",
-                "assignee", "group", "organization", "custom_fields", "created_at", "solved_at",
+                "assignee", "group", "custom_fields", "created_at", "solved_at",
             ],
             &[
+                ("organization", "Zendesk sets a ticket's organization to its requester's when none is given"),
                 ("channel", "the Ticket Import API records the channel as 'api'"),
                 ("links", "Zendesk links tickets only as incident -> problem (problem_id); other link kinds are not kept"),
                 ("archived", "the API does not say whether a ticket is archived; closed tickets marked archived are imported with archive_immediately"),
@@ -448,6 +449,22 @@ impl Zendesk {
         &self.http
     }
 
+    /// `GET /users/me`: Zendesk answers bad credentials there with 200 and an anonymous
+    /// user (recorded), not 401, so a missing user id is an authentication failure.
+    pub(crate) fn whoami(&self) -> Result<(), AdapterError> {
+        let me: serde_json::Value = self
+            .http
+            .get_json("users/me.json")
+            .map_err(|e| e.into_adapter(NAME))?;
+        match me.pointer("/user/id") {
+            Some(id) if !id.is_null() => Ok(()),
+            _ => Err(AdapterError::Authentication {
+                adapter: NAME.into(),
+                message: "Zendesk answered as the anonymous user: the email, API token or OAuth token was not accepted".into(),
+            }),
+        }
+    }
+
     pub(crate) fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
         self.cache
             .lock()
@@ -473,10 +490,7 @@ impl Source for Zendesk {
     }
 
     fn check(&self) -> Result<(), AdapterError> {
-        self.http
-            .get_json::<serde_json::Value>("users/me.json")
-            .map(|_| ())
-            .map_err(|e| e.into_adapter(NAME))
+        self.whoami()
     }
 
     fn count(&self, _kind: Kind) -> Result<Option<u64>, AdapterError> {

@@ -224,7 +224,12 @@ impl Zendesk {
         let mut out = Vec::new();
         while at.s < stages.len() {
             let (first, key) = &stages[at.s];
-            let url = at.u.clone().unwrap_or_else(|| first.clone());
+            let mut url = at.u.clone().unwrap_or_else(|| first.clone());
+            if kind == Kind::Ticket && !url.contains("include=") {
+                // Next-page links need not repeat the side-loads asked for.
+                url.push_str(if url.contains('?') { "&" } else { "?" });
+                url.push_str("include=metric_sets");
+            }
             let answer = self.list(&url, key)?;
             // Ticket metrics (side-loaded) hold when a ticket was solved.
             let solved: HashMap<String, String> = answer
@@ -244,7 +249,7 @@ impl Zendesk {
                 })
                 .unwrap_or_default();
             for item in answer.items {
-                if let Some(mut record) = self.convert(kind, at.s, item, request)? {
+                if let Some(mut record) = self.convert(kind, at.s, item, request, read_back)? {
                     if let Record::Ticket(t) = &mut record.1
                         && t.solved_at.is_none()
                     {
@@ -276,6 +281,7 @@ impl Zendesk {
         stage: usize,
         item: Value,
         request: &PageRequest,
+        read_back: bool,
     ) -> Result<Option<(Option<String>, Record)>, AdapterError> {
         let converted = match kind {
             Kind::FieldDefinition => {
@@ -287,7 +293,15 @@ impl Zendesk {
                 self.field_record(object, parse(kind, item)?)
             }
             Kind::Organization => Some(self.organization_record(parse(kind, item)?)?),
-            Kind::User => Some(self.user_record(parse(kind, item)?)?),
+            Kind::User => {
+                let user: wire::User = parse(kind, item)?;
+                // A target lists what it holds; a deleted user is gone from it.
+                if read_back && user.active == Some(false) {
+                    None
+                } else {
+                    Some(self.user_record(user)?)
+                }
+            }
             Kind::Group => group_record(parse(kind, item)?),
             Kind::GroupMembership => Some(membership_record(parse(kind, item)?)),
             Kind::Ticket => self.ticket_record(parse(kind, item)?)?,

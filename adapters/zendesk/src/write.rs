@@ -59,9 +59,7 @@ fn rejected(e: &HttpError, kind: Kind, id: &str) -> AdapterError {
 
 impl Zendesk {
     pub(crate) fn preflight_checks(&self) -> Result<Preflight, AdapterError> {
-        self.http
-            .get_json::<Value>("users/me.json")
-            .map_err(|e| e.into_adapter(NAME))?;
+        self.whoami()?;
         let mut preflight = Preflight::default();
         let mut url = Some("triggers/active.json?page[size]=100".to_string());
         while let Some(current) = url {
@@ -88,6 +86,34 @@ impl Zendesk {
             url = answer.next;
         }
         Ok(preflight)
+    }
+
+    /// Sends a create that is not idempotent. When it fails so that it is unknown whether
+    /// Zendesk processed it (a 5xx or a broken connection after sending), the record is
+    /// looked up by its source marker before the create is sent again, so a retry never
+    /// writes twice. Rejections come back as `Ok(Err(..))`.
+    fn reconciled(
+        &self,
+        attempt: impl Fn() -> Result<String, HttpError>,
+        find: impl Fn() -> Result<Option<String>, AdapterError>,
+    ) -> Result<Result<String, HttpError>, AdapterError> {
+        let mut last = None;
+        for _ in 0..4 {
+            match attempt() {
+                Ok(id) => return Ok(Ok(id)),
+                Err(e) => {
+                    let failure = e.into_adapter(NAME);
+                    if !failure.is_retryable() {
+                        return Ok(Err(e));
+                    }
+                    if let Some(id) = find()? {
+                        return Ok(Ok(id));
+                    }
+                    last = Some(failure);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| AdapterError::fatal(NAME, "no attempt was made")))
     }
 
     pub(crate) fn write_kind(
@@ -422,15 +448,19 @@ impl Zendesk {
     /// `POST /imports/tickets`: one ticket, its id or why it was refused.
     fn import_one(&self, ticket: &Ticket) -> Result<Result<String, AdapterError>, AdapterError> {
         let body = json!({"ticket": Self::ticket_body(ticket, true)});
-        let sent = Request::post("imports/tickets.json")
-            .json(&body)
-            .map_err(|e| e.into_adapter(NAME))?;
-        let result = match self.http.send(sent) {
-            Ok(response) => object_of::<wire::Ticket>(&response, "ticket")
-                .map(|t| id_of(&t.id))
-                .map_err(|e| e.into_adapter(NAME)),
-            Err(e) => Err(rejected(&e, Kind::Ticket, &ticket.id)),
+        let attempt = || {
+            let sent = Request::post("imports/tickets.json").json(&body)?;
+            let response = self.http.send(sent)?;
+            object_of::<wire::Ticket>(&response, "ticket").map(|t| id_of(&t.id))
         };
+        let find = || {
+            Ok(self
+                .find_markers(Kind::Ticket, std::slice::from_ref(&ticket.id))?
+                .remove(&ticket.id))
+        };
+        let result = self
+            .reconciled(attempt, find)?
+            .map_err(|e| rejected(&e, Kind::Ticket, &ticket.id));
         match result {
             Err(e) if e.stops_run() || e.is_retryable() => Err(e),
             other => Ok(other),
@@ -454,6 +484,19 @@ impl Zendesk {
             Ok(response) => response,
             Err(e) if e.is_rejection() => {
                 return tickets.iter().map(|(_, t)| self.import_one(t)).collect();
+            }
+            Err(e) if e.into_adapter(NAME).is_retryable() => {
+                // Unknown whether the batch was processed: keep what is there, import
+                // the rest one by one.
+                let ids: Vec<String> = tickets.iter().map(|(_, t)| t.id.clone()).collect();
+                let found = self.find_markers(Kind::Ticket, &ids)?;
+                return tickets
+                    .iter()
+                    .map(|(_, t)| match found.get(&t.id) {
+                        Some(id) => Ok(Ok(id.clone())),
+                        None => self.import_one(t),
+                    })
+                    .collect();
             }
             Err(e) => return Err(e.into_adapter(NAME)),
         };
@@ -583,9 +626,11 @@ impl Zendesk {
             } else {
                 attachment.content_type.clone()
             };
+            // A repeated upload only leaves an unused token, which expires in 3 days.
             let mut request = Request::post("uploads.json")
                 .query("filename", &attachment.file_name)
-                .bytes(bytes, content_type);
+                .bytes(bytes, content_type)
+                .idempotent(true);
             if let Some(token) = &token {
                 request = request.query("token", token);
             }
@@ -671,12 +716,34 @@ impl Zendesk {
                 map.insert("status".into(), status.clone().into());
             }
             let payload = json!({ "ticket": ticket });
-            let sent = Request::put(format!("tickets/{ticket_id}.json"))
-                .json(&payload)
-                .map_err(|e| e.into_adapter(NAME))?
-                // A retried comment would be a second comment.
-                .idempotent(false);
-            let result = match self.http.send(sent) {
+            let attempt = || {
+                let sent = Request::put(format!("tickets/{ticket_id}.json"))
+                    .json(&payload)?
+                    // A blindly retried comment would be a second comment.
+                    .idempotent(false);
+                self.http.send(sent)
+            };
+            let mut sent = attempt();
+            for _ in 0..3 {
+                let Err(e) = &sent else { break };
+                if !e.into_adapter(NAME).is_retryable() {
+                    break;
+                }
+                // Written after all? Then it carries its marker.
+                let (_, markers) = self.ticket_state(&ticket_id)?;
+                if markers.contains_key(&comment.id) {
+                    break;
+                }
+                sent = attempt();
+            }
+            let result = match sent {
+                Err(e) if e.into_adapter(NAME).is_retryable() => {
+                    let (_, markers) = self.ticket_state(&ticket_id)?;
+                    match markers.get(&comment.id) {
+                        Some(id) => Ok(id.clone()),
+                        None => return Err(e.into_adapter(NAME)),
+                    }
+                }
                 Ok(response) => {
                     let audit: Value = response
                         .json::<Value>()
@@ -856,30 +923,35 @@ impl Zendesk {
                 existing = self.same_field(f)?;
             }
             let body = json!({ key: Self::marked_body(record) });
-            let sent = match &existing {
-                Some(id) => Request::put(format!(
-                    "{path}/{id}{}",
-                    if kind == Kind::Webhook { "" } else { ".json" }
-                )),
-                None => Request::post(format!(
-                    "{path}{}",
-                    if kind == Kind::Webhook { "" } else { ".json" }
-                )),
-            }
-            .json(&body)
-            .map_err(|e| e.into_adapter(NAME))?;
-            let result = match self.http.send(sent) {
-                Ok(response) => match &existing {
-                    Some(id) => Ok(id.clone()),
-                    None => object_of::<Value>(&response, key)
-                        .map_err(|e| e.into_adapter(NAME))
-                        .map(|o| match o.get("id") {
+            let suffix = if kind == Kind::Webhook { "" } else { ".json" };
+            let result = match &existing {
+                Some(id) => {
+                    let sent = Request::put(format!("{path}/{id}{suffix}"))
+                        .json(&body)
+                        .map_err(|e| e.into_adapter(NAME))?;
+                    self.http
+                        .send(sent)
+                        .map(|_| id.clone())
+                        .map_err(|e| rejected(&e, kind, &source_id))
+                }
+                None => {
+                    let attempt = || {
+                        let sent = Request::post(format!("{path}{suffix}")).json(&body)?;
+                        let response = self.http.send(sent)?;
+                        object_of::<Value>(&response, key).map(|o| match o.get("id") {
                             Some(Value::String(s)) => s.clone(),
                             Some(other) => other.to_string(),
                             None => String::new(),
-                        }),
-                },
-                Err(e) => Err(rejected(&e, kind, &source_id)),
+                        })
+                    };
+                    let find = || {
+                        Ok(self
+                            .find_markers(kind, std::slice::from_ref(&source_id))?
+                            .remove(&source_id))
+                    };
+                    self.reconciled(attempt, find)?
+                        .map_err(|e| rejected(&e, kind, &source_id))
+                }
             };
             if let Err(e) = &result
                 && (e.stops_run() || e.is_retryable())

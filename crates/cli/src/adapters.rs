@@ -8,5 +8,6 @@ pub fn registry() -> Registry {
     registry.register(switchover_archive::register());
     registry.register(switchover_rt::register());
     registry.register(switchover_zendesk::register());
+    registry.register(switchover_freshdesk::register());
     registry
 }

@@ -10,7 +10,10 @@ use switchover_sandbox::{EmulatorConfig, EmulatorSpec, Faults};
 
 /// Every emulator this build knows.
 pub fn emulators() -> Vec<EmulatorSpec> {
-    vec![switchover_zendesk_emulator::spec()]
+    vec![
+        switchover_zendesk_emulator::spec(),
+        switchover_freshdesk_emulator::spec(),
+    ]
 }
 
 /// What `sandbox serve` was asked for.

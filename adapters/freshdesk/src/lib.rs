@@ -1,0 +1,434 @@
+//! Freshdesk (API v2) as a Switchover source and target.
+//!
+//! Mapping:
+//! - companies are organizations, contacts end users, agents agents (role as Freshdesk has
+//!   it), groups groups; ticket, contact and company fields are field definitions (custom
+//!   ones only; default fields are Freshdesk's own);
+//! - a ticket's description is its first comment (`desc-<ticket id>`), its conversations
+//!   the others; canned responses are macros; solution categories, folders and articles
+//!   are the knowledge base; satisfaction ratings keep Freshdesk's −103..103 scale.
+//! - Reading tickets walks `order_by=updated_at&order_type=asc` with `updated_since`,
+//!   and on reaching Freshdesk's 300-page ceiling restarts at page 1 from the last
+//!   `updated_at` seen, skipping the ids already returned at that instant; deleted and
+//!   spam tickets follow when the `include_deleted` / `include_spam` settings ask.
+//!
+//! Source markers, so re-runs and crash recovery find what exists:
+//! - contacts: `unique_external_id = "switchover:<source id>"`;
+//! - agents (matched by email, never created: creating one e-mails an invitation and
+//!   takes a paid seat): an HTML comment `<!-- switchover-source-id: … -->` in the signature;
+//! - tickets and companies: a custom text field `switchover source id` the target creates
+//!   on first use (`cf_switchover_source_id` on tickets, `switchover_source_id` on companies);
+//! - groups and field definitions: a `[switchover-source-id: …]` line in the description;
+//! - comments (written as notes, never replies, so no customer is e-mailed): a first
+//!   paragraph `Originally written by … at … · source id <code>…</code>` which read-back parses
+//!   and strips: Freshdesk cannot set a note's creation time.
+
+#![deny(missing_docs)]
+
+mod api;
+mod read;
+mod write;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::sync::Mutex;
+
+use serde_json::Value;
+use switchover_adapter::{
+    AdapterError, AdapterSpec, Capabilities, ContentSource, KindCapability, LossyField, Page,
+    PageRequest, Preflight, ReadBackPage, RequestCost, Settings, Source, Target, TargetInfo,
+    WriteOutcome, WriteRequest,
+};
+use switchover_model::{Attachment, Kind};
+
+use api::Api;
+
+/// The adapter's name in plans.
+pub const NAME: &str = "freshdesk";
+/// Label of the custom field (tickets and companies) that holds the source marker.
+pub const MARKER_FIELD_LABEL: &str = "switchover source id";
+/// Prefix of a contact's `unique_external_id` that marks it as migrated.
+pub const CONTACT_MARKER_PREFIX: &str = "switchover:";
+
+/// Registers the Freshdesk adapter.
+pub fn register() -> AdapterSpec {
+    AdapterSpec {
+        name: NAME,
+        summary: "Freshdesk API v2: companies, contacts, agents (matched by email), groups, fields, tickets, conversations with attachments (as notes), satisfaction ratings, canned responses, solutions",
+        settings_help: &[
+            "url = \"https://acme.freshdesk.com\"   account URL (the API is under /api/v2)",
+            "api_key = \"env:FRESHDESK_API_KEY\"    an administrator's API key (env:VAR or file:PATH)",
+            "include_deleted = false              as a source: also read deleted (trashed) tickets",
+            "include_spam = false                 as a source: also read tickets marked as spam",
+            "requests_per_minute = 200            optional budget (Growth 200, Pro 400, Enterprise 700)",
+            "max_ticket_page = 300                the deepest /tickets page the account serves (300 on Freshdesk)",
+        ],
+        capabilities,
+        source: Some(|settings| Ok(Box::new(Freshdesk::connect(settings)?))),
+        target: Some(|settings| Ok(Box::new(Freshdesk::connect(settings)?))),
+    }
+}
+
+fn set(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+fn lossy(list: &[(&str, &str)]) -> Vec<LossyField> {
+    list.iter()
+        .map(|(field, how)| LossyField {
+            field: field.to_string(),
+            how: how.to_string(),
+        })
+        .collect()
+}
+
+fn writable(
+    declared: &[&str],
+    lost: &[(&str, &str)],
+    per_record: f64,
+    incremental: bool,
+) -> KindCapability {
+    KindCapability {
+        read: true,
+        incremental,
+        write: true,
+        update: true,
+        read_back: true,
+        delete: true,
+        fields: set(declared),
+        lossy: lossy(lost),
+        max_batch: 20,
+        write_cost: RequestCost {
+            per_batch: 0.0,
+            per_record,
+            per_attachment: 0.0,
+        },
+        page_size: 100,
+    }
+}
+
+fn read_only() -> KindCapability {
+    KindCapability {
+        read: true,
+        page_size: 100,
+        ..Default::default()
+    }
+}
+
+/// What Freshdesk can do, declared per kind: the fields listed round-trip exactly.
+pub fn capabilities() -> Capabilities {
+    let mut caps = Capabilities::new(NAME);
+    caps.kinds.insert(
+        Kind::FieldDefinition,
+        writable(
+            &["object", "title", "required"],
+            &[
+                ("key", "Freshdesk derives a field's name from its label (cf_<label> on tickets)"),
+                ("field_type", "regex fields become text fields, number fields decimal fields"),
+                ("options", "Freshdesk choices are plain strings: option values are written as the choices, labels are not kept"),
+                ("pattern", "Freshdesk fields have no pattern"),
+                ("active", "Freshdesk fields have no active flag"),
+                ("position", "Freshdesk places new fields after the existing ones"),
+                ("extra", "not kept"),
+            ],
+            2.0,
+            false,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Organization,
+        writable(
+            &["name", "domains", "details", "notes", "custom_fields"],
+            &[
+                ("tags", "Freshdesk companies have no tags"),
+                (
+                    "created_at",
+                    "Freshdesk sets creation times to the time of the write",
+                ),
+                (
+                    "updated_at",
+                    "Freshdesk sets update times to the time of the write",
+                ),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            false,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::User,
+        writable(
+            &["name", "email", "phone", "organization", "tags", "custom_fields"],
+            &[
+                ("role", "agents are matched by email and keep the role they have in Freshdesk; end users become contacts"),
+                ("state", "deleted users become soft-deleted contacts; suspended users become ordinary contacts (blocking is not in the API)"),
+                ("locale", "Freshdesk keeps a language code (en, de...), not a full locale"),
+                ("time_zone", "Freshdesk uses its own time zone names"),
+                ("created_at", "Freshdesk sets creation times to the time of the write"),
+                ("updated_at", "Freshdesk sets update times to the time of the write"),
+                ("extra", "not kept"),
+            ],
+            2.0,
+            true,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Group,
+        writable(
+            &["name", "description"],
+            &[
+                (
+                    "created_at",
+                    "Freshdesk sets creation times to the time of the write",
+                ),
+                (
+                    "updated_at",
+                    "Freshdesk sets update times to the time of the write",
+                ),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            false,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Ticket,
+        writable(
+            &["subject", "tags", "requester", "assignee", "group", "organization", "custom_fields"],
+            &[
+                ("status", "Freshdesk has open/pending/resolved/closed: new becomes open, on-hold becomes pending"),
+                ("priority", "no priority becomes Low (Freshdesk requires one); normal is Medium"),
+                ("ticket_type", "only the account's ticket types can be set: task becomes no type unless the account defines it"),
+                ("submitter", "Freshdesk has no submitter"),
+                ("channel", "written as the Freshdesk source (email, portal, phone, chat); api and other channels become portal"),
+                ("links", "not kept (Freshdesk's parent/child associations are not written)"),
+                ("archived", "Freshdesk does not archive tickets"),
+                ("created_at", "Freshdesk cannot set creation times; the original time is kept in the first line of the description"),
+                ("updated_at", "Freshdesk sets update times to the time of the write"),
+                ("solved_at", "Freshdesk records its own resolution time"),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            true,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Comment,
+        writable(
+            &[
+                "ticket",
+                "public",
+                "body_html",
+                "attachments.file_name",
+                "attachments.content_type",
+                "attachments.size",
+                "attachments.sha256",
+            ],
+            &[
+                ("author", "written as the note's user_id where Freshdesk accepts it; the original author is also kept visibly in the note's first line 'Originally written by NAME (user ID) at TIME'"),
+                ("created_at", "Freshdesk cannot set a note's creation time; the original time is kept visibly in the note's first line"),
+                ("body_text", "Freshdesk derives the plain text from the HTML body"),
+                ("attachments.inline", "Freshdesk attaches every file as a regular attachment"),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            false,
+        ),
+    );
+    let mut tickets_only = read_only();
+    tickets_only.incremental = true;
+    caps.kinds.insert(Kind::SatisfactionRating, tickets_only);
+    caps.kinds.insert(Kind::KbCategory, read_only());
+    caps.kinds.insert(Kind::KbSection, read_only());
+    caps.kinds.insert(Kind::KbArticle, read_only());
+    caps.kinds.insert(Kind::Macro, read_only());
+    if let Some(comment) = caps.kinds.get_mut(&Kind::Comment) {
+        comment.write_cost.per_attachment = 0.0;
+        comment.max_batch = 10;
+    }
+    caps.max_attachment_bytes = Some(20 * 1024 * 1024);
+    caps.requests_per_minute = Some(200);
+    caps.reads_back_attachment_content = true;
+    caps.notes = vec![
+        "history is written as notes (POST /tickets/{id}/notes), never replies, forwards or outbound e-mails; public messages become public notes, customer messages incoming notes".into(),
+        "Freshdesk cannot set historical creation times: each ticket's description and each note start with a visible line giving the original time and author".into(),
+        "before a run an admin must switch off Admin > Workflows > Email Notifications (requester and agent notifications) and the automation rules preflight lists; notification e-mails cannot be switched off through the API".into(),
+        "agents are matched by email and never created (creating one e-mails an invitation and takes a paid seat): create the seats first; an unmatched agent is refused and so are tickets assigned to them".into(),
+        "rollback deletes tickets (to the trash), notes, contacts (for good), companies, groups and the fields the migration created; matched agents and fields only lose their marker".into(),
+        "a note carries at most 20 MB of attachments: larger comments are refused".into(),
+        "time entries, automation rules and group memberships are not migrated".into(),
+    ];
+    caps
+}
+
+/// A custom field as the target knows it.
+#[derive(Debug, Clone)]
+pub(crate) struct FieldInfo {
+    pub(crate) id: u64,
+    /// `ticket`, `contact` or `company`.
+    pub(crate) object: &'static str,
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) kind: String,
+    pub(crate) description: String,
+    pub(crate) required: bool,
+    pub(crate) choices: Vec<String>,
+    pub(crate) position: Option<i64>,
+}
+
+/// What the adapter remembers between calls.
+#[derive(Default)]
+pub(crate) struct Cache {
+    /// Custom fields of every object, once loaded.
+    pub(crate) fields: Option<Vec<FieldInfo>>,
+    /// Agent ids, once loaded.
+    pub(crate) agents: Option<BTreeSet<u64>>,
+    /// Source marker -> target id, per kind, once loaded.
+    pub(crate) markers: HashMap<Kind, BTreeMap<String, String>>,
+}
+
+/// A connection to one Freshdesk account.
+pub struct Freshdesk {
+    pub(crate) api: Api,
+    pub(crate) include_deleted: bool,
+    pub(crate) include_spam: bool,
+    pub(crate) max_ticket_page: usize,
+    pub(crate) cache: Mutex<Cache>,
+    /// Serializes writes of one kind so markers are checked and set without races.
+    pub(crate) write_lock: Mutex<()>,
+}
+
+fn flag(settings: &Settings, key: &str) -> Result<bool, AdapterError> {
+    match settings.values().get(key) {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(AdapterError::config(
+            NAME,
+            format!("setting '{key}' must be true or false, found {other}"),
+        )),
+    }
+}
+
+impl Freshdesk {
+    /// Connects with the plan's settings (no request is sent until used).
+    pub fn connect(settings: &Settings) -> Result<Self, AdapterError> {
+        let url = settings.string("url")?;
+        let key = settings.secret("api_key")?;
+        let rpm = settings
+            .optional_u64("requests_per_minute")?
+            .map(|n| n.min(u32::MAX as u64) as u32);
+        Ok(Freshdesk {
+            api: Api::new(&url, key, rpm)?,
+            include_deleted: flag(settings, "include_deleted")?,
+            include_spam: flag(settings, "include_spam")?,
+            max_ticket_page: settings
+                .optional_u64("max_ticket_page")?
+                .map(|n| n.clamp(1, 300) as usize)
+                .unwrap_or(read::MAX_TICKET_PAGE),
+            cache: Mutex::new(Cache::default()),
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    pub(crate) fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn supported(kind: Kind, operation: &str) -> Result<(), AdapterError> {
+        if capabilities().supports(kind, operation) {
+            Ok(())
+        } else {
+            Err(AdapterError::unsupported(NAME, kind, operation))
+        }
+    }
+
+    /// Requests sent so far (for benchmarks).
+    pub fn requests_sent(&self) -> u64 {
+        self.api.requests()
+    }
+}
+
+impl Source for Freshdesk {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn check(&self) -> Result<(), AdapterError> {
+        self.api.get("agents/me", &[]).map(|_| ())
+    }
+
+    fn count(&self, _kind: Kind) -> Result<Option<u64>, AdapterError> {
+        // Freshdesk lists carry no totals.
+        Ok(None)
+    }
+
+    fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError> {
+        Self::supported(kind, "read")?;
+        self.read_source(kind, request)
+    }
+
+    fn open_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn Read + Send>, AdapterError> {
+        self.api.open_attachment(attachment)
+    }
+}
+
+impl TargetInfo for Freshdesk {
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn preflight(&self) -> Result<Preflight, AdapterError> {
+        self.preflight_checks()
+    }
+}
+
+impl Target for Freshdesk {
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        Self::supported(kind, "write")?;
+        self.write(kind, batch, content)
+    }
+
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        source_ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        Self::supported(kind, "write")?;
+        let markers = self.markers(kind)?;
+        Ok(source_ids
+            .iter()
+            .filter_map(|id| markers.get(id).map(|t| (id.clone(), t.clone())))
+            .collect())
+    }
+
+    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
+        Self::supported(kind, "read_back")?;
+        self.read_back_page(kind, request)
+    }
+
+    fn open_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> Result<Box<dyn Read + Send>, AdapterError> {
+        self.api.open_attachment(attachment)
+    }
+
+    fn delete(
+        &self,
+        kind: Kind,
+        target_ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        Self::supported(kind, "delete")?;
+        self.delete_records(kind, target_ids)
+    }
+}

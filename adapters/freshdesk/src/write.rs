@@ -1,0 +1,707 @@
+//! Writing and deleting.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use switchover_adapter::{AdapterError, ContentSource, WriteOutcome, WriteRequest};
+use switchover_http::Request;
+use switchover_http::multipart::{Form, Part};
+use switchover_model::*;
+
+use crate::read::{
+    ORIGIN_OPEN, desc_marker, escape, is_marker_field, num_id, signature_marker, split_desc,
+    split_signature, text,
+};
+use crate::{CONTACT_MARKER_PREFIX, FieldInfo, Freshdesk, MARKER_FIELD_LABEL, NAME};
+
+/// Plain text of an HTML body (for read-back of migrated notes).
+pub(crate) fn html_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    crate::read::unescape(&out).trim().to_string()
+}
+
+fn fd_object(object: FieldObject) -> &'static str {
+    match object {
+        FieldObject::Ticket => "ticket",
+        FieldObject::User => "contact",
+        FieldObject::Organization => "company",
+    }
+}
+
+fn fd_type(field_type: FieldType) -> &'static str {
+    match field_type {
+        FieldType::Text | FieldType::Regex => "custom_text",
+        FieldType::Textarea => "custom_paragraph",
+        FieldType::Number => "custom_decimal",
+        FieldType::Date => "custom_date",
+        FieldType::Checkbox => "custom_checkbox",
+        FieldType::Dropdown => "custom_dropdown",
+        FieldType::MultiSelect => "custom_multi_select_dropdown",
+    }
+}
+
+fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> AdapterError {
+    AdapterError::InvalidRecord {
+        adapter: NAME.into(),
+        kind,
+        id: id.into(),
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn time_text(t: &Option<Timestamp>) -> String {
+    t.as_ref()
+        .map(Timestamp::to_canonical)
+        .unwrap_or_else(|| "an unknown time".into())
+}
+
+impl Freshdesk {
+    pub(crate) fn write(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut outcomes = Vec::new();
+        for request in batch {
+            let source_id = request.record.id().to_string();
+            match self.write_one(kind, request, content) {
+                Ok(target_id) => {
+                    self.cache()
+                        .markers
+                        .entry(kind)
+                        .or_default()
+                        .insert(source_id.clone(), target_id.clone());
+                    outcomes.push(WriteOutcome {
+                        source_id,
+                        result: Ok(target_id),
+                    });
+                }
+                Err(e) if e.is_retryable() || e.stops_run() => {
+                    // The write may have happened: find it by its marker next time.
+                    self.cache().markers.remove(&kind);
+                    return Err(e);
+                }
+                Err(e) => outcomes.push(WriteOutcome {
+                    source_id,
+                    result: Err(e),
+                }),
+            }
+        }
+        Ok(outcomes)
+    }
+
+    fn write_one(
+        &self,
+        kind: Kind,
+        request: &WriteRequest,
+        content: &dyn ContentSource,
+    ) -> Result<String, AdapterError> {
+        let source_id = request.record.id();
+        let existing = match &request.existing {
+            Some(id) => Some(id.clone()),
+            None => self.markers(kind)?.get(source_id).cloned(),
+        };
+        match &request.record {
+            Record::FieldDefinition(f) => self.write_field(f, existing),
+            Record::Organization(o) => self.write_company(o, existing),
+            Record::User(u) => self.write_user(u, existing),
+            Record::Group(g) => self.write_group(g, existing),
+            Record::Ticket(t) => self.write_ticket(t, existing),
+            Record::Comment(c) => self.write_note(c, existing, content),
+            other => Err(AdapterError::unsupported(NAME, other.kind(), "write")),
+        }
+    }
+
+    fn target_id(value: &Value, kind: Kind, source_id: &str) -> Result<String, AdapterError> {
+        num_id(value, "id").ok_or_else(|| {
+            AdapterError::fatal(
+                NAME,
+                format!("writing {kind} '{source_id}': the answer carries no id"),
+            )
+        })
+    }
+
+    fn refresh_fields(&self) {
+        self.cache().fields = None;
+    }
+
+    /// The custom text field holding source markers on tickets or companies, created on first use.
+    fn ensure_marker_field(&self, object: &str) -> Result<FieldInfo, AdapterError> {
+        if let Some(field) = self
+            .fields()?
+            .into_iter()
+            .find(|f| f.object == object && is_marker_field(f))
+        {
+            return Ok(field);
+        }
+        let body = json!({
+            "label": MARKER_FIELD_LABEL, "label_for_customers": MARKER_FIELD_LABEL, "type": "custom_text",
+            "description": "Written by Switchover migrations: the record's id in the source helpdesk. Safe to delete after cutover.",
+            "displayed_to_customers": false, "customers_can_edit": false,
+        });
+        self.api.write_json(
+            Request::post(format!("admin/{object}_fields")),
+            &body,
+            Kind::FieldDefinition,
+            MARKER_FIELD_LABEL,
+        )?;
+        self.refresh_fields();
+        self.fields()?
+            .into_iter()
+            .find(|f| f.object == object && is_marker_field(f))
+            .ok_or_else(|| {
+                AdapterError::fatal(
+                    NAME,
+                    format!("the {object} marker field was created but is not listed"),
+                )
+            })
+    }
+
+    /// Custom field values in Freshdesk form (keys are target field ids).
+    fn custom_json(
+        &self,
+        object: &str,
+        values: &CustomFields,
+        kind: Kind,
+        source_id: &str,
+    ) -> Result<Map<String, Value>, AdapterError> {
+        let mut out = Map::new();
+        if values.is_empty() {
+            return Ok(out);
+        }
+        let mut fields = self.fields()?;
+        for (key, value) in values {
+            let mut field = fields
+                .iter()
+                .find(|f| f.object == object && f.id.to_string() == key.id());
+            if field.is_none() {
+                self.refresh_fields();
+                fields = self.fields()?;
+                field = fields
+                    .iter()
+                    .find(|f| f.object == object && f.id.to_string() == key.id());
+            }
+            let Some(field) = field else {
+                return Err(invalid(
+                    kind,
+                    source_id,
+                    &format!("custom_fields.{}", key.id()),
+                    "no such custom field on the target (was its definition migrated?)",
+                ));
+            };
+            let json = match value {
+                FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Dropdown(s) => json!(s),
+                FieldValue::Number(n) if field.kind == "custom_number" => json!(n.round() as i64),
+                FieldValue::Number(n) => json!(n),
+                FieldValue::Checkbox(b) => json!(b),
+                FieldValue::MultiSelect(set) => json!(set),
+            };
+            out.insert(field.name.clone(), json);
+        }
+        Ok(out)
+    }
+
+    fn write_field(
+        &self,
+        f: &FieldDefinition,
+        existing: Option<String>,
+    ) -> Result<String, AdapterError> {
+        let object = fd_object(f.object);
+        let kind = Kind::FieldDefinition;
+        let marker = desc_marker(&f.id);
+        let fields = self.fields()?;
+        let current = match &existing {
+            Some(id) => fields.iter().find(|x| x.id.to_string() == *id),
+            None => fields
+                .iter()
+                .find(|x| x.object == object && x.label.eq_ignore_ascii_case(&f.title)),
+        };
+        if let Some(current) = current {
+            // Matched (or written before): make sure it carries the marker.
+            let (text_part, found) = split_desc(Some(&current.description));
+            if found.as_deref() != Some(f.id.as_str()) {
+                let description = match text_part {
+                    Some(t) => format!("{t}\n{marker}"),
+                    None => marker,
+                };
+                self.api.write_json(
+                    Request::put(format!("admin/{object}_fields/{}", current.id)),
+                    &json!({"description": description}),
+                    kind,
+                    &f.id,
+                )?;
+                self.refresh_fields();
+            }
+            return Ok(current.id.to_string());
+        }
+        let mut body = json!({
+            "label": f.title, "label_for_customers": f.title, "type": fd_type(f.field_type),
+            "description": marker, "required_for_agents": f.required,
+        });
+        if matches!(f.field_type, FieldType::Dropdown | FieldType::MultiSelect) {
+            body["choices"] = json!(
+                f.options
+                    .iter()
+                    .map(|o| o.value.clone())
+                    .collect::<Vec<_>>()
+            );
+        }
+        let created = self.api.write_json(
+            Request::post(format!("admin/{object}_fields")),
+            &body,
+            kind,
+            &f.id,
+        )?;
+        self.refresh_fields();
+        Self::target_id(&created, kind, &f.id)
+    }
+
+    fn write_company(
+        &self,
+        o: &Organization,
+        existing: Option<String>,
+    ) -> Result<String, AdapterError> {
+        let kind = Kind::Organization;
+        let marker = self.ensure_marker_field("company")?;
+        let mut custom = self.custom_json("company", &o.custom_fields, kind, &o.id)?;
+        custom.insert(marker.name.clone(), json!(o.id));
+        let body = json!({
+            "name": o.name, "description": o.details, "note": o.notes,
+            "domains": o.domains, "custom_fields": custom,
+        });
+        let answer = match existing {
+            Some(id) => {
+                self.api
+                    .write_json(Request::put(format!("companies/{id}")), &body, kind, &o.id)?
+            }
+            None => self
+                .api
+                .write_json(Request::post("companies"), &body, kind, &o.id)?,
+        };
+        Self::target_id(&answer, kind, &o.id)
+    }
+
+    fn write_user(&self, u: &User, existing: Option<String>) -> Result<String, AdapterError> {
+        let kind = Kind::User;
+        if matches!(u.role, UserRole::Agent | UserRole::Admin) {
+            let email = u.email.clone().unwrap_or_default();
+            let agent = match &existing {
+                Some(id) => self.api.get(&format!("agents/{id}"), &[]).ok(),
+                None => None,
+            };
+            let agent = match agent {
+                Some(a) => a,
+                None => {
+                    let found = self
+                        .api
+                        .list("agents", &[("email", email.clone())])?
+                        .items
+                        .into_iter()
+                        .next();
+                    found.ok_or_else(|| {
+                        invalid(kind, &u.id, "email", format!(
+                            "no Freshdesk agent has the email '{email}'; a migration never creates agents (that e-mails an invitation and takes a paid seat): add the seat (an occasional agent is cheapest), then run again"
+                        ))
+                    })?
+                }
+            };
+            let id = Self::target_id(&agent, kind, &u.id)?;
+            let (rest, found) = split_signature(agent.get("signature").and_then(Value::as_str));
+            if found.as_deref() != Some(u.id.as_str()) {
+                let signature = format!("{}{}", rest.unwrap_or_default(), signature_marker(&u.id));
+                self.api.write_json(
+                    Request::put(format!("agents/{id}")),
+                    &json!({"signature": signature}),
+                    kind,
+                    &u.id,
+                )?;
+            }
+            return Ok(id);
+        }
+        let mut body = json!({
+            "name": if u.name.is_empty() { u.email.clone().unwrap_or_else(|| u.id.clone()) } else { u.name.clone() },
+            "email": u.email, "phone": u.phone, "tags": u.tags,
+            "company_id": u.organization.as_ref().filter(|o| !o.id().is_empty()).and_then(|o| o.id().parse::<u64>().ok()),
+            "unique_external_id": format!("{CONTACT_MARKER_PREFIX}{}", u.id),
+            "custom_fields": self.custom_json("contact", &u.custom_fields, kind, &u.id)?,
+        });
+        if let Some(language) = u.locale.as_deref().and_then(|l| l.split(['-', '_']).next()) {
+            body["language"] = json!(language.to_ascii_lowercase());
+        }
+        let id = match existing {
+            Some(id) => {
+                self.api
+                    .write_json(Request::put(format!("contacts/{id}")), &body, kind, &u.id)?;
+                id
+            }
+            None => match self
+                .api
+                .write_json(Request::post("contacts"), &body, kind, &u.id)
+            {
+                Ok(answer) => Self::target_id(&answer, kind, &u.id)?,
+                Err(AdapterError::InvalidRecord { field, .. }) if field.contains("email") => {
+                    // The customer already exists on the target: adopt the contact.
+                    let email = u.email.clone().unwrap_or_default();
+                    let found = self
+                        .api
+                        .list("contacts", &[("email", email)])?
+                        .items
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| {
+                            invalid(kind, &u.id, "email", "the email is taken by an agent")
+                        })?;
+                    let id = Self::target_id(&found, kind, &u.id)?;
+                    self.api.write_json(
+                        Request::put(format!("contacts/{id}")),
+                        &body,
+                        kind,
+                        &u.id,
+                    )?;
+                    id
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        if u.state == UserState::Deleted {
+            self.api.delete(&format!("contacts/{id}"), kind, &u.id)?;
+        }
+        Ok(id)
+    }
+
+    fn write_group(&self, g: &Group, existing: Option<String>) -> Result<String, AdapterError> {
+        let kind = Kind::Group;
+        let marker = desc_marker(&g.id);
+        let description = match g.description.as_deref().filter(|d| !d.is_empty()) {
+            Some(d) => format!("{d}\n{marker}"),
+            None => marker,
+        };
+        let body = json!({"name": g.name, "description": description});
+        let answer = match existing {
+            Some(id) => {
+                self.api
+                    .write_json(Request::put(format!("groups/{id}")), &body, kind, &g.id)?
+            }
+            None => match self
+                .api
+                .write_json(Request::post("groups"), &body, kind, &g.id)
+            {
+                Ok(answer) => answer,
+                Err(AdapterError::InvalidRecord { field, .. }) if field.contains("name") => {
+                    // A group of that name exists: adopt it.
+                    let found = self
+                        .api
+                        .list_all("groups", &[])?
+                        .into_iter()
+                        .find(|x| text(x, "name").is_some_and(|n| n.eq_ignore_ascii_case(&g.name)))
+                        .ok_or_else(|| {
+                            invalid(
+                                kind,
+                                &g.id,
+                                "name",
+                                "duplicate name, but no such group is listed",
+                            )
+                        })?;
+                    let id = Self::target_id(&found, kind, &g.id)?;
+                    self.api
+                        .write_json(Request::put(format!("groups/{id}")), &body, kind, &g.id)?
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        Self::target_id(&answer, kind, &g.id)
+    }
+
+    fn write_ticket(&self, t: &Ticket, existing: Option<String>) -> Result<String, AdapterError> {
+        let kind = Kind::Ticket;
+        let marker = self.ensure_marker_field("ticket")?;
+        let mut custom = self.custom_json("ticket", &t.custom_fields, kind, &t.id)?;
+        custom.insert(marker.name.clone(), json!(t.id));
+        let id_of = |r: &Option<Ref<User>>| {
+            r.as_ref()
+                .filter(|r| !r.id().is_empty())
+                .and_then(|r| r.id().parse::<u64>().ok())
+        };
+        let requester = match id_of(&t.requester) {
+            Some(id) => id,
+            None => self
+                .api
+                .get("agents/me", &[])?
+                .get("id")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| AdapterError::fatal(NAME, "agents/me has no id"))?,
+        };
+        let description = format!(
+            "{ORIGIN_OPEN}Migrated by Switchover: originally created at {} · source id <code>{}</code></p><p>The conversation follows as notes.</p>",
+            time_text(&t.created_at),
+            escape(&t.id)
+        );
+        let mut body = json!({
+            "subject": if t.subject.is_empty() { "(no subject)" } else { t.subject.as_str() },
+            "description": description,
+            "status": match t.status {
+                TicketStatus::New | TicketStatus::Open => 2,
+                TicketStatus::Pending | TicketStatus::OnHold => 3,
+                TicketStatus::Solved => 4,
+                TicketStatus::Closed => 5,
+            },
+            "priority": match t.priority {
+                None | Some(Priority::Low) => 1,
+                Some(Priority::Normal) => 2,
+                Some(Priority::High) => 3,
+                Some(Priority::Urgent) => 4,
+            },
+            "source": match t.channel.as_deref() {
+                Some("email") => 1,
+                Some("phone") => 3,
+                Some("chat") => 7,
+                _ => 2,
+            },
+            "requester_id": requester,
+            "tags": t.tags,
+            "custom_fields": custom,
+        });
+        if let Some(agent) = id_of(&t.assignee) {
+            body["responder_id"] = json!(agent);
+        }
+        if let Some(group) = t
+            .group
+            .as_ref()
+            .filter(|g| !g.id().is_empty())
+            .and_then(|g| g.id().parse::<u64>().ok())
+        {
+            body["group_id"] = json!(group);
+        }
+        // Explicitly none: otherwise Freshdesk files the ticket under the requester's company.
+        body["company_id"] = json!(
+            t.organization
+                .as_ref()
+                .filter(|o| !o.id().is_empty())
+                .and_then(|o| o.id().parse::<u64>().ok())
+        );
+        if let Some(kind_name) = match t.ticket_type {
+            Some(TicketType::Question) => Some("Question"),
+            Some(TicketType::Incident) => Some("Incident"),
+            Some(TicketType::Problem) => Some("Problem"),
+            _ => None,
+        } {
+            body["type"] = json!(kind_name);
+        }
+        let answer = match existing {
+            Some(id) => {
+                self.api
+                    .write_json(Request::put(format!("tickets/{id}")), &body, kind, &t.id)?
+            }
+            None => self
+                .api
+                .write_json(Request::post("tickets"), &body, kind, &t.id)?,
+        };
+        Self::target_id(&answer, kind, &t.id)
+    }
+
+    fn write_note(
+        &self,
+        c: &Comment,
+        existing: Option<String>,
+        content: &dyn ContentSource,
+    ) -> Result<String, AdapterError> {
+        let kind = Kind::Comment;
+        let ticket = c.ticket.id();
+        if ticket.is_empty() {
+            return Err(invalid(
+                kind,
+                &c.id,
+                "ticket",
+                "the ticket is not on the target",
+            ));
+        }
+        let author = c.author.as_ref().map(|a| a.id()).filter(|a| !a.is_empty());
+        let author_id = author.and_then(|a| a.parse::<u64>().ok());
+        let incoming = match author_id {
+            Some(id) => !self.agent_ids()?.contains(&id),
+            None => false,
+        };
+        let who = match author {
+            Some(a) => format!("user {}", escape(a)),
+            None => "an unknown author".into(),
+        };
+        let body_html = match &c.body_html {
+            Some(html) if !html.is_empty() => html.clone(),
+            _ => format!("<p>{}</p>", escape(&c.body_text).replace('\n', "<br>")),
+        };
+        let html = format!(
+            "{ORIGIN_OPEN}Originally written by {who} at {} · source id <code>{}</code></p>{body_html}",
+            time_text(&c.created_at),
+            escape(&c.id)
+        );
+        if let Some(id) = existing {
+            self.api.write_json(
+                Request::put(format!("conversations/{id}")),
+                &json!({"body": html}),
+                kind,
+                &c.id,
+            )?;
+            return Ok(id);
+        }
+        let total: u64 = c.attachments.iter().map(|a| a.size).sum();
+        if total > 20 * 1024 * 1024 {
+            return Err(invalid(
+                kind,
+                &c.id,
+                "attachments",
+                format!("{total} bytes of attachments; Freshdesk accepts at most 20 MB per note"),
+            ));
+        }
+        let path = format!("tickets/{ticket}/notes");
+        if c.attachments.is_empty() {
+            let mut body = json!({"body": html, "private": !c.public, "incoming": incoming});
+            if let Some(id) = author_id {
+                body["user_id"] = json!(id);
+            }
+            let answer = self
+                .api
+                .write_json(Request::post(path), &body, kind, &c.id)?;
+            return Self::target_id(&answer, kind, &c.id);
+        }
+        let mut files = Vec::new();
+        for a in &c.attachments {
+            let mut bytes = Vec::new();
+            content
+                .open(a)?
+                .read_to_end(&mut bytes)
+                .map_err(|e| AdapterError::Transient {
+                    adapter: NAME.into(),
+                    message: format!(
+                        "reading attachment '{}' of comment '{}': {e}",
+                        a.file_name, c.id
+                    ),
+                })?;
+            files.push((a.file_name.clone(), a.content_type.clone(), bytes));
+        }
+        let files = Arc::new(files);
+        let private = (!c.public).to_string();
+        let user = author_id.map(|a| a.to_string());
+        let request = Request::post(path).multipart(move || {
+            let mut form = Form::new()
+                .text("body", html.clone())
+                .text("private", private.clone())
+                .text("incoming", incoming.to_string());
+            if let Some(user) = &user {
+                form = form.text("user_id", user.clone());
+            }
+            for (name, content_type, bytes) in files.iter() {
+                let part = Part::bytes(bytes.clone()).file_name(name.clone());
+                let part = match part.mime_str(content_type) {
+                    Ok(p) => p,
+                    Err(_) => Part::bytes(bytes.clone())
+                        .file_name(name.clone())
+                        .mime_str("application/octet-stream")
+                        .map_err(std::io::Error::other)?,
+                };
+                form = form.part("attachments[]", part);
+            }
+            Ok(form)
+        });
+        let answer = self.api.write(request, kind, &c.id)?;
+        Self::target_id(&answer, kind, &c.id)
+    }
+
+    pub(crate) fn delete_records(
+        &self,
+        kind: Kind,
+        target_ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        let mut results = Vec::new();
+        for id in target_ids {
+            let result = match kind {
+                Kind::FieldDefinition => self.delete_field(id),
+                Kind::Organization => self.api.delete(&format!("companies/{id}"), kind, id),
+                Kind::Group => self.api.delete(&format!("groups/{id}"), kind, id),
+                Kind::Ticket => self.api.delete(&format!("tickets/{id}"), kind, id),
+                Kind::Comment => self.api.delete(&format!("conversations/{id}"), kind, id),
+                Kind::User => self.delete_user(id),
+                other => Err(AdapterError::unsupported(NAME, other, "delete")),
+            };
+            if let Err(e) = &result
+                && (e.stops_run() || e.is_retryable())
+            {
+                self.cache().markers.remove(&kind);
+                return Err(e.clone());
+            }
+            if result.is_ok()
+                && let Some(markers) = self.cache().markers.get_mut(&kind)
+            {
+                markers.retain(|_, target| target != id);
+            }
+            results.push(result);
+        }
+        if kind == Kind::FieldDefinition {
+            self.refresh_fields();
+        }
+        Ok(results)
+    }
+
+    fn delete_field(&self, id: &str) -> Result<(), AdapterError> {
+        let kind = Kind::FieldDefinition;
+        let Some(field) = self.fields()?.into_iter().find(|f| f.id.to_string() == id) else {
+            return Ok(());
+        };
+        let (rest, _) = split_desc(Some(&field.description));
+        match rest {
+            // Created by the migration: only the marker in its description.
+            None => self
+                .api
+                .delete(&format!("admin/{}_fields/{id}", field.object), kind, id),
+            // Matched: keep the field, drop the marker.
+            Some(rest) => self
+                .api
+                .write_json(
+                    Request::put(format!("admin/{}_fields/{id}", field.object)),
+                    &json!({"description": rest}),
+                    kind,
+                    id,
+                )
+                .map(|_| ()),
+        }
+    }
+
+    fn delete_user(&self, id: &str) -> Result<(), AdapterError> {
+        let kind = Kind::User;
+        let is_agent = id
+            .parse::<u64>()
+            .ok()
+            .is_some_and(|n| self.agent_ids().is_ok_and(|a| a.contains(&n)));
+        if is_agent {
+            // Agents are never deleted (that frees a seat and demotes them): drop the marker.
+            let agent = self.api.get(&format!("agents/{id}"), &[])?;
+            let (rest, found) = split_signature(agent.get("signature").and_then(Value::as_str));
+            if found.is_some() {
+                self.api.write_json(
+                    Request::put(format!("agents/{id}")),
+                    &json!({"signature": rest}),
+                    kind,
+                    id,
+                )?;
+            }
+            return Ok(());
+        }
+        self.api
+            .delete(&format!("contacts/{id}/hard_delete?force=true"), kind, id)
+    }
+}

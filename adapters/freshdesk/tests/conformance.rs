@@ -1,0 +1,260 @@
+//! The Freshdesk adapter against the Freshdesk emulator: the shared conformance suite as
+//! source and target (clean and with faults), the 300-page walk, and migrations through
+//! the engine that verify equal on the portable fields and e-mail nobody.
+
+use std::path::Path;
+use std::time::Instant;
+
+use switchover_adapter::{PageRequest, Settings, Source, Target, TargetInfo};
+use switchover_engine::state::StateStore;
+use switchover_engine::{Cancel, Options, Silent, migrate, verify};
+use switchover_freshdesk_emulator::FreshdeskEmulator;
+use switchover_model::Kind;
+use switchover_sandbox::EmulatorConfig;
+use switchover_testkit::Conformance;
+
+fn settings(url: &str, key: &str, dir: &Path, name: &str) -> Settings {
+    let file = dir.join(name);
+    std::fs::write(&file, format!("{key}\n")).expect("write key file");
+    Settings::new("freshdesk", Default::default())
+        .with("url", url)
+        .with("api_key", format!("file:{}", file.display()))
+}
+
+/// An empty account with the dataset's agents seated, as an admin would prepare it.
+fn account(config: EmulatorConfig) -> FreshdeskEmulator {
+    let emulator = FreshdeskEmulator::start(config).expect("start emulator");
+    emulator.add_agent("Ada Admin", "ada@helpdesk.example");
+    emulator.add_agent("Grace Agent", "grace@helpdesk.example");
+    emulator
+}
+
+fn conformance(config: EmulatorConfig, label: &str) {
+    let emulator = account(config);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = settings(&emulator.base_url(), &emulator.api_key(), dir.path(), "key");
+    let bad = settings(&emulator.base_url(), "not-the-key", dir.path(), "bad-key");
+    let started = Instant::now();
+    Conformance::new(switchover_freshdesk::register(), good)
+        .bad_credentials(bad)
+        .run();
+    eprintln!(
+        "conformance ({label}) took {:.1}s, {} requests served",
+        started.elapsed().as_secs_f64(),
+        emulator.requests_served()
+    );
+    assert_eq!(emulator.emails_sent(), 0, "the run e-mailed someone");
+}
+
+#[test]
+fn freshdesk_passes_the_conformance_suite() {
+    conformance(EmulatorConfig::default(), "clean");
+}
+
+/// 429 bursts and latency: the HTTP kit waits out `Retry-After` for every request,
+/// writes included. (5xx and resets on writes are left to the engine, see below.)
+#[test]
+fn freshdesk_passes_the_conformance_suite_through_429_bursts() {
+    let config = EmulatorConfig {
+        faults: "burst429=3,latency=1ms".parse().expect("faults"),
+        ..EmulatorConfig::default()
+    };
+    conformance(config, "burst429=3,latency=1ms");
+}
+
+#[test]
+fn preflight_names_the_active_automation_rules_and_the_notifications() {
+    let emulator = FreshdeskEmulator::start(EmulatorConfig {
+        triggers: 2,
+        ..EmulatorConfig::default()
+    })
+    .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = switchover_freshdesk::Freshdesk::connect(&settings(
+        &emulator.base_url(),
+        &emulator.api_key(),
+        dir.path(),
+        "key",
+    ))
+    .expect("connect");
+    let preflight = target.preflight().expect("preflight");
+    let text = preflight.warnings.join("\n");
+    assert!(text.contains("automation rule"), "{text}");
+    assert!(text.contains("Email Notifications"), "{text}");
+}
+
+/// Freshdesk refuses `/tickets` pages past 300; the source restarts from the last
+/// `updated_at` and neither loses nor repeats a ticket (ceiling lowered to 3 pages).
+#[test]
+fn ticket_walk_restarts_past_the_page_ceiling_without_loss_or_repeats() {
+    let emulator = FreshdeskEmulator::start_with_ticket_page_limit(
+        EmulatorConfig {
+            tickets: 40,
+            users: 5,
+            agents: 1,
+            ..EmulatorConfig::default()
+        },
+        3,
+    )
+    .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = settings(&emulator.base_url(), &emulator.api_key(), dir.path(), "key")
+        .with("max_ticket_page", 3u64);
+    let source = switchover_freshdesk::Freshdesk::connect(&settings).expect("connect");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut request = PageRequest {
+        page_size: Some(4),
+        ..Default::default()
+    };
+    let mut pages = 0;
+    loop {
+        let page = source.read_page(Kind::Ticket, &request).expect("page");
+        pages += 1;
+        for record in page.records {
+            assert!(
+                seen.insert(record.id().to_string()),
+                "{} twice",
+                record.id()
+            );
+        }
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+        assert!(pages < 100, "the walk does not end");
+    }
+    // 40 generated, every 17th spam and every 19th deleted are left out by default.
+    assert_eq!(seen.len(), 40 - 2 - 2, "pages read: {pages}");
+    let with_deleted = switchover_freshdesk::Freshdesk::connect(
+        &settings
+            .clone()
+            .with("include_deleted", true)
+            .with("include_spam", true),
+    )
+    .expect("connect");
+    let mut all = 0;
+    let mut request = PageRequest {
+        page_size: Some(100),
+        ..Default::default()
+    };
+    loop {
+        let page = with_deleted
+            .read_page(Kind::Ticket, &request)
+            .expect("page");
+        all += page.records.len();
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(all, 40);
+}
+
+/// archive -> Freshdesk (with 5xx, resets and 429 bursts) -> archive through the engine;
+/// both legs verify equal on the portable fields and the lossy fields are listed.
+#[test]
+fn archive_to_freshdesk_to_archive_verifies_on_the_portable_fields_despite_faults() {
+    use switchover_archive::Archive;
+
+    let emulator = account(EmulatorConfig {
+        faults: "500=0.05,503=0.05,reset=0.01,burst429=5"
+            .parse()
+            .expect("faults"),
+        ..EmulatorConfig::default()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fd_settings = settings(&emulator.base_url(), &emulator.api_key(), dir.path(), "key");
+    let dataset = switchover_testkit::Dataset::conformance();
+    {
+        let seed = Archive::open_target(&dir.path().join("old")).expect("seed archive");
+        dataset.seed(&seed, &dataset).expect("seed");
+    }
+    let options = Options {
+        batch_size: Some(10),
+        backoff: std::time::Duration::from_millis(10),
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let archive = Archive::open_source(&dir.path().join("old")).expect("source");
+    let freshdesk = switchover_freshdesk::Freshdesk::connect(&fd_settings).expect("connect");
+    let mut state = StateStore::open(&dir.path().join("to-fd.sqlite")).expect("state");
+    let moved = migrate(
+        &archive,
+        &freshdesk,
+        &mut state,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("archive -> freshdesk");
+    assert!(moved.failures.is_empty(), "failures: {:#?}", moved.failures);
+    assert_eq!(moved.kinds[&Kind::Ticket].created, 4);
+    let report = verify(
+        &Source::capabilities(&archive),
+        &freshdesk,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify leg 1");
+    assert!(
+        report.all_matched(),
+        "archive -> freshdesk differs: {report:#?}"
+    );
+    let comment_lossy: Vec<&str> = report.kinds[&Kind::Comment]
+        .lossy
+        .iter()
+        .map(|l| l.field.as_str())
+        .collect();
+    assert!(comment_lossy.contains(&"created_at") && comment_lossy.contains(&"author"));
+    eprintln!(
+        "archive -> freshdesk (faults on) in {:.1}s, {} requests served; lossy fields:",
+        started.elapsed().as_secs_f64(),
+        emulator.requests_served()
+    );
+    for (kind, v) in &report.kinds {
+        if !v.lossy.is_empty() {
+            eprintln!(
+                "  {kind}: {}",
+                v.lossy
+                    .iter()
+                    .map(|l| format!("{} ({})", l.field, l.how))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+        }
+    }
+    assert_eq!(emulator.emails_sent(), 0, "the migration e-mailed someone");
+
+    let source = switchover_freshdesk::Freshdesk::connect(&fd_settings).expect("connect");
+    let back = Archive::open_target(&dir.path().join("kept")).expect("target");
+    let mut state2 = StateStore::open(&dir.path().join("from-fd.sqlite")).expect("state");
+    let returned = migrate(
+        &source,
+        &back,
+        &mut state2,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("freshdesk -> archive");
+    assert!(
+        returned.failures.is_empty(),
+        "failures: {:#?}",
+        returned.failures
+    );
+    assert_eq!(returned.kinds[&Kind::Ticket].created, 4);
+    let report2 = verify(
+        &Source::capabilities(&source),
+        &back,
+        &mut state2,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify leg 2");
+    assert!(
+        report2.all_matched(),
+        "freshdesk -> archive differs: {report2:#?}"
+    );
+    Target::finish(&back).expect("seal");
+}
