@@ -16,7 +16,9 @@ pub struct Faults {
     pub error_503: f64,
     /// Latency added to every request.
     pub latency: Duration,
-    /// Share of requests whose connection is reset in the middle of the response.
+    /// Share of requests whose connection is reset in the middle of the response. The
+    /// handler runs first, so a write is applied but its answer is lost: what makes
+    /// clients prove their retries idempotent.
     pub reset: f64,
     /// The first N requests are answered 429 (a forced burst).
     pub burst_429: u64,

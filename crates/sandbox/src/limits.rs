@@ -105,7 +105,9 @@ impl Budget {
     }
 }
 
-/// Budget and faults applied around a vendor's handler.
+/// Budget and faults applied around a vendor's handler. Rate headers are sent on every
+/// response when a budget is set; an unlimited account sends none (a client pacing on
+/// them would otherwise slow down for a limit that does not exist).
 pub struct Gate {
     budget: Option<Budget>,
     headers: RateHeaders,
