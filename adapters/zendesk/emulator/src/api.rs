@@ -1693,10 +1693,11 @@ impl Api {
             return invalid("description", "BlankValue", "Description: cannot be blank");
         };
         let at = now();
-        let comment = match self.make_comment(st, id, &comment, who.id(), at) {
+        let mut comment = match self.make_comment(st, id, &comment, who.id(), at) {
             Ok(c) => c,
             Err(e) => return e,
         };
+        comment["metadata"]["custom"] = audit_custom(body);
         ticket["description"] = comment["body"].clone();
         if ticket["subject"].is_null() || ticket["subject"] == json!("") {
             let subject: String = comment["body"]
@@ -1764,7 +1765,8 @@ impl Api {
         let mut events = Vec::new();
         if let Some(comment) = body.get("comment") {
             match self.make_comment(st, id, comment, who.id(), at) {
-                Ok(c) => {
+                Ok(mut c) => {
+                    c["metadata"]["custom"] = audit_custom(body);
                     st.comments.entry(id).or_default().push(c.clone());
                     events.push(c);
                 }
@@ -2543,6 +2545,12 @@ impl Api {
                 };
                 let mut patch = body[resource.singular].clone();
                 strip_secrets(&mut patch);
+                if resource.kind == K::Views {
+                    apply_view_output(&mut patch);
+                    if patch.get("all").is_some() || patch.get("any").is_some() {
+                        patch["conditions"] = json!({"all": patch.get("all").cloned().unwrap_or(json!([])), "any": patch.get("any").cloned().unwrap_or(json!([]))});
+                    }
+                }
                 merge_known(&mut value, &patch, READ_ONLY);
                 value["updated_at"] = zts_unix(now());
                 st.col_mut(resource.kind).put(id, value.clone(), now());
@@ -2629,6 +2637,7 @@ impl Api {
         }
         let mut body = body.clone();
         if resource.kind == K::Views {
+            apply_view_output(&mut body);
             if body.get("conditions").is_none()
                 && (body.get("all").is_some() || body.get("any").is_some())
             {
@@ -2826,6 +2835,45 @@ impl Api {
             .unwrap_or_else(|| format!("{}/api/v2/{}/{}", st.base_url, resource.path, value["id"]));
         created(location, resource.singular, value)
     }
+}
+
+/// Audit metadata a ticket create/update carries (`ticket.metadata`), kept as the audit's
+/// and its comment's `metadata.custom`, as Zendesk does.
+fn audit_custom(ticket: &Value) -> Value {
+    ticket
+        .get("metadata")
+        .filter(|m| m.is_object())
+        .cloned()
+        .unwrap_or(json!({}))
+}
+
+/// A view write's `output` (columns, grouping, sorting) becomes the view's `execution`.
+fn apply_view_output(body: &mut Value) {
+    let Some(output) = body.get("output").filter(|o| o.is_object()).cloned() else {
+        return;
+    };
+    let columns: Vec<Value> = output["columns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let id = c
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| c.to_string());
+            json!({"id": id, "title": id})
+        })
+        .collect();
+    let order = output["sort_order"].as_str().unwrap_or("desc").to_string();
+    let sort_by = output.get("sort_by").cloned().unwrap_or(Value::Null);
+    let group_by = output.get("group_by").cloned().unwrap_or(Value::Null);
+    body["execution"] = json!({
+        "group_by": group_by, "group_order": output["group_order"].as_str().unwrap_or("asc"),
+        "sort_by": sort_by, "sort_order": order,
+        "group": if group_by.is_null() { Value::Null } else { json!({"id": group_by, "title": group_by, "order": output["group_order"].as_str().unwrap_or("asc")}) },
+        "sort": {"id": sort_by, "title": sort_by, "order": order},
+        "columns": columns.clone(), "fields": columns, "custom_fields": [],
+    });
 }
 
 fn is_webhook(resource: &Simple) -> bool {

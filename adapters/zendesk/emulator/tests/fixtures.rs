@@ -1036,3 +1036,27 @@ fn time_based_exports_keep_same_second_writes_together_and_terminate() {
     }
     assert_eq!(seen.len(), 30);
 }
+
+#[test]
+fn view_output_and_audit_metadata_are_kept() {
+    let api = Api::start(EmulatorConfig::empty());
+    let (status, view) = api.send(reqwest::Method::POST, "views.json", json!({"view": {"title": "Mine", "all": [{"field": "status", "operator": "less_than", "value": "solved"}], "output": {"columns": ["subject", "requester"], "sort_by": "created", "sort_order": "asc"}}}));
+    assert_eq!(status, 201, "{view}");
+    assert_eq!(view["view"]["execution"]["columns"][1]["id"], "requester");
+    assert_eq!(view["view"]["execution"]["sort_order"], "asc");
+    assert_eq!(view["view"]["conditions"]["all"][0]["field"], "status");
+    let (_, ticket) = api.send(
+        reqwest::Method::POST,
+        "tickets.json",
+        json!({"ticket": {"subject": "s", "comment": {"body": "first"}}}),
+    );
+    let id = ticket["ticket"]["id"].as_u64().expect("id");
+    let (status, _) = api.send(reqwest::Method::PUT, &format!("tickets/{id}.json"), json!({"ticket": {"comment": {"body": "second", "public": false}, "metadata": {"time_spent": "4m12s"}}}));
+    assert_eq!(status, 200);
+    let comments = api.get(&format!("tickets/{id}/comments.json"));
+    assert_eq!(
+        comments["comments"][1]["metadata"]["custom"],
+        json!({"time_spent": "4m12s"})
+    );
+    assert_eq!(comments["comments"][0]["metadata"]["custom"], json!({}));
+}
