@@ -393,3 +393,152 @@ fn zendesk_to_freshdesk_and_back_verifies_on_the_portable_fields() {
         "freshdesk -> zendesk differs: {report2:#?}"
     );
 }
+
+fn read_all(source: &switchover_freshdesk::Freshdesk, kind: Kind) -> (usize, usize) {
+    let mut request = PageRequest {
+        page_size: Some(100),
+        ..Default::default()
+    };
+    let mut ids = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let page = source
+            .read_page(kind, &request)
+            .unwrap_or_else(|e| panic!("reading {kind}: {e}"));
+        pages += 1;
+        for record in page.records {
+            assert!(
+                ids.insert(record.id().to_string()),
+                "{kind} {} twice",
+                record.id()
+            );
+        }
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+        assert!(pages < 100_000, "{kind} never ends");
+    }
+    (ids.len(), pages)
+}
+
+/// Every kind of a seeded account reads to the end, paging past 100 records.
+#[test]
+fn a_seeded_account_reads_every_kind() {
+    let emulator = FreshdeskEmulator::start(EmulatorConfig {
+        tickets: 250,
+        comments_per_ticket: 2,
+        users: 150,
+        ..EmulatorConfig::small(7)
+    })
+    .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = switchover_freshdesk::Freshdesk::connect(
+        &settings(&emulator.base_url(), &emulator.api_key(), dir.path(), "key")
+            .with("include_deleted", true)
+            .with("include_spam", true),
+    )
+    .expect("connect");
+    let capabilities = Source::capabilities(&source);
+    let mut counts = Vec::new();
+    for kind in Kind::ALL {
+        if !kind.is_streamed() || !capabilities.supports(kind, "read") {
+            continue;
+        }
+        let (records, pages) = read_all(&source, kind);
+        counts.push(format!("{kind}={records} ({pages} pages)"));
+        let at_least = match kind {
+            Kind::Ticket => 250,
+            // The description and one conversation per ticket.
+            Kind::Comment => 500,
+            Kind::User => 150,
+            Kind::FieldDefinition | Kind::KbArticle | Kind::Macro | Kind::SatisfactionRating => 1,
+            _ => 0,
+        };
+        assert!(records >= at_least, "{kind}: only {records} read");
+    }
+    eprintln!("read {}", counts.join(", "));
+}
+
+/// Benchmark: `SWITCHOVER_BENCH_TICKETS=20000 cargo test --release -p switchover-freshdesk
+/// --test conformance -- --ignored --nocapture bench_extraction` (3 comments per ticket).
+#[test]
+#[ignore = "benchmark; run by hand"]
+fn bench_extraction() {
+    let tickets: usize = std::env::var("SWITCHOVER_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let started = Instant::now();
+    let emulator = FreshdeskEmulator::start(EmulatorConfig {
+        tickets,
+        comments_per_ticket: 3,
+        attachment_share: 0.0,
+        ..EmulatorConfig::small(11)
+    })
+    .expect("start");
+    eprintln!(
+        "seeded {tickets} tickets in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = switchover_freshdesk::Freshdesk::connect(&settings(
+        &emulator.base_url(),
+        &emulator.api_key(),
+        dir.path(),
+        "key",
+    ))
+    .expect("connect");
+    let before = emulator.requests_served();
+    let started = Instant::now();
+    let mut records = 0;
+    for kind in [Kind::User, Kind::Ticket, Kind::Comment] {
+        records += read_all(&source, kind).0;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "extracted {records} records ({tickets} tickets) in {seconds:.1}s: {:.0} records/s, {} requests",
+        records as f64 / seconds,
+        emulator.requests_served() - before
+    );
+}
+
+/// Benchmark: share of a 400 credits/minute budget (Pro) used over 2 minutes of comment
+/// extraction (each ticket page costs 3 credits with `include=description`, each ticket's
+/// conversations 1). `cargo test --release -p switchover-freshdesk --test conformance --
+/// --ignored --nocapture bench_budget_share`.
+#[test]
+#[ignore = "benchmark; run by hand"]
+fn bench_budget_share() {
+    let emulator = FreshdeskEmulator::start(EmulatorConfig {
+        tickets: 5_000,
+        comments_per_ticket: 2,
+        rpm: Some(400),
+        ..EmulatorConfig::small(12)
+    })
+    .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = switchover_freshdesk::Freshdesk::connect(
+        &settings(&emulator.base_url(), &emulator.api_key(), dir.path(), "key")
+            .with("requests_per_minute", 400u64),
+    )
+    .expect("connect");
+    let started = Instant::now();
+    let before = emulator.requests_served();
+    let mut request = PageRequest::default();
+    let mut comments = 0;
+    while started.elapsed().as_secs() < 120 {
+        let page = source.read_page(Kind::Comment, &request).expect("read");
+        comments += page.records.len();
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    let minutes = started.elapsed().as_secs_f64() / 60.0;
+    let served = emulator.requests_served() - before;
+    eprintln!(
+        "{served} requests ({comments} comments) in {minutes:.2} min = {:.0} requests/min against a 400 credits/min budget",
+        served as f64 / minutes
+    );
+}
