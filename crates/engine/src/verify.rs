@@ -136,6 +136,10 @@ pub fn verify(
                         lookups.push((k, id.clone()));
                     }
                 });
+                // Keep memory flat: the cache only saves repeated lookups.
+                if reverse.len() > 50_000 {
+                    reverse.clear();
+                }
                 for (k, id) in lookups {
                     let source = state.source_id_of(k, &id)?;
                     reverse.insert((k, id), source);
