@@ -679,6 +679,7 @@ impl Runner<'_> {
             .map(|(r, d, w)| (r.id(), (r, d, w.existing.is_some())))
             .collect();
         let mut written: Vec<(String, String, Digest)> = Vec::new();
+        let mut downloaded: Vec<(String, Digest, u64)> = Vec::new();
         let mut refused: Vec<String> = Vec::new();
         let mut stop: Option<AdapterError> = None;
         let hashes = self
@@ -705,7 +706,7 @@ impl Runner<'_> {
                                     if let Some(attachments) = filled.attachments_mut() {
                                         for a in attachments.iter_mut() {
                                             if let Some((sha, size)) = hashes.get(&a.id) {
-                                                self.state.record_attachment(&a.id, sha, *size)?;
+                                                downloaded.push((a.id.clone(), *sha, *size));
                                                 counts.attachment_bytes += size;
                                                 if a.sha256.is_none() {
                                                     a.sha256 = Some(sha.to_hex());
@@ -751,6 +752,7 @@ impl Runner<'_> {
         if let Ok(mut map) = self.ctx.content.hashes.lock() {
             map.clear();
         }
+        self.state.record_attachments(&downloaded)?;
         self.state.mark_written(kind, self.generation, &written)?;
         self.state.drop_pending(kind, &refused)?;
         match stop {

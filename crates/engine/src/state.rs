@@ -579,21 +579,29 @@ impl StateStore {
             .map_err(db("cannot list failed records"))
     }
 
-    /// Remembers the SHA-256 and size of attachment bytes as downloaded from the source.
-    pub fn record_attachment(
-        &self,
-        attachment_id: &str,
-        sha256: &Digest,
-        size: u64,
+    /// Remembers, in one transaction, the SHA-256 and size of attachment bytes as
+    /// downloaded from the source.
+    pub fn record_attachments(
+        &mut self,
+        hashes: &[(String, Digest, u64)],
     ) -> Result<(), EngineError> {
-        self.conn
-            .execute(
-                "INSERT INTO attachments (attachment_id, sha256, size) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(attachment_id) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size",
-                params![attachment_id, sha256.to_hex(), size as i64],
-            )
-            .map_err(db("cannot record attachment hash"))?;
-        Ok(())
+        if hashes.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO attachments (attachment_id, sha256, size) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(attachment_id) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size",
+                )
+                .map_err(db("cannot prepare attachment hash"))?;
+            for (id, sha256, size) in hashes {
+                stmt.execute(params![id, sha256.to_hex(), *size as i64])
+                    .map_err(db("cannot record attachment hash"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit attachment hashes"))
     }
 
     /// The SHA-256 and size of attachment bytes as downloaded from the source.
@@ -729,5 +737,18 @@ impl StateStore {
             )
             .map_err(db("cannot clear deferred"))?;
         Ok(())
+    }
+
+    /// Groups the statements that follow into one transaction (one commit per page of a
+    /// verification instead of one per record).
+    pub fn begin_batch(&self) -> Result<(), EngineError> {
+        self.conn.execute_batch("BEGIN").map_err(db("cannot begin"))
+    }
+
+    /// Commits what [`StateStore::begin_batch`] started.
+    pub fn commit_batch(&self) -> Result<(), EngineError> {
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(db("cannot commit"))
     }
 }

@@ -107,99 +107,19 @@ pub fn verify(
         let mut seen = 0u64;
         loop {
             let page = target.read_back(kind, &request)?;
-            for read in page.records {
-                let mut record = read.record;
-                let source_id = match read.source_id {
-                    Some(id) => Some(id),
-                    None => state.source_id_of(kind, record.id())?,
-                };
-                let Some(source_id) = source_id else {
-                    result.unmarked += 1;
-                    continue;
-                };
-                let Some(expected) = state
-                    .lookup(kind, &[source_id.as_str()])?
-                    .into_iter()
-                    .find(|(_, _, s)| *s == crate::state::RecordStatus::Written)
-                    .map(|(_, row, _)| row.digest)
-                else {
-                    result.extra += 1;
-                    if result.extra_ids.len() < LIST_LIMIT {
-                        result.extra_ids.push(source_id);
-                    }
-                    continue;
-                };
-                // Back to source ids, so the digest compares like with like.
-                let mut lookups = Vec::new();
-                record.for_each_ref_mut(&mut |k, id| {
-                    if !reverse.contains_key(&(k, id.clone())) {
-                        lookups.push((k, id.clone()));
-                    }
-                });
-                // Keep memory flat: the cache only saves repeated lookups.
-                if reverse.len() > 50_000 {
-                    reverse.clear();
-                }
-                for (k, id) in lookups {
-                    let source = state.source_id_of(k, &id)?;
-                    reverse.insert((k, id), source);
-                }
-                record.for_each_ref_mut(&mut |k, id| {
-                    if let Some(Some(source)) = reverse.get(&(k, id.clone())) {
-                        *id = source.clone();
-                    }
-                });
-                *record.id_mut() = source_id.clone();
-                let digest = record_digest(&record, &fields);
-                if !state.verify_seen(kind, &source_id, &digest)? {
-                    result.extra += 1;
-                    if result.extra_ids.len() < LIST_LIMIT {
-                        result
-                            .extra_ids
-                            .push(format!("{source_id} (a second copy)"));
-                    }
-                    continue;
-                }
-                if expected == Some(digest) {
-                    result.matched += 1;
-                } else {
-                    result.differ += 1;
-                    if result.differ_ids.len() < LIST_LIMIT {
-                        result.differ_ids.push(source_id.clone());
-                    }
-                }
-                if target_caps.reads_back_attachment_content {
-                    for attachment in record.attachments() {
-                        let Some(claimed) = &attachment.sha256 else {
-                            continue;
-                        };
-                        let bytes = target.open_attachment(attachment).and_then(|mut reader| {
-                            ContentHasher::hash_reader(&mut reader).map_err(|e| {
-                                switchover_adapter::AdapterError::Transient {
-                                    adapter: target_caps.adapter.clone(),
-                                    message: format!(
-                                        "reading attachment '{}' back failed: {e}",
-                                        attachment.file_name
-                                    ),
-                                }
-                            })
-                        });
-                        result.attachments_checked += 1;
-                        match bytes {
-                            Ok((digest, _)) if digest.to_hex() == *claimed => {}
-                            Ok((digest, _)) => result.attachments_differ.push(format!(
-                                "{kind} '{source_id}' attachment '{}': bytes hash to {digest}, expected {claimed}",
-                                attachment.file_name
-                            )),
-                            Err(e) => result.attachments_differ.push(format!(
-                                "{kind} '{source_id}' attachment '{}': {e}",
-                                attachment.file_name
-                            )),
-                        }
-                    }
-                }
-                seen += 1;
-            }
+            state.begin_batch()?;
+            let checked = check_page(
+                page.records,
+                kind,
+                &fields,
+                &target_caps,
+                target,
+                state,
+                &mut reverse,
+                &mut result,
+            );
+            state.commit_batch()?;
+            seen += checked?;
             observer.event(&Event::Progress { kind, done: seen });
             match page.next {
                 Some(next) => request.cursor = Some(next),
@@ -227,6 +147,115 @@ pub fn verify(
             .map(|(k, v)| (k.as_str(), &v.target_root)),
     );
     Ok(report)
+}
+
+/// Checks one page of read-back records; returns how many were compared.
+#[allow(clippy::too_many_arguments)]
+fn check_page(
+    records: Vec<switchover_adapter::ReadBack>,
+    kind: Kind,
+    fields: &switchover_model::digest::FieldSet,
+    target_caps: &Capabilities,
+    target: &dyn Target,
+    state: &mut StateStore,
+    reverse: &mut HashMap<(Kind, String), Option<String>>,
+    result: &mut KindVerification,
+) -> Result<u64, EngineError> {
+    let mut seen = 0u64;
+    for read in records {
+        let mut record = read.record;
+        let source_id = match read.source_id {
+            Some(id) => Some(id),
+            None => state.source_id_of(kind, record.id())?,
+        };
+        let Some(source_id) = source_id else {
+            result.unmarked += 1;
+            continue;
+        };
+        let Some(expected) = state
+            .lookup(kind, &[source_id.as_str()])?
+            .into_iter()
+            .find(|(_, _, s)| *s == crate::state::RecordStatus::Written)
+            .map(|(_, row, _)| row.digest)
+        else {
+            result.extra += 1;
+            if result.extra_ids.len() < LIST_LIMIT {
+                result.extra_ids.push(source_id);
+            }
+            continue;
+        };
+        // Back to source ids, so the digest compares like with like.
+        let mut lookups = Vec::new();
+        record.for_each_ref_mut(&mut |k, id| {
+            if !reverse.contains_key(&(k, id.clone())) {
+                lookups.push((k, id.clone()));
+            }
+        });
+        // Keep memory flat: the cache only saves repeated lookups.
+        if reverse.len() > 50_000 {
+            reverse.clear();
+        }
+        for (k, id) in lookups {
+            let source = state.source_id_of(k, &id)?;
+            reverse.insert((k, id), source);
+        }
+        record.for_each_ref_mut(&mut |k, id| {
+            if let Some(Some(source)) = reverse.get(&(k, id.clone())) {
+                *id = source.clone();
+            }
+        });
+        *record.id_mut() = source_id.clone();
+        let digest = record_digest(&record, fields);
+        if !state.verify_seen(kind, &source_id, &digest)? {
+            result.extra += 1;
+            if result.extra_ids.len() < LIST_LIMIT {
+                result
+                    .extra_ids
+                    .push(format!("{source_id} (a second copy)"));
+            }
+            continue;
+        }
+        if expected == Some(digest) {
+            result.matched += 1;
+        } else {
+            result.differ += 1;
+            if result.differ_ids.len() < LIST_LIMIT {
+                result.differ_ids.push(source_id.clone());
+            }
+        }
+        if target_caps.reads_back_attachment_content {
+            for attachment in record.attachments() {
+                let Some(claimed) = &attachment.sha256 else {
+                    continue;
+                };
+                let bytes = target.open_attachment(attachment).and_then(|mut reader| {
+                    ContentHasher::hash_reader(&mut reader).map_err(|e| {
+                        switchover_adapter::AdapterError::Transient {
+                            adapter: target_caps.adapter.clone(),
+                            message: format!(
+                                "reading attachment '{}' back failed: {e}",
+                                attachment.file_name
+                            ),
+                        }
+                    })
+                });
+                result.attachments_checked += 1;
+                match bytes {
+                    Ok((digest, _)) if digest.to_hex() == *claimed => {}
+                    Ok((digest, _)) => result.attachments_differ.push(format!(
+                        "{kind} '{source_id}' attachment '{}': bytes hash to {digest}, expected {claimed}",
+                        attachment.file_name
+                    )),
+                    Err(e) => result.attachments_differ.push(format!(
+                        "{kind} '{source_id}' attachment '{}': {e}",
+                        attachment.file_name
+                    )),
+                }
+            }
+        }
+        seen += 1;
+    }
+    Ok(seen)
 }
 
 fn source_root(state: &StateStore, kind: Kind) -> Result<Digest, EngineError> {
