@@ -712,11 +712,8 @@ impl Api {
                 if let Some(budget) = &self.incremental
                     && let BudgetCheck::Exceeded { retry_after } = budget.spend()
                 {
-                    return Response::text(
-                        429,
-                        "Too Many Requests: incremental export rate limit exceeded\n",
-                    )
-                    .with_header("Retry-After", retry_after.to_string());
+                    return Response::json(429, &json!({"error": "APIRateLimitExceeded", "description": "Number of allowed incremental export API requests per minute exceeded"}))
+                            .with_header("Retry-After", retry_after.to_string());
                 }
                 match &segments[1..] {
                     ["tickets", "cursor"] => {
