@@ -99,6 +99,7 @@ const OPTIONAL: &[&str] = &[
 ];
 const MAY_BE_NULL: &[&str] = &[
     "photo",
+    "rel",
     "recipient",
     "organization_id",
     "group_id",
