@@ -215,7 +215,7 @@ pub fn capabilities() -> Capabilities {
                 ("organization", "Zendesk sets a ticket's organization to its requester's when none is given"),
                 ("channel", "the Ticket Import API records the channel as 'api'"),
                 ("links", "Zendesk links tickets only as incident -> problem (problem_id); other link kinds are not kept"),
-                ("archived", "the API does not say whether a ticket is archived; closed tickets marked archived are imported with archive_immediately"),
+                ("archived", "the API does not say whether a ticket is archived (Zendesk archives closed tickets itself after 120 days); read as false, not imported with archive_immediately because comments are added after the import"),
                 ("updated_at", "adding comments after the import moves it to the time of the write"),
                 ("extra", "not kept"),
             ],
@@ -365,7 +365,7 @@ pub fn capabilities() -> Capabilities {
     caps.notes = vec![
         "source markers: organizations, users and tickets use external_id; comments the audit metadata (metadata.custom.switchover_source_id); groups and custom fields a '[switchover:<id>]' suffix of their description; macros, triggers, automations and views a ' [switchover:<id>]' suffix of their title; webhooks their description. Suffixes are stripped when reading".into(),
         "tickets are written with the Ticket Import API (no triggers fire, timestamps kept); comments are added afterwards by ticket update with their author, which does run triggers: preflight lists active triggers that notify people, deactivate them or exclude the migration before writing".into(),
-        "tickets closed in the source are imported solved and closed when the run finishes, because Zendesk refuses comments on closed tickets".into(),
+        "tickets closed in the source are imported solved and closed when the run finishes (Target::finish), because Zendesk refuses comments on closed tickets; the list of tickets to close lives in memory, so a run killed before finishing leaves them solved until a later run of the same plan writes them again".into(),
         "archived tickets are read through the incremental export (GET /tickets does not list them); deleted tickets appear there with status 'deleted' and are skipped, since the API cannot read their comments".into(),
         "deleted users are read from the incremental user export (active: false); written as suspended users tagged switchover_deleted, since Zendesk cannot import a deleted user that tickets still reference".into(),
         "group memberships, satisfaction ratings, SLA policies and the Help Center are read but not written: memberships have no place for a source marker, ratings can only be given by the requester, SLA policies need the Enterprise plan's API and Help Center writes are not implemented yet".into(),
