@@ -707,7 +707,9 @@ impl Zendesk {
             }
             let mut ticket = json!({
                 "comment": body,
-                "metadata": {"custom": {"switchover_source_id": comment.id}},
+                // Zendesk keeps a ticket update's `metadata` as the audit's (and its
+                // comment's) `metadata.custom`.
+                "metadata": {"switchover_source_id": comment.id},
             });
             // A requester's reply reopens a waiting or solved ticket: keep its status.
             if matches!(status.as_str(), "pending" | "hold" | "solved")
