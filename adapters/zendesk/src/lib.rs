@@ -254,15 +254,46 @@ pub fn capabilities() -> Capabilities {
             false,
         ),
     );
-    for kind in [Kind::KbCategory, Kind::KbSection, Kind::KbArticle] {
-        let fields: Vec<&str> = kind
-            .fields()
-            .iter()
-            .copied()
-            .filter(|f| !matches!(*f, "extra" | "translations") && !f.starts_with("attachments."))
-            .collect();
-        caps.kinds.insert(kind, read_only(&fields, false));
-    }
+    let hc_lost: &[(&str, &str)] = &[
+        ("created_at", TIMES_SET_BY_ZENDESK),
+        ("updated_at", TIMES_SET_BY_ZENDESK),
+        ("extra", "not kept"),
+    ];
+    caps.kinds.insert(
+        Kind::KbCategory,
+        writable(
+            &["name", "description", "locale", "position"],
+            hc_lost,
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    caps.kinds.insert(
+        Kind::KbSection,
+        writable(
+            &[
+                "category",
+                "parent",
+                "name",
+                "description",
+                "locale",
+                "position",
+            ],
+            hc_lost,
+            false,
+            20,
+            per(0.0, 1.0, 0.0),
+        ),
+    );
+    let article_fields: Vec<&str> = Kind::KbArticle
+        .fields()
+        .iter()
+        .copied()
+        .filter(|f| !matches!(*f, "extra" | "translations") && !f.starts_with("attachments."))
+        .collect();
+    caps.kinds
+        .insert(Kind::KbArticle, read_only(&article_fields, false));
     caps.kinds.insert(
         Kind::Macro,
         writable(
@@ -346,17 +377,17 @@ pub fn capabilities() -> Capabilities {
     );
     caps.kinds.insert(
         Kind::SlaPolicy,
-        read_only(
+        writable(
+            &["title", "description", "filter", "targets"],
             &[
-                "title",
-                "description",
-                "position",
-                "filter",
-                "targets",
-                "created_at",
-                "updated_at",
+                ("position", "Zendesk renumbers positions"),
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
             ],
             false,
+            20,
+            per(0.0, 1.0, 0.0),
         ),
     );
     caps.max_attachment_bytes = Some(50 * 1024 * 1024);
@@ -368,7 +399,7 @@ pub fn capabilities() -> Capabilities {
         "tickets closed in the source are imported solved and closed when the run finishes (Target::finish), because Zendesk refuses comments on closed tickets; the list of tickets to close lives in memory, so a run killed before finishing leaves them solved until a later run of the same plan writes them again".into(),
         "archived tickets are read through the incremental export (GET /tickets does not list them); deleted tickets appear there with status 'deleted' and are skipped, since the API cannot read their comments".into(),
         "deleted users are read from the incremental user export (active: false); written as suspended users tagged switchover_deleted, since Zendesk cannot import a deleted user that tickets still reference".into(),
-        "group memberships, satisfaction ratings, SLA policies and the Help Center are read but not written: memberships have no place for a source marker, ratings can only be given by the requester, SLA policies need the Enterprise plan's API and Help Center writes are not implemented yet".into(),
+        "group memberships, satisfaction ratings and Help Center articles are read but not written: memberships have no place for a source marker, ratings can only be given by the requester, and article writes (permission group, translations, attachment uploads) are not implemented yet; Help Center categories and sections and SLA policies (Professional plan and up) carry the '[switchover:<id>]' marker in their description".into(),
         "webhooks are written without secrets (passwords, tokens, API keys): re-enter them on the target".into(),
         "the incremental exports allow 10 requests per minute: the HTTP kit waits out their 429s".into(),
     ];

@@ -766,7 +766,9 @@ fn rating_record(r: wire::SatisfactionRating) -> Option<(Option<String>, Record)
     Some((None, rating.into_record()))
 }
 
-fn hc_record(kind: Kind, h: wire::HcItem) -> (Option<String>, Record) {
+fn hc_record(kind: Kind, mut h: wire::HcItem) -> (Option<String>, Record) {
+    let (description, marker) = strip_marker(h.description.as_deref().unwrap_or_default());
+    h.description = Some(description);
     let record = match kind {
         Kind::KbCategory => KbCategory {
             id: id_of(&h.id),
@@ -807,7 +809,7 @@ fn hc_record(kind: Kind, h: wire::HcItem) -> (Option<String>, Record) {
         }
         .into_record(),
     };
-    (None, record)
+    (marker, record)
 }
 
 fn macro_record(m: wire::Rule) -> (Option<String>, Record) {
@@ -927,10 +929,11 @@ fn webhook_record(w: wire::Webhook) -> (Option<String>, Record) {
 }
 
 fn sla_record(s: wire::SlaPolicy) -> (Option<String>, Record) {
+    let (description, marker) = strip_marker(s.description.as_deref().unwrap_or_default());
     let record = SlaPolicy {
         id: id_of(&s.id),
         title: s.title.unwrap_or_default(),
-        description: s.description.filter(|d| !d.is_empty()),
+        description: Some(description).filter(|d| !d.is_empty()),
         position: s.position,
         filter: conditions_from(&s.filter),
         targets: s
@@ -948,5 +951,5 @@ fn sla_record(s: wire::SlaPolicy) -> (Option<String>, Record) {
         updated_at: ts(&s.updated_at),
         extra: Extra::new(),
     };
-    (None, record.into_record())
+    (marker, record.into_record())
 }

@@ -807,12 +807,42 @@ impl Zendesk {
             }
             (Kind::Rule, _) => ("triggers", "trigger"),
             (Kind::View, _) => ("views", "view"),
+            (Kind::SlaPolicy, _) => ("slas/policies", "sla_policy"),
+            (Kind::KbCategory, _) => ("help_center/categories", "category"),
+            (Kind::KbSection, _) => ("help_center/sections", "section"),
             _ => ("webhooks", "webhook"),
         }
     }
 
     fn marked_body(record: &Record) -> Value {
+        let marked =
+            |text: &Option<String>, id: &str| with_marker(text.as_deref().unwrap_or_default(), id);
         match record {
+            Record::SlaPolicy(p) => json!({
+                "title": p.title,
+                "description": marked(&p.description, &p.id),
+                "position": p.position,
+                "filter": conditions_to(&p.filter),
+                "policy_metrics": p.targets.iter().map(|t| json!({
+                    "priority": priority_to(t.priority),
+                    "metric": t.metric,
+                    "target": t.minutes,
+                    "business_hours": t.business_hours,
+                })).collect::<Vec<_>>(),
+            }),
+            Record::KbCategory(c) => json!({
+                "name": c.name,
+                "description": marked(&c.description, &c.id),
+                "locale": c.locale,
+                "position": c.position,
+            }),
+            Record::KbSection(c) => json!({
+                "name": c.name,
+                "description": marked(&c.description, &c.id),
+                "locale": c.locale,
+                "position": c.position,
+                "parent_section_id": ref_json(&c.parent),
+            }),
             Record::Group(g) => json!({
                 "name": g.name,
                 "description": with_marker(g.description.as_deref().unwrap_or_default(), &g.id),
@@ -911,10 +941,29 @@ impl Zendesk {
             .collect();
         let found = self.find_markers(kind, &unknown)?;
         let mut out = Vec::new();
+        // Target ids of this batch's records, for nested sections whose parent is
+        // written earlier in the same batch.
+        let mut written: HashMap<String, String> = HashMap::new();
         for request in batch {
-            let record = &request.record;
+            let mut record = request.record.clone();
+            if let Record::KbSection(section) = &mut record
+                && let Some(parent) = &mut section.parent
+            {
+                if let Some(target) = written.get(parent.id()) {
+                    *parent.id_mut() = target.clone();
+                } else if parent.id().parse::<u64>().is_err() {
+                    section.parent = None;
+                }
+            }
+            let record = &record;
             let source_id = record.id().to_string();
             let (path, key) = Self::endpoint(kind, record);
+            let create_path = match record {
+                Record::KbSection(section) => {
+                    format!("help_center/categories/{}/sections", section.category.id())
+                }
+                _ => path.to_string(),
+            };
             let mut existing = request
                 .existing
                 .clone()
@@ -938,7 +987,7 @@ impl Zendesk {
                 }
                 None => {
                     let attempt = || {
-                        let sent = Request::post(format!("{path}{suffix}")).json(&body)?;
+                        let sent = Request::post(format!("{create_path}{suffix}")).json(&body)?;
                         let response = self.http.send(sent)?;
                         object_of::<Value>(&response, key).map(|o| match o.get("id") {
                             Some(Value::String(s)) => s.clone(),
@@ -959,6 +1008,9 @@ impl Zendesk {
                 && (e.stops_run() || e.is_retryable())
             {
                 return Err(e.clone());
+            }
+            if let Ok(target) = &result {
+                written.insert(source_id.clone(), target.clone());
             }
             out.push(outcome(&source_id, result));
         }
@@ -1105,6 +1157,9 @@ impl Zendesk {
                 ],
                 Kind::View => vec![format!("views/{id}.json")],
                 Kind::Webhook => vec![format!("webhooks/{id}")],
+                Kind::SlaPolicy => vec![format!("slas/policies/{id}.json")],
+                Kind::KbCategory => vec![format!("help_center/categories/{id}.json")],
+                Kind::KbSection => vec![format!("help_center/sections/{id}.json")],
                 Kind::FieldDefinition => {
                     let object = fields.as_ref().and_then(|f| f.get(id)).map(|i| i.object);
                     match object {
