@@ -2,11 +2,12 @@
 //!
 //! Reading:
 //! - tickets and users through the cursor-based incremental exports
-//!   (`/incremental/tickets/cursor`, `/incremental/users/cursor`), organizations through the
-//!   time-based one; these include archived tickets and deleted tickets (`status:
-//!   "deleted"`) and deleted users (`active: false`). `changed_since` becomes `start_time`.
-//! - everything else through cursor pagination (`page[size]=100`, stopping on
-//!   `meta.has_more == false`), with `include=` side-loads where they save requests;
+//!   (`/incremental/tickets/cursor`, `/incremental/users/cursor`), which include archived
+//!   tickets, deleted tickets (`status: "deleted"`, skipped) and deleted users (`active:
+//!   false`); `changed_since` becomes `start_time` (organizations then use the time-based
+//!   export, and a fully read kind cursor pagination);
+//! - everything else through cursor pagination (`page[size]`, stopping on
+//!   `meta.has_more == false`); tickets side-load `metric_sets`, where `solved_at` lives;
 //! - comments ticket by ticket (`/tickets/{id}/comments`), following the ticket export;
 //!   attachment bytes are streamed from `content_url` on demand.
 //!
@@ -16,16 +17,19 @@
 //! Writing (source markers, so a resumed run finds what a killed run wrote):
 //! - organizations and users: `create_or_update_many` keyed by `external_id` = source id,
 //!   polling the job status until it completes;
-//! - tickets: the Ticket Import API (`/imports/tickets`) with `external_id` = source id,
-//!   original timestamps and no triggers; comments are added by ticket update with their
-//!   author and uploaded attachments, and the source marker in the audit's
-//!   `metadata.custom.switchover_source_id`; tickets closed in the source are imported
+//! - tickets: the Ticket Import API (`/imports/tickets/create_many`, 100 per job) with
+//!   `external_id` = source id, original timestamps and no triggers; comments are added
+//!   by ticket update with their author and uploaded attachments, the source marker sent
+//!   as the update's `metadata` (Zendesk keeps it as the comment's
+//!   `metadata.custom.switchover_source_id`); tickets closed in the source are imported
 //!   `solved` and closed by [`Target::finish`] once their comments are in (Zendesk
 //!   refuses updates to closed tickets);
-//! - groups, custom fields, macros, triggers, automations and views have no external id:
-//!   their marker is a `[switchover:<source id>]` suffix of the description (groups,
-//!   fields) or title (macros, rules, views), stripped when reading; webhooks carry it in
-//!   their description.
+//! - groups, custom fields, SLA policies, Help Center categories and sections, macros,
+//!   triggers, automations and views have no external id: their marker is a
+//!   `[switchover:<source id>]` suffix of the description or (macros, rules, views) the
+//!   title, stripped when reading; webhooks carry it in their description;
+//! - a create that fails so that it is unknown whether Zendesk processed it is looked up
+//!   by its marker before it is sent again, so faults never duplicate a record.
 
 #![deny(missing_docs)]
 
