@@ -151,6 +151,34 @@ impl Account {
     fn bad(&self) -> Settings {
         self.settings("not-the-token", "bad-token")
     }
+
+    fn oauth(&self, token: &str) -> Settings {
+        let file = self.dir.path().join("oauth");
+        std::fs::write(&file, token).expect("write oauth file");
+        Settings::new("zendesk", Default::default())
+            .with("url", self.emulator.base_url())
+            .with("oauth_token", format!("file:{}", file.display()))
+    }
+}
+
+#[test]
+fn an_oauth_token_authenticates_and_a_wrong_one_does_not() {
+    let Some(account) = Account::start(EmulatorConfig::empty()) else {
+        return;
+    };
+    let good =
+        switchover_zendesk::Zendesk::connect(&account.oauth(&account.emulator.oauth_token()))
+            .expect("connect");
+    good.check()
+        .expect("the emulator's OAuth token is accepted");
+    let bad =
+        switchover_zendesk::Zendesk::connect(&account.oauth("zd-oauth-wrong")).expect("connect");
+    let refused = bad.check().expect_err("a wrong OAuth token is refused");
+    assert_eq!(
+        refused.kind(),
+        switchover_adapter::ErrorKind::Authentication,
+        "{refused}"
+    );
 }
 
 /// Runs the suite against the emulator; panics on any failed trial.
