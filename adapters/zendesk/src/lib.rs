@@ -405,7 +405,7 @@ pub fn capabilities() -> Capabilities {
         "deleted users are read from the incremental user export (active: false); written as suspended users tagged switchover_deleted, since Zendesk cannot import a deleted user that tickets still reference".into(),
         "group memberships, satisfaction ratings and Help Center articles are read but not written: memberships have no place for a source marker, ratings can only be given by the requester, and article writes (permission group, translations, attachment uploads) are not implemented yet; Help Center categories and sections and SLA policies (Professional plan and up) carry the '[switchover:<id>]' marker in their description".into(),
         "webhooks are written without secrets (passwords, tokens, API keys): re-enter them on the target".into(),
-        "users are upserted by external_id or email: a source user whose email already exists on the target (the migrating admin, shared agents) updates that user and gives it the source marker; an organization whose name exists on the target without a marker is refused (name must be unique)".into(),
+        "users are upserted by external_id or email: a source user whose email already exists on the target (the migrating admin, shared agents) updates that user and gives it the source marker; an organization whose name already exists on the target (names are unique) is found by search and adopted when it carries no other source marker".into(),
         "a delta run cannot add comments to a ticket the target has already closed: Zendesk refuses updates to closed tickets".into(),
         "the incremental exports allow 10 requests per minute: the HTTP kit waits out their 429s".into(),
     ];

@@ -281,6 +281,18 @@ impl Zendesk {
                 }
             }
         }
+        if kind == Kind::Organization {
+            for (slot, request) in outcomes.iter_mut().zip(batch) {
+                let refused_name = matches!(
+                    slot,
+                    Some(WriteOutcome { result: Err(AdapterError::InvalidRecord { reason, .. }), .. })
+                        if reason.contains("DuplicateValue") || reason.contains("name")
+                );
+                if refused_name && let Some(id) = self.adopt_organization(request)? {
+                    *slot = Some(outcome(request.record.id(), Ok(id)));
+                }
+            }
+        }
         Ok(outcomes
             .into_iter()
             .zip(batch)
@@ -290,6 +302,47 @@ impl Zendesk {
                 })
             })
             .collect())
+    }
+
+    /// An organization refused because its name is taken: the target's organization of
+    /// that name, if it carries no other source marker, is adopted (marked and updated).
+    fn adopt_organization(&self, request: &WriteRequest) -> Result<Option<String>, AdapterError> {
+        let Record::Organization(org) = &request.record else {
+            return Ok(None);
+        };
+        let query = format!("type:organization name:\"{}\"", org.name.replace('"', ""));
+        let page: wire::ListPage = self
+            .http
+            .send(Request::get("search.json").query("query", query))
+            .and_then(|r| r.json())
+            .map_err(|e| e.into_adapter(NAME))?;
+        let found = page
+            .rest
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| serde_json::from_value::<wire::Organization>(v.clone()).ok())
+            .find(|o| {
+                o.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(&org.name))
+                    && o.external_id
+                        .as_deref()
+                        .is_none_or(|e| e.is_empty() || e == org.id)
+            });
+        let Some(target) = found.and_then(|o| o.id) else {
+            return Ok(None);
+        };
+        let body = json!({"organization": self.upsert_body(request)?});
+        let sent = Request::put(format!("organizations/{target}.json"))
+            .json(&body)
+            .map_err(|e| e.into_adapter(NAME))?;
+        match self.http.send(sent) {
+            Ok(_) => Ok(Some(target.0)),
+            Err(e) if e.is_rejection() => Ok(None),
+            Err(e) => Err(e.into_adapter(NAME)),
+        }
     }
 
     fn wait_for_job(&self, mut job: wire::JobStatus) -> Result<wire::JobStatus, AdapterError> {

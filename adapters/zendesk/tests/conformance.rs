@@ -362,3 +362,48 @@ fn bench_budget_share() {
         served as f64 / minutes / 7.0
     );
 }
+
+/// Regression: an organization whose name already exists on the target (unique in
+/// Zendesk) was refused instead of being adopted and marked.
+#[test]
+fn an_existing_organization_of_the_same_name_is_adopted() {
+    let Some(account) = Account::start(EmulatorConfig::small(3)) else {
+        return;
+    };
+    let zendesk = switchover_zendesk::Zendesk::connect(&account.good()).expect("connect");
+    let page = zendesk
+        .read_page(Kind::Organization, &PageRequest::default())
+        .expect("read organizations");
+    let existing = page
+        .records
+        .first()
+        .cloned()
+        .expect("a seeded organization");
+    let switchover_model::Record::Organization(mut org) = existing.clone() else {
+        panic!("not an organization");
+    };
+    org.id = "crm-77".into();
+    org.custom_fields.clear();
+    let request = switchover_adapter::WriteRequest {
+        record: switchover_model::Entity::into_record(org),
+        existing: None,
+    };
+    use switchover_adapter::Target;
+    let outcomes = zendesk
+        .write_batch(
+            Kind::Organization,
+            &[request],
+            &switchover_testkit::Dataset::conformance(),
+        )
+        .expect("write");
+    let written = outcomes[0].result.clone().expect("adopted, not refused");
+    assert_eq!(
+        written,
+        existing.id(),
+        "the existing organization is reused"
+    );
+    let found = zendesk
+        .find_by_source(Kind::Organization, &["crm-77".to_string()])
+        .expect("find");
+    assert_eq!(found.get("crm-77"), Some(&written));
+}
