@@ -248,8 +248,9 @@ pub fn capabilities() -> Capabilities {
         ),
     );
     if let Some(comments) = caps.kinds.get_mut(&Kind::Comment) {
-        // Zendesk can redact a comment, not delete it; rollback deletes the ticket.
+        // Zendesk can redact a comment, not delete or edit it; rollback deletes the ticket.
         comments.delete = false;
+        comments.update = false;
     }
     caps.kinds.insert(
         Kind::SatisfactionRating,
@@ -398,7 +399,7 @@ pub fn capabilities() -> Capabilities {
     caps.requests_per_minute = Some(400);
     caps.reads_back_attachment_content = true;
     caps.notes = vec![
-        "source markers: organizations, users and tickets use external_id; comments the audit metadata (metadata.custom.switchover_source_id); groups and custom fields a '[switchover:<id>]' suffix of their description; macros, triggers, automations and views a ' [switchover:<id>]' suffix of their title; webhooks their description. Suffixes are stripped when reading".into(),
+        "source markers: organizations, users and tickets use external_id; comments the audit metadata (metadata.custom.switchover_source_id); groups, custom fields, SLA policies and Help Center categories and sections a '[switchover:<id>]' suffix of their description; macros, triggers, automations and views a ' [switchover:<id>]' suffix of their title; webhooks their description. Suffixes are stripped when reading".into(),
         "tickets are written with the Ticket Import API (no triggers fire, timestamps kept); comments are added afterwards by ticket update with their author, which does run triggers: preflight lists active triggers that notify people, deactivate them or exclude the migration before writing".into(),
         "tickets closed in the source are imported solved and closed when the run finishes (Target::finish), because Zendesk refuses comments on closed tickets; the list of tickets to close lives in memory, so a run killed before finishing leaves them solved until a later run of the same plan writes them again".into(),
         "archived tickets are read through the incremental export (GET /tickets does not list them); deleted tickets appear there with status 'deleted' and are skipped, since the API cannot read their comments".into(),
