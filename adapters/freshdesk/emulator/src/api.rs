@@ -31,8 +31,11 @@ fn not_found() -> Response {
     Response::empty(404)
 }
 
+/// The one spelling of stored times.
+const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
+
 fn now() -> String {
-    Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    Utc::now().format(TIME_FORMAT).to_string()
 }
 
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
@@ -132,6 +135,25 @@ fn render_attachments(value: &mut Value, host: &str) {
 
 /// One page of a list, with `Link` when more exist.
 fn paged(request: &Request, items: Vec<Value>, max_page: Option<usize>) -> Answer {
+    paged_by(request, items.len(), max_page, |range| {
+        items[range].to_vec()
+    })
+}
+
+/// `paged` over borrowed records: only the page is cloned.
+fn paged_refs(request: &Request, items: Vec<&Value>, max_page: Option<usize>) -> Answer {
+    paged_by(request, items.len(), max_page, |range| {
+        items[range].iter().map(|v| (*v).clone()).collect()
+    })
+}
+
+/// One page of `len` items (`page_of` builds the items of a range), with `Link` when more exist.
+fn paged_by(
+    request: &Request,
+    len: usize,
+    max_page: Option<usize>,
+    page_of: impl FnOnce(std::ops::Range<usize>) -> Vec<Value>,
+) -> Answer {
     let per_page = match request.query("per_page") {
         None | Some("") => 30,
         Some(text) => match text.parse::<usize>() {
@@ -169,19 +191,17 @@ fn paged(request: &Request, items: Vec<Value>, max_page: Option<usize>) -> Answe
         ));
     }
     let host = host(request);
-    let start = (page - 1).saturating_mul(per_page);
-    let body: Vec<Value> = items
-        .iter()
-        .skip(start)
-        .take(per_page)
-        .cloned()
+    let start = (page - 1).saturating_mul(per_page).min(len);
+    let end = start.saturating_add(per_page).min(len);
+    let body: Vec<Value> = page_of(start..end)
+        .into_iter()
         .map(|mut v| {
             render_attachments(&mut v, &host);
             v
         })
         .collect();
     let mut response = Response::json(200, &Value::Array(body));
-    if start + per_page < items.len() {
+    if end < len {
         let mut query: Vec<String> = request
             .query
             .iter()
@@ -508,13 +528,13 @@ fn route(state: &State, request: &Request) -> Answer {
             if id.is_none_or(|id| !account.tickets.contains_key(&id)) {
                 return Err(not_found());
             }
-            let items = account
-                .conversations
-                .values()
-                .filter(|c| c["ticket_id"].as_u64() == id)
-                .cloned()
+            let items: Vec<&Value> = id
+                .and_then(|id| account.by_ticket.get(&id))
+                .into_iter()
+                .flatten()
+                .filter_map(|cid| account.conversations.get(cid))
                 .collect();
-            paged(request, items, None)
+            paged_refs(request, items, None)
         }
         ("POST", ["tickets", _, "notes"]) => add_conversation(state, request, num(1), false),
         ("POST", ["tickets", _, "reply"]) => add_conversation(state, request, num(1), true),
@@ -529,7 +549,7 @@ fn route(state: &State, request: &Request) -> Answer {
         ("PUT", ["conversations", _]) => update_conversation(state, request, num(1)),
         ("DELETE", ["conversations", _]) => {
             let mut account = lock(state);
-            match num(1).and_then(|id| account.conversations.remove(&id)) {
+            match num(1).and_then(|id| account.remove_conversation(id)) {
                 Some(_) => Ok(Response::empty(204)),
                 None => Err(not_found()),
             }
@@ -587,7 +607,7 @@ fn route(state: &State, request: &Request) -> Answer {
         }
         ("GET", ["companies"]) => {
             let account = lock(state);
-            paged(request, account.companies.values().cloned().collect(), None)
+            paged_refs(request, account.companies.values().collect(), None)
         }
         ("POST", ["companies"]) => save_company(state, request, None),
         ("GET", ["companies", _]) => get_in(state, request, |a| &a.companies, num(1)),
@@ -652,7 +672,7 @@ fn route(state: &State, request: &Request) -> Answer {
         )),
         ("GET", ["groups"]) => {
             let account = lock(state);
-            paged(request, account.groups.values().cloned().collect(), None)
+            paged_refs(request, account.groups.values().collect(), None)
         }
         ("POST", ["groups"]) => save_group(state, request, None),
         ("GET", ["groups", _]) => get_in(state, request, |a| &a.groups, num(1)),
@@ -919,12 +939,13 @@ fn ticket_view(account: &Account, ticket: &Value, request: &Request, list: bool)
             obj.insert("requester".into(), requester);
         }
         if !list && includes.contains(&"conversations") {
-            let first: Vec<Value> = account
-                .conversations
-                .values()
-                .filter(|c| c["ticket_id"] == ticket["id"])
+            let first: Vec<Value> = ticket["id"]
+                .as_u64()
+                .and_then(|id| account.by_ticket.get(&id))
+                .into_iter()
+                .flatten()
                 .take(10)
-                .cloned()
+                .filter_map(|cid| account.conversations.get(cid).cloned())
                 .collect();
             obj.insert("conversations".into(), Value::Array(first));
         }
@@ -1006,8 +1027,12 @@ fn list_tickets(state: &State, request: &Request) -> Answer {
         .any(|k| request.query(k).is_some())
         || filter.is_some();
     // Without updated_since (or another filter) only the last 30 days are listed.
-    let window =
-        (since.is_none() && !filtered_by_other).then(|| Utc::now() - chrono::Duration::days(30));
+    let window = (since.is_none() && !filtered_by_other).then(|| {
+        (Utc::now() - chrono::Duration::days(30))
+            .format(TIME_FORMAT)
+            .to_string()
+    });
+    let since = since.map(|s| s.format(TIME_FORMAT).to_string());
     let account = lock(state);
     let requester_email = request.query("email").map(str::to_ascii_lowercase);
     let external = request.query("unique_external_id");
@@ -1023,8 +1048,17 @@ fn list_tickets(state: &State, request: &Request) -> Answer {
                 _ => !deleted && !spam,
             }
         })
-        .filter(|t| since.is_none_or(|s| time_of(t, "updated_at").is_some_and(|u| u >= s)))
-        .filter(|t| window.is_none_or(|w| time_of(t, "created_at").is_some_and(|c| c >= w)))
+        // Stored times all have one spelling, so they compare as strings.
+        .filter(|t| {
+            since
+                .as_deref()
+                .is_none_or(|s| t["updated_at"].as_str().is_some_and(|u| u >= s))
+        })
+        .filter(|t| {
+            window
+                .as_deref()
+                .is_none_or(|w| t["created_at"].as_str().is_some_and(|c| c >= w))
+        })
         .filter(|t| {
             request.query("requester_id").is_none_or(|r| {
                 t["requester_id"].as_u64().map(|x| x.to_string()).as_deref() == Some(r)
@@ -1047,26 +1081,24 @@ fn list_tickets(state: &State, request: &Request) -> Answer {
         })
         .collect();
     items.sort_by(|a, b| {
-        let key = |t: &Value| match order_by {
-            "status" => format!("{:010}", t["status"].as_u64().unwrap_or(0)),
-            _ => time_of(t, order_by)
-                .map(|d| d.format("%Y-%m-%dT%H:%M:%S").to_string())
-                .unwrap_or_default(),
-        };
-        let ordering = key(a)
-            .cmp(&key(b))
-            .then(a["id"].as_u64().cmp(&b["id"].as_u64()));
+        let ordering = if order_by == "status" {
+            a["status"].as_u64().cmp(&b["status"].as_u64())
+        } else {
+            a[order_by].as_str().cmp(&b[order_by].as_str())
+        }
+        .then(a["id"].as_u64().cmp(&b["id"].as_u64()));
         if ascending {
             ordering
         } else {
             ordering.reverse()
         }
     });
-    let views = items
-        .into_iter()
-        .map(|t| ticket_view(&account, t, request, true))
-        .collect();
-    paged(request, views, Some(state.max_ticket_page))
+    paged_by(request, items.len(), Some(state.max_ticket_page), |range| {
+        items[range]
+            .iter()
+            .map(|t| ticket_view(&account, t, request, true))
+            .collect()
+    })
 }
 
 fn get_ticket(state: &State, request: &Request, id: Option<u64>) -> Answer {
@@ -1331,7 +1363,7 @@ fn add_conversation(state: &State, request: &Request, id: Option<u64>, reply: bo
         "last_edited_at": null, "last_edited_user_id": null,
         "created_at": at, "updated_at": at,
     });
-    account.conversations.insert(cid, conversation.clone());
+    account.insert_conversation(cid, conversation.clone());
     if let Some(ticket) = account.tickets.get_mut(&ticket_id) {
         ticket["updated_at"] = json!(at);
     }
@@ -1409,9 +1441,8 @@ fn list_contacts(state: &State, request: &Request) -> Answer {
             })
         })
         .filter(|c| since.is_none_or(|s| time_of(c, "updated_at").is_some_and(|u| u >= s)))
-        .cloned()
         .collect();
-    paged(request, items, None)
+    paged_refs(request, items, None)
 }
 
 fn save_contact(state: &State, request: &Request, id: Option<u64>) -> Answer {

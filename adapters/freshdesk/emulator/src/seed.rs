@@ -379,7 +379,7 @@ pub(crate) fn seed(account: &mut Account, config: &EmulatorConfig) {
                 .map(|a| attachment_json(account, a, comment.created_at.as_ref()))
                 .collect();
             let html = comment.body_html.clone().unwrap_or_default();
-            account.conversations.insert(cid, json!({
+            account.insert_conversation(cid, json!({
                 "id": cid, "ticket_id": id, "user_id": user_id, "body": html, "body_text": html_to_text(&html),
                 "incoming": incoming, "private": !comment.public, "source": if comment.public && !incoming { 0 } else { 2 },
                 "category": 2, "support_email": null, "from_email": null, "to_emails": [], "cc_emails": [],

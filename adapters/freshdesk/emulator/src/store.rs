@@ -19,6 +19,8 @@ pub(crate) struct Account {
     pub admin_id: u64,
     pub tickets: BTreeMap<u64, Value>,
     pub conversations: BTreeMap<u64, Value>,
+    /// Conversation ids by ticket, in creation order.
+    pub by_ticket: BTreeMap<u64, Vec<u64>>,
     pub contacts: BTreeMap<u64, Value>,
     pub agents: BTreeMap<u64, Value>,
     pub companies: BTreeMap<u64, Value>,
@@ -46,6 +48,7 @@ impl Account {
             admin_id: 82_000_000_000,
             tickets: BTreeMap::new(),
             conversations: BTreeMap::new(),
+            by_ticket: BTreeMap::new(),
             contacts: BTreeMap::new(),
             agents: BTreeMap::new(),
             companies: BTreeMap::new(),
@@ -85,6 +88,26 @@ impl Account {
             "company" => &mut self.company_fields,
             _ => &mut self.ticket_fields,
         }
+    }
+
+    /// Stores a conversation and indexes it by its ticket.
+    pub fn insert_conversation(&mut self, id: u64, conversation: Value) {
+        if let Some(ticket) = conversation["ticket_id"].as_u64() {
+            self.by_ticket.entry(ticket).or_default().push(id);
+        }
+        self.conversations.insert(id, conversation);
+    }
+
+    /// Removes a conversation and its index entry.
+    pub fn remove_conversation(&mut self, id: u64) -> Option<Value> {
+        let removed = self.conversations.remove(&id)?;
+        if let Some(list) = removed["ticket_id"]
+            .as_u64()
+            .and_then(|t| self.by_ticket.get_mut(&t))
+        {
+            list.retain(|c| *c != id);
+        }
+        Some(removed)
     }
 
     /// Whether `id` is an agent or a contact.
