@@ -283,6 +283,8 @@ pub(crate) struct Cache {
     pub(crate) fields: Option<Vec<FieldInfo>>,
     /// Agent ids, once loaded.
     pub(crate) agents: Option<BTreeSet<u64>>,
+    /// Administrator role ids, once loaded.
+    pub(crate) admin_roles: Option<BTreeSet<u64>>,
     /// Source marker -> target id, per kind, once loaded.
     pub(crate) markers: HashMap<Kind, BTreeMap<String, String>>,
 }

@@ -265,6 +265,24 @@ impl Freshdesk {
         Ok(ids)
     }
 
+    /// Ids of the administrator roles (`/roles` names containing "Administrator"), cached.
+    fn admin_roles(&self) -> Result<BTreeSet<u64>, AdapterError> {
+        if let Some(roles) = &self.cache().admin_roles {
+            return Ok(roles.clone());
+        }
+        let roles: BTreeSet<u64> = self
+            .api
+            .get("roles", &[])?
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| text(r, "name").is_some_and(|n| n.contains("Administrator")))
+            .filter_map(|r| r.get("id").and_then(Value::as_u64))
+            .collect();
+        self.cache().admin_roles = Some(roles.clone());
+        Ok(roles)
+    }
+
     /// Custom field values of an object's record, without the marker field.
     fn custom_values(
         &self,
@@ -413,11 +431,17 @@ impl Freshdesk {
         Ok((marker, record.into_record()))
     }
 
-    fn agent(&self, a: &Value) -> (Option<String>, Record) {
+    fn agent(&self, a: &Value, admins: &BTreeSet<u64>) -> (Option<String>, Record) {
         let contact = a.get("contact").cloned().unwrap_or(Value::Null);
         let (_, marker) = split_signature(a.get("signature").and_then(Value::as_str));
         let role = match a.get("role_ids").and_then(Value::as_array) {
-            Some(roles) if roles.iter().any(|r| r.as_u64() == Some(1)) => UserRole::Admin,
+            Some(roles)
+                if roles
+                    .iter()
+                    .any(|r| r.as_u64().is_some_and(|r| admins.contains(&r))) =>
+            {
+                UserRole::Admin
+            }
             _ => UserRole::Agent,
         };
         let record = User {
@@ -837,10 +861,15 @@ impl Freshdesk {
                 self.simple_page("contacts", &q, &inner)?
             }
         };
+        let admins = if phase == 0 {
+            self.admin_roles()?
+        } else {
+            BTreeSet::new()
+        };
         let mut records = Vec::new();
         for item in &items {
             let (marker, record) = if phase == 0 {
-                self.agent(item)
+                self.agent(item, &admins)
             } else {
                 self.contact(item)?
             };

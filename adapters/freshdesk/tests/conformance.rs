@@ -458,6 +458,16 @@ fn a_seeded_account_reads_every_kind() {
         assert!(records >= at_least, "{kind}: only {records} read");
     }
     eprintln!("read {}", counts.join(", "));
+    // Roles come from /roles: only the administrator reads as an admin.
+    let users = source
+        .read_page(Kind::User, &PageRequest::default())
+        .expect("agents");
+    let admins = users
+        .records
+        .iter()
+        .filter(|r| matches!(r, switchover_model::Record::User(u) if u.role == switchover_model::UserRole::Admin))
+        .count();
+    assert_eq!(admins, 1);
 }
 
 /// Benchmark: `SWITCHOVER_BENCH_TICKETS=20000 cargo test --release -p switchover-freshdesk

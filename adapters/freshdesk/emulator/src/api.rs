@@ -667,8 +667,12 @@ fn route(state: &State, request: &Request) -> Answer {
         }
         ("GET", ["roles"]) => Ok(Response::json(
             200,
-            &json!([{"id": 1, "name": "Account Administrator", "description": "Full access", "default": true,
-                     "created_at": "2019-01-01T00:00:00Z", "updated_at": "2019-01-01T00:00:00Z"}]),
+            &json!([
+                {"id": 1, "name": "Account Administrator", "description": "Full access", "default": true,
+                 "created_at": "2019-01-01T00:00:00Z", "updated_at": "2019-01-01T00:00:00Z"},
+                {"id": 2, "name": "Agent", "description": "Works on tickets", "default": true,
+                 "created_at": "2019-01-01T00:00:00Z", "updated_at": "2019-01-01T00:00:00Z"},
+            ]),
         )),
         ("GET", ["groups"]) => {
             let account = lock(state);

@@ -504,7 +504,7 @@ fn fd_ticket_company(account: &Account, id: u64) -> Value {
 pub(crate) fn agent_json(id: u64, agent: &User) -> Value {
     json!({
         "id": id, "available": true, "occasional": false, "ticket_scope": 1, "signature": null,
-        "group_ids": [], "role_ids": [1], "skill_ids": [], "available_since": null,
+        "group_ids": [], "role_ids": [if agent.role == UserRole::Admin { 1 } else { 2 }], "skill_ids": [], "available_since": null,
         "type": "support_agent", "created_at": fd_time(agent.created_at.as_ref()),
         "updated_at": fd_time(agent.updated_at.as_ref()),
         "contact": {
