@@ -552,3 +552,74 @@ fn bench_budget_share() {
         served as f64 / minutes
     );
 }
+
+/// Benchmark: a Zendesk emulator account migrated into a Freshdesk emulator through the
+/// engine. `SWITCHOVER_BENCH_TICKETS=2000 cargo test --release -p switchover-freshdesk
+/// --test conformance -- --ignored --nocapture bench_zendesk_to_freshdesk`.
+#[test]
+#[ignore = "benchmark; run by hand"]
+fn bench_zendesk_to_freshdesk() {
+    use switchover_zendesk_emulator::ZendeskEmulator;
+
+    let tickets: usize = std::env::var("SWITCHOVER_BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = EmulatorConfig {
+        organizations: 20,
+        users: tickets / 4,
+        agents: 5,
+        groups: 3,
+        tickets,
+        comments_per_ticket: 3,
+        attachment_share: 0.1,
+        attachment_max_bytes: 32 * 1024,
+        custom_fields: true,
+        ..EmulatorConfig::empty()
+    };
+    let zendesk = ZendeskEmulator::start(config.clone()).expect("zendesk");
+    let file = dir.path().join("zd-token");
+    std::fs::write(&file, zendesk.api_token()).expect("token file");
+    let source = switchover_zendesk::Zendesk::connect(
+        &Settings::new("zendesk", Default::default())
+            .with("url", zendesk.base_url())
+            .with("email", zendesk.email())
+            .with("api_token", format!("file:{}", file.display())),
+    )
+    .expect("zendesk source");
+    let freshdesk = FreshdeskEmulator::start(EmulatorConfig::default()).expect("freshdesk");
+    let generator = switchover_sandbox::generate::Generator::new(&config);
+    for i in 1..=config.agents {
+        let agent = generator.agent(i);
+        freshdesk.add_agent(&agent.name, agent.email.as_deref().unwrap_or_default());
+    }
+    let target = switchover_freshdesk::Freshdesk::connect(&settings(
+        &freshdesk.base_url(),
+        &freshdesk.api_key(),
+        dir.path(),
+        "fd-key",
+    ))
+    .expect("freshdesk target");
+    let mut state = StateStore::open(&dir.path().join("bench.sqlite")).expect("state");
+    let started = Instant::now();
+    let moved = migrate(
+        &source,
+        &target,
+        &mut state,
+        &Options::default(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
+    let seconds = started.elapsed().as_secs_f64();
+    let records: u64 = moved.kinds.values().map(|k| k.created).sum();
+    eprintln!(
+        "zendesk -> freshdesk: {records} records ({tickets} tickets) in {seconds:.1}s = {:.0} records/s; {} freshdesk requests ({:.2} per record), {} zendesk requests, {} failures",
+        records as f64 / seconds,
+        freshdesk.requests_served(),
+        freshdesk.requests_served() as f64 / records.max(1) as f64,
+        zendesk.requests_served(),
+        moved.failures.len()
+    );
+}
