@@ -235,9 +235,26 @@ pub fn capabilities() -> Capabilities {
             false,
         ),
     );
-    let mut tickets_only = read_only();
-    tickets_only.incremental = true;
-    caps.kinds.insert(Kind::SatisfactionRating, tickets_only);
+    let mut ratings = writable(
+        &["ticket", "score", "comment"],
+        &[
+            (
+                "requester",
+                "the API has no rater field: a rating belongs to the ticket's requester",
+            ),
+            (
+                "created_at",
+                "Freshdesk sets a rating's time to the time of the write",
+            ),
+            ("extra", "not kept"),
+        ],
+        1.0,
+        true,
+    );
+    // Ratings cannot be edited or deleted through the API.
+    ratings.update = false;
+    ratings.delete = false;
+    caps.kinds.insert(Kind::SatisfactionRating, ratings);
     caps.kinds.insert(Kind::KbCategory, read_only());
     caps.kinds.insert(Kind::KbSection, read_only());
     caps.kinds.insert(Kind::KbArticle, read_only());
@@ -256,6 +273,7 @@ pub fn capabilities() -> Capabilities {
         "agents are matched by email and never created (creating one e-mails an invitation and takes a paid seat): create the seats first; an unmatched agent is refused and so are tickets assigned to them".into(),
         "rollback deletes tickets (to the trash), notes, contacts (for good), companies, groups and the fields the migration created; matched agents and fields only lose their marker".into(),
         "a note carries at most 20 MB of attachments: larger comments are refused".into(),
+        "satisfaction ratings are written with POST /tickets/{id}/satisfaction_ratings (the ticket's requester rates; other scales map to the nearest of Freshdesk's seven points); the feedback ends with a '[switchover-source-id: …]' line; ratings cannot be edited or deleted, so rollback leaves them".into(),
         "time entries, automation rules and group memberships are not migrated".into(),
     ];
     caps

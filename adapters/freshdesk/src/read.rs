@@ -960,7 +960,7 @@ impl Freshdesk {
                     .collect();
                 let (items, next) =
                     self.simple_page("surveys/satisfaction_ratings", &q, request)?;
-                Ok((items.iter().map(|r| (None, rating(r))).collect(), next))
+                Ok((items.iter().map(rating).collect(), next))
             }
             Kind::KbCategory => {
                 let list = self.api.get("solutions/categories", &[])?;
@@ -1209,13 +1209,25 @@ impl Freshdesk {
     }
 }
 
-fn rating(r: &Value) -> Record {
+fn rating(r: &Value) -> (Option<String>, Record) {
     let score = r
         .get("ratings")
         .and_then(|x| x.get("default_question"))
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    SatisfactionRating {
+    let (comment, marker) = split_desc(r.get("feedback").and_then(Value::as_str));
+    let mut extra = Extra::new();
+    if let Some(others) = r.get("ratings").and_then(Value::as_object) {
+        let others: serde_json::Map<String, Value> = others
+            .iter()
+            .filter(|(k, _)| *k != "default_question")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !others.is_empty() {
+            extra.insert("ratings".into(), Value::Object(others));
+        }
+    }
+    let record = SatisfactionRating {
         id: num_id(r, "id").unwrap_or_default(),
         ticket: Ref::new(num_id(r, "ticket_id").unwrap_or_default()),
         requester: num_id(r, "user_id").map(Ref::new),
@@ -1227,9 +1239,10 @@ fn rating(r: &Value) -> Record {
                 max: 103,
             },
         },
-        comment: text(r, "feedback"),
+        comment,
         created_at: time(r, "created_at"),
-        extra: Extra::new(),
+        extra,
     }
-    .into_record()
+    .into_record();
+    (marker, record)
 }

@@ -124,6 +124,7 @@ impl Freshdesk {
             Record::Group(g) => self.write_group(g, existing),
             Record::Ticket(t) => self.write_ticket(t, existing),
             Record::Comment(c) => self.write_note(c, existing, content),
+            Record::SatisfactionRating(r) => self.write_rating(r, existing),
             other => Err(AdapterError::unsupported(NAME, other.kind(), "write")),
         }
     }
@@ -620,6 +621,55 @@ impl Freshdesk {
         });
         let answer = self.api.write(request, kind, &c.id)?;
         Self::target_id(&answer, kind, &c.id)
+    }
+
+    /// Freshdesk is one of the few targets that takes historical ratings; they cannot be
+    /// edited or deleted, so a rating written before is left as it is.
+    fn write_rating(
+        &self,
+        r: &SatisfactionRating,
+        existing: Option<String>,
+    ) -> Result<String, AdapterError> {
+        let kind = Kind::SatisfactionRating;
+        if let Some(id) = existing {
+            return Ok(id);
+        }
+        let ticket = r.ticket.id();
+        if ticket.is_empty() {
+            return Err(invalid(
+                kind,
+                &r.id,
+                "ticket",
+                "the ticket is not on the target",
+            ));
+        }
+        let score = match &r.score {
+            Score::Good => 103,
+            Score::Bad => -103,
+            Score::Scale { value, max } if *max == 103 => *value,
+            // Other scales: the nearest of Freshdesk's seven points, by position on the scale.
+            Score::Scale { value, max } => {
+                let points = [-103, -102, -101, 100, 101, 102, 103];
+                let share = if *max > 1 {
+                    (*value - 1).clamp(0, *max - 1) as f64 / (*max - 1) as f64
+                } else {
+                    1.0
+                };
+                points[(share * 6.0).round() as usize]
+            }
+        };
+        let marker = desc_marker(&r.id);
+        let feedback = match r.comment.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => format!("{c}\n{marker}"),
+            None => marker,
+        };
+        let answer = self.api.write_json(
+            Request::post(format!("tickets/{ticket}/satisfaction_ratings")),
+            &json!({"ratings": {"default_question": score}, "feedback": feedback}),
+            kind,
+            &r.id,
+        )?;
+        Self::target_id(&answer, kind, &r.id)
     }
 
     pub(crate) fn delete_records(

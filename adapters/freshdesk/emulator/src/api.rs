@@ -827,6 +827,7 @@ fn route(state: &State, request: &Request) -> Answer {
                 .collect();
             paged(request, items, None)
         }
+        ("POST", ["tickets", _, "satisfaction_ratings"]) => add_rating(state, request, num(1)),
         ("GET", ["tickets", _, "satisfaction_ratings"]) => {
             let account = lock(state);
             let items = account
@@ -1958,4 +1959,59 @@ fn update_field(state: &State, request: &Request, object: &str, id: Option<u64>)
     field["updated_at"] = json!(now());
     let field = field.clone();
     ok(200, field, request)
+}
+
+/// `POST /tickets/{id}/satisfaction_ratings`: the rating is the ticket requester's (the
+/// API has no rater field).
+fn add_rating(state: &State, request: &Request, id: Option<u64>) -> Answer {
+    let (map, _) = body(request)?;
+    only(&map, &["ratings", "feedback"])?;
+    let allowed = [103, 102, 101, 100, -101, -102, -103];
+    let Some(ratings) = map.get("ratings").and_then(Value::as_object) else {
+        return Err(invalid(
+            "ratings",
+            "It should not be blank as this is a mandatory field",
+            "missing_field",
+        ));
+    };
+    if !ratings.contains_key("default_question") {
+        return Err(invalid(
+            "ratings.default_question",
+            "It should not be blank as this is a mandatory field",
+            "missing_field",
+        ));
+    }
+    for (question, value) in ratings {
+        if !value.as_i64().is_some_and(|v| allowed.contains(&v)) {
+            return Err(invalid(
+                &format!("ratings.{question}"),
+                "It should be one of these values: '103,102,101,100,-101,-102,-103'",
+                "invalid_value",
+            ));
+        }
+    }
+    if map
+        .get("feedback")
+        .is_some_and(|f| !f.is_string() && !f.is_null())
+    {
+        return Err(invalid(
+            "feedback",
+            "It should be a/an String",
+            "datatype_mismatch",
+        ));
+    }
+    let mut account = lock(state);
+    let Some(ticket) = id.and_then(|id| account.tickets.get(&id)).cloned() else {
+        return Err(not_found());
+    };
+    let rid = account.next_id();
+    let at = now();
+    let rating = json!({
+        "id": rid, "survey_id": 1, "user_id": ticket["requester_id"], "agent_id": ticket["responder_id"],
+        "group_id": ticket["group_id"], "ticket_id": ticket["id"],
+        "feedback": map.get("feedback").cloned().unwrap_or(Value::Null),
+        "ratings": Value::Object(ratings.clone()), "created_at": at, "updated_at": at,
+    });
+    account.ratings.insert(rid, rating.clone());
+    ok(201, rating, request)
 }

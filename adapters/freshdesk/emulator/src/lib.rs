@@ -19,7 +19,8 @@
 //!   `_updated_since`, `state`), companies, agents (filter `email`; POST creates a seat and
 //!   counts an invitation email), groups, ticket/contact/company fields (read and
 //!   `/admin/...` create/delete), canned response folders and responses, solution
-//!   categories/folders/articles, time entries, satisfaction ratings, automation rules,
+//!   categories/folders/articles, time entries, satisfaction ratings (list, and POST on a
+//!   ticket with the seven-point scale), automation rules (list, PUT `active`),
 //!   attachments downloaded from pre-signed `/s3/...` URLs without credentials;
 //! - writes as JSON or `multipart/form-data` (`attachments[]`, `tags[]`,
 //!   `custom_fields[cf_x]`), at most 20 MB of attachments per request; unknown fields,

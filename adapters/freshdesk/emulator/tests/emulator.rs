@@ -417,6 +417,20 @@ fn notes_are_private_by_default_and_only_replies_email() {
         .expect("json");
     assert_eq!(note["private"], true);
     assert_eq!(api.emulator.emails_sent(), 0);
+    // Ratings take Freshdesk's seven points and belong to the requester.
+    let bad_score = api.post(
+        &format!("tickets/{id}/satisfaction_ratings"),
+        &json!({"ratings": {"default_question": 5}}),
+    );
+    assert_eq!(bad_score.status(), 400);
+    let rating: Value = api
+        .post(
+            &format!("tickets/{id}/satisfaction_ratings"),
+            &json!({"ratings": {"default_question": -102}, "feedback": "slow"}),
+        )
+        .json()
+        .expect("json");
+    assert_eq!(rating["user_id"], requester);
     let reply = api.post(&format!("tickets/{id}/reply"), &json!({"body": "<p>r</p>"}));
     assert_eq!(reply.status(), 201);
     assert_eq!(api.emulator.emails_sent(), 1);
