@@ -15,10 +15,10 @@ use switchover_zendesk::wire;
 use switchover_zendesk_emulator::ZendeskEmulator;
 
 fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
     assert!(
         dir.join("SOURCES.md").exists(),
-        "the recorded Zendesk fixtures are expected at {} (the shared folder next to the repository); they are missing",
+        "the recorded Zendesk fixtures are expected at {} (vendored in the repository with their licenses, see tests/fixtures/SOURCES.md); they are missing",
         dir.display()
     );
     dir

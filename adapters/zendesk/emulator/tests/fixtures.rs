@@ -11,11 +11,15 @@ use switchover_sandbox::EmulatorConfig;
 use switchover_zendesk_emulator::ZendeskEmulator;
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/fixtures")
 }
 
+/// A recorded body; a missing file fails the test (the fixtures are vendored in the
+/// repository), a body that is not JSON is `None`.
 fn fixture(path: &str) -> Option<Value> {
-    let text = std::fs::read_to_string(fixtures().join(path)).ok()?;
+    let file = fixtures().join(path);
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("recorded fixture {} is missing: {e}", file.display()));
     serde_json::from_str(&text).ok()
 }
 
