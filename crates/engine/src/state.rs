@@ -107,6 +107,7 @@ impl StateStore {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
+             PRAGMA cache_size = -32768;
              PRAGMA busy_timeout = 5000;
              CREATE TABLE IF NOT EXISTS runs (
                  id INTEGER PRIMARY KEY,
