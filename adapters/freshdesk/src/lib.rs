@@ -69,19 +69,6 @@ pub fn register() -> AdapterSpec {
     }
 }
 
-fn set(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn lossy(list: &[(&str, &str)]) -> Vec<LossyField> {
-    list.iter()
-        .map(|(field, how)| LossyField {
-            field: field.to_string(),
-            how: how.to_string(),
-        })
-        .collect()
-}
-
 fn writable(
     declared: &[&str],
     lost: &[(&str, &str)],
@@ -95,8 +82,8 @@ fn writable(
         update: true,
         read_back: true,
         delete: true,
-        fields: set(declared),
-        lossy: lossy(lost),
+        fields: switchover_model::digest::field_set(declared.iter().copied()),
+        lossy: LossyField::list(lost),
         max_batch: 20,
         write_cost: RequestCost {
             per_batch: 0.0,

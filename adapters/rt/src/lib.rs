@@ -69,19 +69,6 @@ pub fn register() -> AdapterSpec {
     }
 }
 
-fn fields(list: &[&str]) -> std::collections::BTreeSet<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn lossy(list: &[(&str, &str)]) -> Vec<LossyField> {
-    list.iter()
-        .map(|(field, how)| LossyField {
-            field: field.to_string(),
-            how: how.to_string(),
-        })
-        .collect()
-}
-
 fn kind_cap(
     read: bool,
     incremental: bool,
@@ -97,8 +84,8 @@ fn kind_cap(
         update: true,
         read_back: true,
         delete,
-        fields: fields(declared),
-        lossy: lossy(lost),
+        fields: switchover_model::digest::field_set(declared.iter().copied()),
+        lossy: LossyField::list(lost),
         max_batch: 50,
         write_cost: cost,
         page_size: 50,

@@ -38,7 +38,7 @@ mod read;
 pub mod wire;
 mod write;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::Mutex;
 
@@ -72,19 +72,6 @@ pub fn register() -> AdapterSpec {
     }
 }
 
-fn set(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn lossy(list: &[(&str, &str)]) -> Vec<LossyField> {
-    list.iter()
-        .map(|(field, how)| LossyField {
-            field: field.to_string(),
-            how: how.to_string(),
-        })
-        .collect()
-}
-
 fn writable(
     fields: &[&str],
     lost: &[(&str, &str)],
@@ -99,8 +86,8 @@ fn writable(
         update: true,
         read_back: true,
         delete: true,
-        fields: set(fields),
-        lossy: lossy(lost),
+        fields: switchover_model::digest::field_set(fields.iter().copied()),
+        lossy: LossyField::list(lost),
         max_batch,
         write_cost: cost,
         page_size: 100,
@@ -111,7 +98,7 @@ fn read_only(fields: &[&str], incremental: bool) -> KindCapability {
     KindCapability {
         read: true,
         incremental,
-        fields: set(fields),
+        fields: switchover_model::digest::field_set(fields.iter().copied()),
         max_batch: 1,
         page_size: 100,
         ..Default::default()

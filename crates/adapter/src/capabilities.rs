@@ -31,6 +31,19 @@ pub struct LossyField {
     pub how: String,
 }
 
+impl LossyField {
+    /// Lossy fields from `(field, how)` pairs, the form adapters declare them in.
+    pub fn list(pairs: &[(&str, &str)]) -> Vec<LossyField> {
+        pairs
+            .iter()
+            .map(|(field, how)| LossyField {
+                field: field.to_string(),
+                how: how.to_string(),
+            })
+            .collect()
+    }
+}
+
 /// How many requests a write costs, so a dry run can predict a real run's requests.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RequestCost {
