@@ -123,7 +123,7 @@ struct Account {
 }
 
 impl Account {
-    fn start(config: EmulatorConfig) -> Option<Account> {
+    fn start(config: EmulatorConfig) -> Account {
         let emulator = ZendeskEmulator::start(config).expect("start the Zendesk emulator");
         let dir = tempfile::tempdir().expect("temp dir");
         let account = Account { emulator, dir };
@@ -132,7 +132,7 @@ impl Account {
         if let Err(e) = source.check() {
             panic!("the Zendesk emulator refuses its own credentials on users/me: {e}");
         }
-        Some(account)
+        account
     }
 
     fn settings(&self, token: &str, name: &str) -> Settings {
@@ -163,9 +163,7 @@ impl Account {
 
 #[test]
 fn an_oauth_token_authenticates_and_a_wrong_one_does_not() {
-    let Some(account) = Account::start(EmulatorConfig::empty()) else {
-        return;
-    };
+    let account = Account::start(EmulatorConfig::empty());
     let good =
         switchover_zendesk::Zendesk::connect(&account.oauth(&account.emulator.oauth_token()))
             .expect("connect");
@@ -190,9 +188,7 @@ fn conformance(account: &Account) {
 
 #[test]
 fn zendesk_passes_the_conformance_suite_against_an_empty_emulator() {
-    let Some(account) = Account::start(EmulatorConfig::empty()) else {
-        return;
-    };
+    let account = Account::start(EmulatorConfig::empty());
     let started = Instant::now();
     conformance(&account);
     eprintln!(
@@ -213,9 +209,7 @@ fn zendesk_passes_the_conformance_suite_with_faults_and_a_small_budget() {
             .expect("fault spec"),
         ..EmulatorConfig::empty()
     };
-    let Some(account) = Account::start(config) else {
-        return;
-    };
+    let account = Account::start(config);
     let started = Instant::now();
     conformance(&account);
     eprintln!(
@@ -233,9 +227,7 @@ fn a_seeded_account_reads_every_kind_past_page_limits() {
         users: 150,
         ..EmulatorConfig::small(7)
     };
-    let Some(account) = Account::start(config) else {
-        return;
-    };
+    let account = Account::start(config);
     let source = switchover_zendesk::Zendesk::connect(&account.good()).expect("connect");
     let capabilities = source.capabilities();
     let mut counts = Vec::new();
@@ -314,9 +306,7 @@ fn bench_extraction() {
         attachment_share: 0.0,
         ..EmulatorConfig::small(11)
     };
-    let Some(account) = Account::start(config) else {
-        return;
-    };
+    let account = Account::start(config);
     let before = account.emulator.requests_served();
     let (records, seconds) = extract(&account, &[Kind::User, Kind::Ticket, Kind::Comment]);
     let requests = account.emulator.requests_served() - before;
@@ -338,9 +328,7 @@ fn bench_budget_share() {
         rpm: Some(700),
         ..EmulatorConfig::small(12)
     };
-    let Some(account) = Account::start(config) else {
-        return;
-    };
+    let account = Account::start(config);
     let settings = account.good().with("requests_per_minute", 700);
     let source = switchover_zendesk::Zendesk::connect(&settings).expect("connect");
     let started = Instant::now();
@@ -367,9 +355,7 @@ fn bench_budget_share() {
 /// Zendesk) was refused instead of being adopted and marked.
 #[test]
 fn an_existing_organization_of_the_same_name_is_adopted() {
-    let Some(account) = Account::start(EmulatorConfig::small(3)) else {
-        return;
-    };
+    let account = Account::start(EmulatorConfig::small(3));
     let zendesk = switchover_zendesk::Zendesk::connect(&account.good()).expect("connect");
     let page = zendesk
         .read_page(Kind::Organization, &PageRequest::default())
