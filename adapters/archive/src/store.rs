@@ -12,7 +12,7 @@ use switchover_adapter::{
     AdapterError, ContentSource, Cursor, Page, PageRequest, WriteOutcome, WriteRequest,
 };
 use switchover_model::digest::{ContentHasher, Digest, field_set, record_digest};
-use switchover_model::merkle::{manifest_digest, root_of};
+use switchover_model::merkle::{leaf, manifest_digest, root_of_leaf_hashes};
 use switchover_model::{Attachment, Kind, Record, Timestamp};
 
 use crate::NAME;
@@ -36,8 +36,9 @@ pub struct ArchiveManifest {
     pub updated_at: Timestamp,
     /// Per kind (by plural name): its file and how much of it is committed.
     pub kinds: BTreeMap<String, KindFile>,
-    /// Per kind: the Merkle root of `(id, digest over every field)` leaves, as of the
-    /// last time a writer finished. Attachments have a root over their bytes' SHA-256.
+    /// Per kind: the Merkle root of the leaf hashes of `(id, digest over every field)`,
+    /// sorted by hash (32 bytes per record to compute), as of the last time a writer
+    /// finished. Attachments have a root over their bytes' SHA-256.
     pub roots: BTreeMap<String, Digest>,
     /// One digest over all roots: the line two parties compare.
     pub manifest_digest: Option<Digest>,
@@ -702,13 +703,13 @@ impl Store {
             loop {
                 let page = self.read_page(kind, &request)?;
                 for record in &page.records {
-                    leaves.push((record.id().to_string(), record_digest(record, &fields)));
+                    leaves.push(leaf(record.id(), &record_digest(record, &fields)));
                     for attachment in record.attachments() {
                         if let Some(Ok(digest)) =
                             attachment.sha256.as_deref().map(str::parse::<Digest>)
                         {
                             attachment_leaves
-                                .push((format!("{}/{}", record.id(), attachment.id), digest));
+                                .push(leaf(&format!("{}/{}", record.id(), attachment.id), &digest));
                         }
                     }
                 }
@@ -717,12 +718,12 @@ impl Store {
                     None => break,
                 }
             }
-            roots.insert(kind.as_str().to_string(), root_of(leaves));
+            roots.insert(kind.as_str().to_string(), root_of_leaf_hashes(leaves));
         }
         if !attachment_leaves.is_empty() {
             roots.insert(
                 Kind::Attachment.as_str().to_string(),
-                root_of(attachment_leaves),
+                root_of_leaf_hashes(attachment_leaves),
             );
         }
         manifest.manifest_digest =

@@ -106,6 +106,33 @@ pub fn root_of(mut leaves: Vec<(String, Digest)>) -> Digest {
     builder.finish()
 }
 
+/// The leaf hash of one record: what [`root_of_leaf_hashes`] combines.
+pub fn leaf(id: &str, digest: &Digest) -> [u8; 32] {
+    leaf_hash(id, digest)
+}
+
+/// A root over leaf hashes (see [`leaf`]) sorted by the hashes themselves: order-free like
+/// [`root_of`], but 32 bytes per record in memory instead of the id and digest, for
+/// stores that cannot read their records sorted by id.
+pub fn root_of_leaf_hashes(mut leaves: Vec<[u8; 32]>) -> Digest {
+    leaves.sort_unstable();
+    leaves.dedup();
+    let mut level = leaves;
+    if level.is_empty() {
+        return Digest::of(b"");
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair.get(1) {
+                Some(right) => node_hash(&pair[0], right),
+                None => pair[0],
+            })
+            .collect();
+    }
+    Digest(level[0])
+}
+
 /// One digest for a whole migration: SHA-256 over the sorted `kind:root` lines.
 pub fn manifest_digest<'a>(roots: impl IntoIterator<Item = (&'a str, &'a Digest)>) -> Digest {
     let mut lines: Vec<String> = roots
@@ -134,6 +161,22 @@ mod tests {
         shuffled[3].1 = Digest::of(b"changed");
         assert_ne!(root_of(leaves(37)), root_of(shuffled));
         assert_ne!(root_of(leaves(37)), root_of(leaves(36)));
+    }
+
+    #[test]
+    fn leaf_hash_root_ignores_order_but_not_content() {
+        let hashes =
+            |n: usize| -> Vec<[u8; 32]> { leaves(n).iter().map(|(id, d)| leaf(id, d)).collect() };
+        let mut reversed = hashes(21);
+        reversed.reverse();
+        assert_eq!(
+            root_of_leaf_hashes(hashes(21)),
+            root_of_leaf_hashes(reversed)
+        );
+        assert_ne!(
+            root_of_leaf_hashes(hashes(21)),
+            root_of_leaf_hashes(hashes(20))
+        );
     }
 
     #[test]
