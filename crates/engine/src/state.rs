@@ -319,7 +319,7 @@ impl StateStore {
     pub fn source_id_of(&self, kind: Kind, target_id: &str) -> Result<Option<String>, EngineError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT source_id FROM id_map WHERE kind = ?1 AND target_id = ?2 AND status = 'written'")
+            .prepare_cached("SELECT source_id FROM id_map INDEXED BY id_map_target WHERE kind = ?1 AND target_id = ?2 AND status = 'written'")
             .map_err(db("cannot prepare reverse lookup"))?;
         stmt.query_row(params![kind_text(kind), target_id], |r| r.get(0))
             .optional()
