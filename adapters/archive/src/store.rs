@@ -508,6 +508,7 @@ impl Store {
                         format!("a {} record was sent in a batch of {kind}", record.kind()),
                     )),
                     source_id,
+                    children: Vec::new(),
                 });
                 continue;
             }
@@ -520,6 +521,7 @@ impl Store {
                         "must be a non-empty single line".into(),
                     )),
                     source_id,
+                    children: Vec::new(),
                 });
                 continue;
             }
@@ -530,6 +532,7 @@ impl Store {
                 outcomes.push(WriteOutcome {
                     source_id,
                     result: Err(e),
+                    children: Vec::new(),
                 });
                 continue;
             }
@@ -598,6 +601,7 @@ impl Store {
             outcomes.push(WriteOutcome {
                 result: Ok(id.clone()),
                 source_id: id,
+                children: Vec::new(),
             });
         }
         Ok(outcomes)

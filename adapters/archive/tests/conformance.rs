@@ -35,6 +35,7 @@ fn interrupted_append_is_invisible_and_cut_off_on_reopen() {
         }
         .into_record(),
         existing: None,
+        children: Vec::new(),
     };
     {
         let target = switchover_archive::Archive::open_target(&path).expect("open target");
@@ -137,6 +138,7 @@ fn sealing_records_digest_roots_that_follow_content() {
                 }
                 .into_record(),
                 existing: None,
+                children: Vec::new(),
             }],
             &Dataset::conformance() as &dyn ContentSource,
         )

@@ -91,6 +91,7 @@ fn writable(
             per_attachment: 0.0,
         },
         page_size: 100,
+        embeds: None,
     }
 }
 

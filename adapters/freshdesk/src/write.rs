@@ -90,6 +90,7 @@ impl Freshdesk {
                     outcomes.push(WriteOutcome {
                         source_id,
                         result: Ok(target_id),
+                        children: Vec::new(),
                     });
                 }
                 Err(e) if e.is_retryable() || e.stops_run() => {
@@ -100,6 +101,7 @@ impl Freshdesk {
                 Err(e) => outcomes.push(WriteOutcome {
                     source_id,
                     result: Err(e),
+                    children: Vec::new(),
                 }),
             }
         }

@@ -89,6 +89,7 @@ fn kind_cap(
         max_batch: 50,
         write_cost: cost,
         page_size: 50,
+        embeds: None,
     }
 }
 

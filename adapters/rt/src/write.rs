@@ -97,7 +97,11 @@ impl Rt {
             };
             match result {
                 Err(e) if e.stops_run() || e.is_retryable() => return Err(e),
-                result => outcomes.push(WriteOutcome { source_id, result }),
+                result => outcomes.push(WriteOutcome {
+                    source_id,
+                    result,
+                    children: Vec::new(),
+                }),
             }
         }
         Ok(outcomes)
@@ -477,6 +481,7 @@ impl Rt {
                 outcomes.push(WriteOutcome {
                     source_id: source_id.clone(),
                     result: Err(invalid(Kind::Ticket, &source_id, "kind", "not a ticket")),
+                    children: Vec::new(),
                 });
                 continue;
             };
@@ -492,7 +497,11 @@ impl Rt {
                 Err(e) if e.stops_run() || e.is_retryable() => return Err(e.clone()),
                 Err(_) => {}
             }
-            outcomes.push(WriteOutcome { source_id, result });
+            outcomes.push(WriteOutcome {
+                source_id,
+                result,
+                children: Vec::new(),
+            });
         }
         // Links need both tickets: set them once the whole batch exists.
         for (request, outcome) in batch.iter().zip(outcomes.iter_mut()) {

@@ -91,6 +91,7 @@ fn writable(
         max_batch,
         write_cost: cost,
         page_size: 100,
+        embeds: None,
     }
 }
 

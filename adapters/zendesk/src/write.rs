@@ -21,6 +21,7 @@ fn outcome(source_id: &str, result: Result<String, AdapterError>) -> WriteOutcom
     WriteOutcome {
         source_id: source_id.to_string(),
         result,
+        children: Vec::new(),
     }
 }
 

@@ -373,6 +373,7 @@ fn an_existing_organization_of_the_same_name_is_adopted() {
     let request = switchover_adapter::WriteRequest {
         record: switchover_model::Entity::into_record(org),
         existing: None,
+        children: Vec::new(),
     };
     use switchover_adapter::Target;
     let outcomes = zendesk

@@ -90,6 +90,12 @@ pub struct KindCapability {
     pub write_cost: RequestCost,
     /// Records per read request.
     pub page_size: usize,
+    /// A kind whose records this kind carries inside it when created (Zendesk imports a
+    /// ticket with its comments): the engine then hands new records their children in
+    /// [`crate::WriteRequest::children`], and writes children of records already on the
+    /// target (a delta run's new comments) as their own kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embeds: Option<Kind>,
 }
 
 impl KindCapability {
@@ -107,6 +113,7 @@ impl KindCapability {
             max_batch: 500,
             write_cost: RequestCost::default(),
             page_size: 500,
+            embeds: None,
         }
     }
 

@@ -76,6 +76,33 @@ pub struct WriteRequest {
     pub record: Record,
     /// The target id of an earlier copy to update instead of creating a new one.
     pub existing: Option<String>,
+    /// Records that belong to this one (the comments of a new ticket), to be written
+    /// inside it in the order given, when the target declares that this kind embeds
+    /// them ([`crate::KindCapability::embeds`]): a ticket import that carries its
+    /// comments keeps their authors and times and fires no notification rules. Filled
+    /// only when creating; their parent reference is empty (the parent has no target
+    /// id yet), every other reference is mapped. Empty for every other target.
+    pub children: Vec<WriteRequest>,
+}
+
+impl WriteRequest {
+    /// A request to create `record`, with no children.
+    pub fn create(record: Record) -> Self {
+        WriteRequest {
+            record,
+            existing: None,
+            children: Vec::new(),
+        }
+    }
+
+    /// A request to update the earlier copy `existing` of `record`.
+    pub fn update(record: Record, existing: impl Into<String>) -> Self {
+        WriteRequest {
+            record,
+            existing: Some(existing.into()),
+            children: Vec::new(),
+        }
+    }
 }
 
 /// What became of one [`WriteRequest`].
@@ -85,6 +112,21 @@ pub struct WriteOutcome {
     pub source_id: String,
     /// Its target id, or why the target refused it.
     pub result: Result<String, AdapterError>,
+    /// Outcomes of the request's children that were written with it. A child left out
+    /// is not known written: the engine asks [`Target::find_embedded`] or writes it as
+    /// a record of its own kind later.
+    pub children: Vec<WriteOutcome>,
+}
+
+impl WriteOutcome {
+    /// The outcome of a record written without children.
+    pub fn new(source_id: impl Into<String>, result: Result<String, AdapterError>) -> Self {
+        WriteOutcome {
+            source_id: source_id.into(),
+            result,
+            children: Vec::new(),
+        }
+    }
 }
 
 /// A record read back from a target.
@@ -145,6 +187,25 @@ pub trait Target: TargetInfo {
         kind: Kind,
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError>;
+
+    /// Target ids of children written inside the parent `parent_target_id` (see
+    /// [`WriteRequest::children`]), keyed by source id; absent ones are not there. The
+    /// children are given as they were sent, in the same order, so a target that keeps
+    /// no marker on them (Zendesk's imported comments) can match them by position and
+    /// content. The default asks [`Target::find_by_source`].
+    fn find_embedded(
+        &self,
+        parent_kind: Kind,
+        parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let _ = (parent_kind, parent_target_id);
+        let Some(kind) = children.first().map(|c| c.record.kind()) else {
+            return Ok(BTreeMap::new());
+        };
+        let ids: Vec<String> = children.iter().map(|c| c.record.id().to_string()).collect();
+        self.find_by_source(kind, &ids)
+    }
 
     /// Reads back a page of everything of a kind the target holds.
     fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError>;

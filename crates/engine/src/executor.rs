@@ -205,6 +205,7 @@ impl Sink for Dry {
                 WriteOutcome {
                     source_id: id,
                     result,
+                    children: Vec::new(),
                 }
             })
             .collect())
@@ -344,6 +345,7 @@ impl Ctx<'_> {
                                     done.push(WriteOutcome {
                                         source_id: id.to_string(),
                                         result: Ok(target.clone()),
+                                        children: Vec::new(),
                                     });
                                     false
                                 }
@@ -604,6 +606,7 @@ impl Runner<'_> {
             let request = WriteRequest {
                 record: record.clone(),
                 existing,
+                children: Vec::new(),
             };
             plans.push((record, digest, request));
         }

@@ -37,6 +37,7 @@ fn seed(path: &Path, extra_tickets: usize) {
             }
             .into_record(),
             existing: None,
+            children: Vec::new(),
         });
         for c in 0..2 {
             comments.push(WriteRequest {
@@ -51,6 +52,7 @@ fn seed(path: &Path, extra_tickets: usize) {
                 }
                 .into_record(),
                 existing: None,
+                children: Vec::new(),
             });
         }
     }
@@ -190,6 +192,7 @@ fn verify_notices_a_record_changed_on_the_target() {
             &[WriteRequest {
                 record: ticket,
                 existing: None,
+                children: Vec::new(),
             }],
             &Dataset::conformance(),
         )
@@ -269,6 +272,7 @@ impl Target for Flaky {
                     field: "subject".into(),
                     reason: "is too long for this plan".into(),
                 }),
+                children: Vec::new(),
             });
         }
         Ok(outcomes)
@@ -425,10 +429,12 @@ fn delta_run_moves_exactly_what_changed_added_and_deleted() {
                 WriteRequest {
                     record: changed,
                     existing: None,
+                    children: Vec::new(),
                 },
                 WriteRequest {
                     record: added,
                     existing: None,
+                    children: Vec::new(),
                 },
             ],
             &dataset,
@@ -491,6 +497,7 @@ fn rollback_leaves_the_target_as_it_was() {
             &[WriteRequest {
                 record: own.into_record(),
                 existing: None,
+                children: Vec::new(),
             }],
             &Dataset::conformance(),
         )

@@ -261,6 +261,24 @@ impl Record {
         }
     }
 
+    /// The record this one belongs to and cannot exist without (a comment's ticket), as
+    /// its kind and id: what a target that writes children inside their parent (a
+    /// ticket import carrying its comments) groups by.
+    pub fn parent(&self) -> Option<(Kind, &str)> {
+        match self {
+            Record::Comment(c) => Some((Kind::Ticket, c.ticket.id())),
+            _ => None,
+        }
+    }
+
+    /// The parent reference's id, mutable, see [`Record::parent`].
+    pub fn parent_id_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Record::Comment(c) => Some(c.ticket.id_mut()),
+            _ => None,
+        }
+    }
+
     /// The record's vendor leftovers.
     pub fn extra(&self) -> &crate::Extra {
         each_record!(self, r => &r.extra)

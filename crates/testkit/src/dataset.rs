@@ -756,6 +756,7 @@ pub fn seed_kind(
             .map(|r| switchover_adapter::WriteRequest {
                 record: r.clone(),
                 existing: None,
+                children: Vec::new(),
             })
             .collect();
         for outcome in target.write_batch(kind, &batch, content)? {

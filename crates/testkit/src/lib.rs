@@ -340,6 +340,7 @@ impl Run {
                     .then(|| self.id_map.get(&(kind, record.id().to_string())).cloned())
                     .flatten(),
                 record,
+                children: Vec::new(),
             })
             .collect();
         let dataset = &self.conformance.dataset;
@@ -478,6 +479,7 @@ impl Run {
                 .map(|record| WriteRequest {
                     record,
                     existing: None,
+                    children: Vec::new(),
                 })
                 .collect();
             match target.write_batch(kind, &batch, &self.conformance.dataset) {
@@ -854,6 +856,7 @@ impl Run {
                 &[WriteRequest {
                     record,
                     existing: Some(target_id.clone()),
+                    children: Vec::new(),
                 }],
                 &self.conformance.dataset,
             )
