@@ -55,6 +55,10 @@ impl Observer for Bars {
                 }
             }
             Event::Progress { kind, done } => self.bar(*kind, None).set_position(*done),
+            Event::ReadAhead { kind, read } => {
+                self.bar(*kind, None)
+                    .set_message(format!("{read} read ahead to go inside their parents"));
+            }
             Event::KindFinished { kind, counts } => {
                 let bar = self.bar(*kind, None);
                 bar.set_position(counts.processed());

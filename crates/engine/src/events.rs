@@ -24,6 +24,14 @@ pub enum Event {
         /// Records processed so far in this run (written, unchanged, failed or skipped).
         done: u64,
     },
+    /// Records of a kind were read ahead into the state store, to travel inside their
+    /// parents (comments inside a ticket import).
+    ReadAhead {
+        /// The kind.
+        kind: Kind,
+        /// Records read ahead so far in this run.
+        read: u64,
+    },
     /// A kind is finished.
     KindFinished {
         /// The kind.

@@ -13,6 +13,10 @@ use switchover_adapter::{
 use switchover_model::digest::{ContentHasher, Digest, FieldSet, record_digest};
 use switchover_model::{Attachment, Kind, Record};
 
+mod embed;
+
+use embed::SettledChildren;
+
 use crate::EngineError;
 use crate::events::{Cancel, Event, KindCounts, Observer};
 use crate::planner::plan_kinds;
@@ -109,6 +113,12 @@ trait Sink: Sync {
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError>;
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError>;
+    fn find_embedded(
+        &self,
+        parent_kind: Kind,
+        parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError>;
     fn delete(
         &self,
         kind: Kind,
@@ -135,6 +145,15 @@ impl Sink for Live<'_> {
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
         self.0.find_by_source(kind, ids)
     }
+    fn find_embedded(
+        &self,
+        parent_kind: Kind,
+        parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.0
+            .find_embedded(parent_kind, parent_target_id, children)
+    }
     fn delete(
         &self,
         kind: Kind,
@@ -155,6 +174,66 @@ struct Dry {
     capabilities: Capabilities,
 }
 
+impl Dry {
+    /// What a real target would say of one request: refused when an attachment is over
+    /// the target's size limit, else written (children too).
+    fn outcome(
+        &self,
+        kind: Kind,
+        request: &WriteRequest,
+        content: &dyn ContentSource,
+    ) -> WriteOutcome {
+        let limit = self.capabilities.max_attachment_bytes;
+        let id = request.record.id().to_string();
+        let too_big = request
+            .record
+            .attachments()
+            .iter()
+            .find(|a| limit.is_some_and(|l| a.size > l));
+        let result = match too_big {
+            Some(a) => Err(AdapterError::InvalidRecord {
+                adapter: self.capabilities.adapter.clone(),
+                kind,
+                id: id.clone(),
+                field: format!("attachments[{}]", a.file_name),
+                reason: format!(
+                    "{} bytes is over the target's {} byte limit",
+                    a.size,
+                    limit.unwrap_or(0)
+                ),
+            }),
+            None => {
+                // Size attachments without downloading them when the source says.
+                for attachment in request
+                    .record
+                    .attachments()
+                    .iter()
+                    .filter(|a| a.size == 0 && a.sha256.is_none())
+                {
+                    let _ = content
+                        .open(attachment)
+                        .map(|mut r| std::io::copy(&mut r, &mut std::io::sink()));
+                }
+                Ok(format!("dry-run:{id}"))
+            }
+        };
+        let children = if result.is_ok() {
+            request
+                .children
+                .iter()
+                .map(|child| self.outcome(child.record.kind(), child, content))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        WriteOutcome {
+            source_id: id,
+            result,
+            children,
+        }
+    }
+}
+
 impl Sink for Dry {
     fn capabilities(&self) -> Capabilities {
         self.capabilities.clone()
@@ -165,52 +244,20 @@ impl Sink for Dry {
         batch: &[WriteRequest],
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        let limit = self.capabilities.max_attachment_bytes;
         Ok(batch
             .iter()
-            .map(|request| {
-                let id = request.record.id().to_string();
-                let too_big = request
-                    .record
-                    .attachments()
-                    .iter()
-                    .find(|a| limit.is_some_and(|l| a.size > l));
-                let result = match too_big {
-                    Some(a) => Err(AdapterError::InvalidRecord {
-                        adapter: self.capabilities.adapter.clone(),
-                        kind,
-                        id: id.clone(),
-                        field: format!("attachments[{}]", a.file_name),
-                        reason: format!(
-                            "{} bytes is over the target's {} byte limit",
-                            a.size,
-                            limit.unwrap_or(0)
-                        ),
-                    }),
-                    None => {
-                        // Size attachments without downloading them when the source says.
-                        for attachment in request
-                            .record
-                            .attachments()
-                            .iter()
-                            .filter(|a| a.size == 0 && a.sha256.is_none())
-                        {
-                            let _ = content
-                                .open(attachment)
-                                .map(|mut r| std::io::copy(&mut r, &mut std::io::sink()));
-                        }
-                        Ok(format!("dry-run:{id}"))
-                    }
-                };
-                WriteOutcome {
-                    source_id: id,
-                    result,
-                    children: Vec::new(),
-                }
-            })
+            .map(|request| self.outcome(kind, request, content))
             .collect())
     }
     fn find(&self, _kind: Kind, _ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        Ok(BTreeMap::new())
+    }
+    fn find_embedded(
+        &self,
+        _parent_kind: Kind,
+        _parent_target_id: &str,
+        _children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
         Ok(BTreeMap::new())
     }
     fn delete(
@@ -284,6 +331,9 @@ struct Ctx<'a> {
     observer: &'a dyn Observer,
     cancel: &'a Cancel,
     moved: Vec<Kind>,
+    /// `(parent, child)` when the target writes new parents with their children inside
+    /// (tickets imported with their comments).
+    embedding: Option<(Kind, Kind)>,
 }
 
 impl Ctx<'_> {
@@ -366,6 +416,42 @@ impl Ctx<'_> {
         ))
     }
 
+    /// The kind whose records new records of `kind` carry inside them, if any.
+    fn embedded_child(&self, kind: Kind) -> Option<Kind> {
+        self.embedding
+            .filter(|(parent, _)| *parent == kind)
+            .map(|(_, child)| child)
+    }
+
+    /// The kind whose new records carry records of `kind` inside them, if any.
+    fn embedding_parent(&self, kind: Kind) -> Option<Kind> {
+        self.embedding
+            .filter(|(_, child)| *child == kind)
+            .map(|(parent, _)| parent)
+    }
+
+    fn find_embedded_with_retry(
+        &self,
+        parent_kind: Kind,
+        parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let attempts = self.options.batch_attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match self
+                .sink
+                .find_embedded(parent_kind, parent_target_id, children)
+            {
+                Err(e) if e.is_retryable() && attempt < attempts => {
+                    std::thread::sleep(self.backoff(attempt - 1, &e));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn find_with_retry(
         &self,
         kind: Kind,
@@ -416,6 +502,35 @@ fn read_with_retry(
     }
 }
 
+/// The digest of a written record with the hashes of the attachment bytes that went to
+/// the target filled in, recording those downloads.
+fn digest_with_hashes(
+    record: &Record,
+    digest: Digest,
+    fields: &FieldSet,
+    hashes: &HashMap<String, (Digest, u64)>,
+    downloaded: &mut Vec<(String, Digest, u64)>,
+    counts: &mut KindCounts,
+) -> Digest {
+    if record.attachments().is_empty() {
+        return digest;
+    }
+    let mut filled = record.clone();
+    if let Some(attachments) = filled.attachments_mut() {
+        for a in attachments.iter_mut() {
+            if let Some((sha, size)) = hashes.get(&a.id) {
+                downloaded.push((a.id.clone(), *sha, *size));
+                counts.attachment_bytes += size;
+                if a.sha256.is_none() {
+                    a.sha256 = Some(sha.to_hex());
+                    a.size = *size;
+                }
+            }
+        }
+    }
+    record_digest(&filled, fields)
+}
+
 fn failure(kind: Kind, source_id: &str, error: &AdapterError) -> Failure {
     Failure {
         kind,
@@ -436,6 +551,9 @@ struct Runner<'a> {
     state: &'a mut StateStore,
     generation: i64,
     pool: rayon::ThreadPool,
+    /// Children written inside their parents this run, per child kind: added to the
+    /// child kind's counts when its own pass finds them already written.
+    embedded: HashMap<Kind, KindCounts>,
 }
 
 impl Runner<'_> {
@@ -655,15 +773,33 @@ impl Runner<'_> {
         if writes.is_empty() {
             return Ok(());
         }
+        let children = self.attach_children(kind, &mut writes, &mut cache)?;
 
         // Intents first, then the writes, a bounded number of batches in flight.
         let intents: Vec<(&str, Digest)> = writes.iter().map(|(r, d, _)| (r.id(), *d)).collect();
         self.state.mark_pending(kind, &intents)?;
+        if let Some(children) = &children {
+            let intents: Vec<(&str, Digest)> = children
+                .records
+                .iter()
+                .map(|(id, (_, d))| (id.as_str(), *d))
+                .collect();
+            self.state.mark_pending(children.kind, &intents)?;
+        }
         let batch_size = self.ctx.batch_size(kind);
         let requests: Vec<WriteRequest> = writes.iter().map(|(_, _, w)| w.clone()).collect();
         let batches: Vec<&[WriteRequest]> = requests.chunks(batch_size).collect();
         if let Some(cost) = self.ctx.target_caps.kind(kind).map(|c| c.write_cost) {
-            let attachments: usize = requests.iter().map(|r| r.record.attachments().len()).sum();
+            let attachments: usize = requests
+                .iter()
+                .map(|r| {
+                    r.record.attachments().len()
+                        + r.children
+                            .iter()
+                            .map(|c| c.record.attachments().len())
+                            .sum::<usize>()
+                })
+                .sum();
             counts.requests += (cost.per_batch * batches.len() as f64
                 + cost.per_record * requests.len() as f64
                 + cost.per_attachment * attachments as f64)
@@ -684,6 +820,7 @@ impl Runner<'_> {
         let mut written: Vec<(String, String, Digest)> = Vec::new();
         let mut downloaded: Vec<(String, Digest, u64)> = Vec::new();
         let mut refused: Vec<String> = Vec::new();
+        let mut settled_children = SettledChildren::default();
         let mut stop: Option<AdapterError> = None;
         let hashes = self
             .ctx
@@ -701,25 +838,25 @@ impl Runner<'_> {
                         else {
                             continue;
                         };
+                        if let Some(children) = &children {
+                            settled_children.settle(
+                                children,
+                                &outcome,
+                                &hashes,
+                                &mut downloaded,
+                                &mut stop,
+                            );
+                        }
                         match outcome.result {
                             Ok(target_id) => {
-                                let mut digest = *digest;
-                                if !record.attachments().is_empty() {
-                                    let mut filled = record.clone();
-                                    if let Some(attachments) = filled.attachments_mut() {
-                                        for a in attachments.iter_mut() {
-                                            if let Some((sha, size)) = hashes.get(&a.id) {
-                                                downloaded.push((a.id.clone(), *sha, *size));
-                                                counts.attachment_bytes += size;
-                                                if a.sha256.is_none() {
-                                                    a.sha256 = Some(sha.to_hex());
-                                                    a.size = *size;
-                                                }
-                                            }
-                                        }
-                                    }
-                                    digest = record_digest(&filled, &fields);
-                                }
+                                let digest = digest_with_hashes(
+                                    record,
+                                    *digest,
+                                    &fields,
+                                    &hashes,
+                                    &mut downloaded,
+                                    counts,
+                                );
                                 if was_update {
                                     counts.updated += 1;
                                 } else {
@@ -758,6 +895,15 @@ impl Runner<'_> {
         self.state.record_attachments(&downloaded)?;
         self.state.mark_written(kind, self.generation, &written)?;
         self.state.drop_pending(kind, &refused)?;
+        if let Some(children) = &children {
+            let embedded = self.embedded.entry(children.kind).or_default();
+            embedded.created += settled_children.written.len() as u64;
+            embedded.attachment_bytes += settled_children.attachment_bytes;
+            self.state
+                .mark_written(children.kind, self.generation, &settled_children.written)?;
+            self.state
+                .drop_pending(children.kind, &settled_children.not_written)?;
+        }
         match stop {
             Some(e) => Err(EngineError::Adapter(e)),
             None => Ok(()),
@@ -856,6 +1002,35 @@ impl Runner<'_> {
         }
         let total = self.source.count(kind).ok().flatten();
         self.ctx.observer.event(&Event::KindStarted { kind, total });
+        let first = start.cursor.clone().map(switchover_adapter::Cursor);
+        self.read_source(kind, first, changed_since, |runner, page| {
+            let next = page.next.clone();
+            runner.process(kind, page.records, false, false, counts)?;
+            runner.state.save_cursor(
+                kind,
+                &KindCursor {
+                    cursor: next.as_ref().map(|c| c.0.clone()),
+                    done: next.is_none(),
+                },
+            )?;
+            runner.ctx.observer.event(&Event::Progress {
+                kind,
+                done: counts.processed(),
+            });
+            Ok(!(runner.ctx.cancel.is_cancelled() && next.is_some()))
+        })
+    }
+
+    /// Reads a kind from the source starting at `first`, on a reader thread one page
+    /// ahead, and hands every page to `on_page`. `Ok(false)` when `on_page` asked to stop
+    /// early (it returned `false`).
+    fn read_source(
+        &mut self,
+        kind: Kind,
+        first: Option<switchover_adapter::Cursor>,
+        changed_since: Option<switchover_model::Timestamp>,
+        mut on_page: impl FnMut(&mut Self, switchover_adapter::Page) -> Result<bool, EngineError>,
+    ) -> Result<bool, EngineError> {
         let page_size = self
             .ctx
             .options
@@ -866,7 +1041,6 @@ impl Runner<'_> {
         let (options, observer, cancel) = (self.ctx.options, self.ctx.observer, self.ctx.cancel);
         let (tx, rx) =
             std::sync::mpsc::sync_channel::<Result<switchover_adapter::Page, AdapterError>>(1);
-        let first = start.cursor.clone().map(switchover_adapter::Cursor);
         std::thread::scope(|scope| -> Result<bool, EngineError> {
             // Owned by this closure, so an early return (Ctrl-C, an error) drops the
             // receiver and unblocks the reader before the scope joins it.
@@ -888,26 +1062,44 @@ impl Runner<'_> {
                 }
             });
             for page in rx.iter() {
-                let page = page?;
-                let next = page.next.clone();
-                self.process(kind, page.records, false, false, counts)?;
-                self.state.save_cursor(
-                    kind,
-                    &KindCursor {
-                        cursor: next.as_ref().map(|c| c.0.clone()),
-                        done: next.is_none(),
-                    },
-                )?;
-                self.ctx.observer.event(&Event::Progress {
-                    kind,
-                    done: counts.processed(),
-                });
-                if self.ctx.cancel.is_cancelled() && next.is_some() {
+                if !on_page(self, page?)? {
                     return Ok(false);
                 }
             }
             Ok(true)
         })
+    }
+
+    /// Moves one kind: settles what an interrupted run left pending, then reads it (from
+    /// the source, or from the staged copies when its records travel inside their
+    /// parents) and completes deferred references. `Ok(false)` when a Ctrl-C stopped it.
+    fn run_kind(
+        &mut self,
+        kind: Kind,
+        since: Option<switchover_model::Timestamp>,
+        counts: &mut KindCounts,
+    ) -> Result<bool, EngineError> {
+        let incremental = |runner: &Self, k: Kind| {
+            since.filter(|_| runner.ctx.source_caps.supports(k, "incremental"))
+        };
+        if let Some(parent) = self.ctx.embedding_parent(kind) {
+            self.reconcile_embedded(kind, parent, counts)?;
+            if !self.move_staged(kind, counts)? {
+                return Ok(false);
+            }
+        } else {
+            self.reconcile_pending(kind, counts)?;
+            if let Some(child) = self.ctx.embedded_child(kind)
+                && !self.stage_children(child, incremental(self, child))?
+            {
+                return Ok(false);
+            }
+            if !self.move_kind(kind, incremental(self, kind), counts)? {
+                return Ok(false);
+            }
+        }
+        self.complete_deferred(kind, counts)?;
+        Ok(true)
     }
 }
 
@@ -931,6 +1123,13 @@ fn runner<'a>(
     let source_caps = source.capabilities();
     let target_caps = sink.capabilities();
     let plan = plan_kinds(&options.kinds, &source_caps, &target_caps);
+    let embedding = plan.moves.iter().find_map(|kind| {
+        target_caps
+            .kind(*kind)
+            .and_then(|c| c.embeds)
+            .filter(|child| plan.moves.contains(child) && child.parent_kind() == Some(*kind))
+            .map(|child| (*kind, child))
+    });
     let ctx = Ctx {
         source_caps,
         target_caps,
@@ -943,6 +1142,7 @@ fn runner<'a>(
         observer,
         cancel,
         moved: plan.moves,
+        embedding,
     };
     Ok((
         Runner {
@@ -951,6 +1151,7 @@ fn runner<'a>(
             state,
             generation,
             pool: build_pool(options.concurrency)?,
+            embedded: HashMap::new(),
         },
         plan.left_behind,
     ))
@@ -1029,18 +1230,7 @@ fn run_migration(
     let mut completed = true;
     for kind in &kinds {
         let mut counts = KindCounts::default();
-        runner.reconcile_pending(*kind, &mut counts)?;
-        let incremental_here =
-            since.is_some() && runner.ctx.source_caps.supports(*kind, "incremental");
-        let finished = runner
-            .move_kind(*kind, since.filter(|_| incremental_here), &mut counts)
-            .and_then(|finished| {
-                if finished {
-                    runner.complete_deferred(*kind, &mut counts)?;
-                }
-                Ok(finished)
-            });
-        let finished = match finished {
+        let finished = match runner.run_kind(*kind, since, &mut counts) {
             Ok(f) => f,
             Err(e) => {
                 runner.state.end_run(run, "failed")?;

@@ -4,6 +4,7 @@
 //! record twice: pending rows are reconciled through the target's source marker before
 //! anything is re-sent.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -151,6 +152,15 @@ impl StateStore {
                  record TEXT NOT NULL,
                  PRIMARY KEY (kind, source_id)
              );
+             CREATE TABLE IF NOT EXISTS staged (
+                 kind TEXT NOT NULL,
+                 source_id TEXT NOT NULL,
+                 parent_id TEXT NOT NULL,
+                 sort_key TEXT NOT NULL,
+                 record TEXT NOT NULL,
+                 UNIQUE (kind, source_id)
+             );
+             CREATE INDEX IF NOT EXISTS staged_parent ON staged (kind, parent_id, sort_key);
              CREATE TABLE IF NOT EXISTS settings (
                  key TEXT PRIMARY KEY,
                  value TEXT NOT NULL
@@ -219,11 +229,30 @@ impl StateStore {
 
     /// The read position of a kind.
     pub fn cursor(&self, kind: Kind) -> Result<KindCursor, EngineError> {
+        self.cursor_named(kind_text(kind))
+    }
+
+    /// Saves the read position of a kind.
+    pub fn save_cursor(&self, kind: Kind, cursor: &KindCursor) -> Result<(), EngineError> {
+        self.save_cursor_named(kind_text(kind), cursor)
+    }
+
+    /// The read-ahead position of a kind staged for embedding (see [`StateStore::stage`]).
+    pub fn staging_cursor(&self, kind: Kind) -> Result<KindCursor, EngineError> {
+        self.cursor_named(&format!("staged:{}", kind_text(kind)))
+    }
+
+    /// Saves the read-ahead position of a staged kind.
+    pub fn save_staging_cursor(&self, kind: Kind, cursor: &KindCursor) -> Result<(), EngineError> {
+        self.save_cursor_named(&format!("staged:{}", kind_text(kind)), cursor)
+    }
+
+    fn cursor_named(&self, key: &str) -> Result<KindCursor, EngineError> {
         Ok(self
             .conn
             .query_row(
                 "SELECT cursor, done FROM cursors WHERE kind = ?1",
-                params![kind_text(kind)],
+                params![key],
                 |r| {
                     Ok(KindCursor {
                         cursor: r.get(0)?,
@@ -236,13 +265,12 @@ impl StateStore {
             .unwrap_or_default())
     }
 
-    /// Saves the read position of a kind.
-    pub fn save_cursor(&self, kind: Kind, cursor: &KindCursor) -> Result<(), EngineError> {
+    fn save_cursor_named(&self, key: &str, cursor: &KindCursor) -> Result<(), EngineError> {
         self.conn
             .execute(
                 "INSERT INTO cursors (kind, cursor, done) VALUES (?1, ?2, ?3)
                  ON CONFLICT(kind) DO UPDATE SET cursor = excluded.cursor, done = excluded.done",
-                params![kind_text(kind), cursor.cursor, cursor.done as i64],
+                params![key, cursor.cursor, cursor.done as i64],
             )
             .map_err(db("cannot save cursor"))?;
         Ok(())
@@ -738,6 +766,125 @@ impl StateStore {
             )
             .map_err(db("cannot clear deferred"))?;
         Ok(())
+    }
+
+    /// Keeps records read ahead for embedding (the comments a ticket import carries),
+    /// `(parent id, source id, sort key, record JSON)`, and their read position, in one
+    /// transaction. Staging a record again replaces it.
+    pub fn stage(
+        &mut self,
+        kind: Kind,
+        records: &[(String, String, String, String)],
+        cursor: &KindCursor,
+    ) -> Result<(), EngineError> {
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO staged (kind, parent_id, source_id, sort_key, record) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT(kind, source_id) DO UPDATE SET parent_id = excluded.parent_id, sort_key = excluded.sort_key, record = excluded.record",
+                )
+                .map_err(db("cannot prepare staging"))?;
+            for (parent, id, sort_key, json) in records {
+                stmt.execute(params![kind_text(kind), parent, id, sort_key, json])
+                    .map_err(db("cannot stage record"))?;
+            }
+            tx.execute(
+                "INSERT INTO cursors (kind, cursor, done) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(kind) DO UPDATE SET cursor = excluded.cursor, done = excluded.done",
+                params![
+                    format!("staged:{}", kind_text(kind)),
+                    cursor.cursor,
+                    cursor.done as i64
+                ],
+            )
+            .map_err(db("cannot save staging cursor"))?;
+        }
+        tx.commit().map_err(db("cannot commit staged records"))
+    }
+
+    /// Forgets every staged record of a kind (a new run reads them afresh).
+    pub fn clear_staged(&self, kind: Kind) -> Result<(), EngineError> {
+        self.conn
+            .execute(
+                "DELETE FROM staged WHERE kind = ?1",
+                params![kind_text(kind)],
+            )
+            .map_err(db("cannot clear staged records"))?;
+        Ok(())
+    }
+
+    /// Staged records of a kind belonging to some parents, `(parent id, source id,
+    /// record JSON)`, each parent's in order (by sort key, then as read).
+    pub fn staged_children(
+        &self,
+        kind: Kind,
+        parent_ids: &[&str],
+    ) -> Result<Vec<(String, String, String)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT parent_id, source_id, record FROM staged WHERE kind = ?1 AND parent_id = ?2 ORDER BY sort_key, rowid",
+            )
+            .map_err(db("cannot prepare staged children"))?;
+        let mut out = Vec::new();
+        for parent in parent_ids {
+            let rows = stmt
+                .query_map(params![kind_text(kind), parent], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(db("cannot read staged children"))?;
+            for row in rows {
+                out.push(row.map_err(db("cannot read staged children"))?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The parent id of some staged records, `source id -> parent id`.
+    pub fn staged_parents(
+        &self,
+        kind: Kind,
+        source_ids: &[String],
+    ) -> Result<HashMap<String, String>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT parent_id FROM staged WHERE kind = ?1 AND source_id = ?2")
+            .map_err(db("cannot prepare staged parent"))?;
+        let mut out = HashMap::new();
+        for id in source_ids {
+            let parent: Option<String> = stmt
+                .query_row(params![kind_text(kind), id], |r| r.get(0))
+                .optional()
+                .map_err(db("cannot read staged parent"))?;
+            if let Some(parent) = parent {
+                out.insert(id.clone(), parent);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of staged records of a kind after `after` (by source id), `(source id,
+    /// record JSON)`: what the kind's own pass reads instead of the source.
+    pub fn staged_page(
+        &self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT source_id, record FROM staged WHERE kind = ?1 AND source_id > ?2 ORDER BY source_id LIMIT ?3",
+            )
+            .map_err(db("cannot prepare staged page"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind), after, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(db("cannot read staged page"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("cannot read staged page"))
     }
 
     /// Groups the statements that follow into one transaction (one commit per page of a

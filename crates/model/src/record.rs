@@ -319,6 +319,14 @@ impl Record {
 }
 
 impl Kind {
+    /// The kind every record of this kind belongs to (see [`Record::parent`]).
+    pub fn parent_kind(self) -> Option<Kind> {
+        match self {
+            Kind::Comment => Some(Kind::Ticket),
+            _ => None,
+        }
+    }
+
     /// Every field of this kind an adapter can declare it round-trips; see [`Entity::FIELDS`].
     pub fn fields(self) -> &'static [&'static str] {
         match self {
