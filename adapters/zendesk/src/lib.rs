@@ -196,35 +196,57 @@ pub fn capabilities() -> Capabilities {
         Kind::GroupMembership,
         read_only(&["group", "user", "is_default"], false),
     );
-    caps.kinds.insert(
-        Kind::Ticket,
-        writable(
-            &[
-                "subject", "status", "priority", "ticket_type", "tags", "requester", "submitter",
-                "assignee", "group", "custom_fields", "created_at", "solved_at",
-            ],
-            &[
-                ("organization", "Zendesk sets a ticket's organization to its requester's when none is given"),
-                ("channel", "the Ticket Import API records the channel as 'api'"),
-                ("links", "Zendesk links tickets only as incident -> problem (problem_id); other link kinds are not kept"),
-                ("archived", "the API does not say whether a ticket is archived (Zendesk archives closed tickets itself after 120 days); read as false, not imported with archive_immediately because comments are added after the import"),
-                ("updated_at", "adding comments after the import moves it to the time of the write"),
-                ("extra", "not kept"),
-            ],
-            true,
-            100,
-            per(3.0, 1.0, 0.0),
-        ),
+    let mut tickets = writable(
+        &[
+            "subject",
+            "status",
+            "priority",
+            "ticket_type",
+            "tags",
+            "requester",
+            "submitter",
+            "assignee",
+            "group",
+            "custom_fields",
+            "created_at",
+            "updated_at",
+            "solved_at",
+        ],
+        &[
+            (
+                "organization",
+                "Zendesk sets a ticket's organization to its requester's when none is given",
+            ),
+            (
+                "channel",
+                "the Ticket Import API records the channel as 'api'",
+            ),
+            (
+                "links",
+                "Zendesk links tickets only as incident -> problem (problem_id); other link kinds are not kept, and a closed incident keeps no link to a problem ticket written after it",
+            ),
+            (
+                "archived",
+                "the API does not say whether a ticket is archived (Zendesk archives closed tickets itself after 120 days); read as false, and imported without archive_immediately so that verify can read it back",
+            ),
+            ("extra", "not kept"),
+        ],
+        true,
+        100,
+        // The import and its job polls per batch; per ticket one read of its comments
+        // to learn their ids; per attachment of its comments one upload.
+        per(3.0, 1.0, 1.0),
     );
+    tickets.embeds = Some(Kind::Comment);
+    caps.kinds.insert(Kind::Ticket, tickets);
     caps.kinds.insert(
         Kind::Comment,
         writable(
             &[
-                "ticket", "author", "public", "body_html", "attachments.file_name",
+                "ticket", "author", "public", "body_html", "created_at", "attachments.file_name",
                 "attachments.content_type", "attachments.size",
             ],
             &[
-                ("created_at", "Zendesk sets a comment's time only in a ticket import; comments added to an imported ticket carry the time of the write"),
                 ("body_text", "Zendesk derives the plain text from the HTML body"),
                 ("attachments.inline", "attachments are uploaded as files; Zendesk marks images inline only when the HTML body references their content URL"),
                 ("attachments.sha256", "not stored by Zendesk; bytes are verified by reading them back"),
@@ -388,8 +410,8 @@ pub fn capabilities() -> Capabilities {
     caps.reads_back_attachment_content = true;
     caps.notes = vec![
         "source markers: organizations, users and tickets use external_id; comments the audit metadata (metadata.custom.switchover_source_id); groups, custom fields, SLA policies and Help Center categories and sections a '[switchover:<id>]' suffix of their description; macros, triggers, automations and views a ' [switchover:<id>]' suffix of their title; webhooks their description. Suffixes are stripped when reading".into(),
-        "tickets are written with the Ticket Import API (no triggers fire, timestamps kept); comments are added afterwards by ticket update with their author, which does run triggers: preflight lists active triggers that notify people, deactivate them or exclude the migration before writing".into(),
-        "tickets closed in the source are imported solved and closed when the run finishes (Target::finish), because Zendesk refuses comments on closed tickets; the list of tickets to close lives in memory, so a run killed before finishing leaves them solved until a later run of the same plan writes them again".into(),
+        "new tickets are written with the Ticket Import API carrying their comments (authors, original times, visibility, uploaded attachments): no triggers fire and no one is e-mailed; tickets closed in the source are imported closed. After each import the ticket's comments are read once to learn their ids, which imported comments cannot carry a marker for: they are matched in order by author, visibility and creation second".into(),
+        "comments added to tickets already on Zendesk (a delta run's new comments, or a comment whose author was not on the target when its ticket was imported) go by ticket update: they carry the time of the write (verify lists them as differing in created_at), and the update runs triggers: preflight lists active triggers that notify people".into(),
         "archived tickets are read through the incremental export (GET /tickets does not list them); deleted tickets appear there with status 'deleted' and are skipped, since the API cannot read their comments".into(),
         "deleted users are read from the incremental user export (active: false); written as suspended users tagged switchover_deleted, since Zendesk cannot import a deleted user that tickets still reference".into(),
         "group memberships, satisfaction ratings and Help Center articles are read but not written: memberships have no place for a source marker, ratings can only be given by the requester, and article writes (permission group, translations, attachment uploads) are not implemented yet; Help Center categories and sections and SLA policies (Professional plan and up) carry the '[switchover:<id>]' marker in their description".into(),
@@ -420,8 +442,6 @@ pub(crate) struct Cache {
 pub struct Zendesk {
     pub(crate) http: HttpClient,
     pub(crate) cache: Mutex<Cache>,
-    /// Target ids of tickets imported `solved` that the run closes when it finishes.
-    pub(crate) to_close: Mutex<BTreeMap<String, bool>>,
 }
 
 impl Zendesk {
@@ -466,7 +486,6 @@ impl Zendesk {
         Ok(Zendesk {
             http,
             cache: Mutex::new(Cache::default()),
-            to_close: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -570,6 +589,22 @@ impl Target for Zendesk {
         self.find_markers(kind, source_ids)
     }
 
+    fn find_embedded(
+        &self,
+        parent_kind: Kind,
+        parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        if parent_kind != Kind::Ticket {
+            return Err(AdapterError::unsupported(
+                NAME,
+                parent_kind,
+                "find records written inside",
+            ));
+        }
+        self.embedded_comments(parent_target_id, children)
+    }
+
     fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
         Self::supported(kind, "read_back")?;
         let (records, next) = self.read_kind(kind, request, true)?;
@@ -587,10 +622,6 @@ impl Target for Zendesk {
         attachment: &Attachment,
     ) -> Result<Box<dyn Read + Send>, AdapterError> {
         self.open_content(attachment)
-    }
-
-    fn finish(&self) -> Result<(), AdapterError> {
-        self.close_pending()
     }
 
     fn delete(

@@ -46,6 +46,20 @@ fn object_of<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A new ticket ready for the Ticket Import API.
+struct Import<'a> {
+    /// Its place in the batch.
+    index: usize,
+    /// The ticket.
+    ticket: &'a Ticket,
+    /// The import body, comments included.
+    body: Value,
+    /// The comments in the body, in order.
+    sent: Vec<&'a WriteRequest>,
+    /// Comments left out because Zendesk refused their attachments.
+    refused: Vec<WriteOutcome>,
+}
+
 /// Rejection details read from a Zendesk error body.
 fn rejected(e: &HttpError, kind: Kind, id: &str) -> AdapterError {
     let parsed = e
@@ -78,7 +92,7 @@ impl Zendesk {
                 });
                 if notifies && rule.active != Some(false) {
                     preflight.warnings.push(format!(
-                        "active trigger '{}' (id {}) sends notifications: comments are added by ticket update, which runs triggers; deactivate it or exclude migrated tickets before writing",
+                        "active trigger '{}' (id {}) sends notifications: tickets are imported with their comments without running triggers, but comments added to tickets already on Zendesk (delta runs) and updates of migrated tickets run them; deactivate it or exclude migrated tickets before writing",
                         rule.title.unwrap_or_default(),
                         id_of(&rule.id)
                     ));
@@ -125,7 +139,7 @@ impl Zendesk {
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
         match kind {
             Kind::Organization | Kind::User => self.upsert_many(kind, batch),
-            Kind::Ticket => self.write_tickets(batch),
+            Kind::Ticket => self.write_tickets(batch, content),
             Kind::Comment => self.write_comments(batch, content),
             _ => self.write_marked(kind, batch),
         }
@@ -384,12 +398,8 @@ impl Zendesk {
         }
     }
 
-    fn ticket_body(t: &Ticket, importing: bool) -> Value {
-        let status = match t.status {
-            // Closed tickets refuse comments: import solved, close in finish().
-            TicketStatus::Closed if importing => "solved",
-            other => status_to(other),
-        };
+    /// A ticket as Zendesk takes it; an import also carries its timestamps and comments.
+    fn ticket_body(t: &Ticket, comments: Option<&[Value]>) -> Value {
         let custom_fields: Vec<Value> = t
             .custom_fields
             .iter()
@@ -404,7 +414,7 @@ impl Zendesk {
         let mut body = json!({
             "external_id": t.id,
             "subject": t.subject,
-            "status": status,
+            "status": status_to(t.status),
             "priority": priority_to(t.priority),
             "type": type_to(t.ticket_type),
             "tags": t.tags,
@@ -416,24 +426,55 @@ impl Zendesk {
             "custom_fields": custom_fields,
             "problem_id": problem,
         });
-        if importing && let Value::Object(map) = &mut body {
+        if let (Some(comments), Value::Object(map)) = (comments, &mut body) {
             map.insert("created_at".into(), json!(t.created_at));
             map.insert("updated_at".into(), json!(t.updated_at));
             map.insert("solved_at".into(), json!(t.solved_at));
-            map.insert("comments".into(), json!([]));
+            map.insert("comments".into(), Value::Array(comments.to_vec()));
         }
         body
     }
 
-    fn write_tickets(&self, batch: &[WriteRequest]) -> Result<Vec<WriteOutcome>, AdapterError> {
+    /// One comment as a ticket import carries it: author, body, visibility, original
+    /// time, and upload tokens for its attachments (uploaded here).
+    fn import_comment(
+        &self,
+        comment: &Comment,
+        content: &dyn ContentSource,
+    ) -> Result<Value, AdapterError> {
+        let token = self.upload(comment, content)?;
+        let mut body = json!({
+            "author_id": ref_json(&comment.author),
+            "public": comment.public,
+            "created_at": comment.created_at,
+            "uploads": token.into_iter().collect::<Vec<_>>(),
+        });
+        if let Value::Object(map) = &mut body {
+            match &comment.body_html {
+                Some(html) if !html.is_empty() => {
+                    map.insert("html_body".into(), html.clone().into())
+                }
+                _ => map.insert("body".into(), comment.body_text.clone().into()),
+            };
+        }
+        Ok(body)
+    }
+
+    /// Writes tickets: new ones through the Ticket Import API with their comments inside
+    /// (original authors and times, no triggers), known ones as updates.
+    fn write_tickets(
+        &self,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
         let unknown: Vec<String> = batch
             .iter()
             .filter(|r| r.existing.is_none())
             .map(|r| r.record.id().to_string())
             .collect();
         let found = self.find_markers(Kind::Ticket, &unknown)?;
-        let mut results: Vec<Option<Result<String, AdapterError>>> = vec![None; batch.len()];
-        let mut new = Vec::new();
+        let mut results: Vec<Option<WriteOutcome>> = vec![None; batch.len()];
+        let mut new: Vec<Import> = Vec::new();
         for (i, request) in batch.iter().enumerate() {
             let Record::Ticket(ticket) = &request.record else {
                 return Err(AdapterError::fatal(
@@ -441,15 +482,21 @@ impl Zendesk {
                     "a non-ticket record in a ticket batch",
                 ));
             };
-            let existing = request
-                .existing
-                .clone()
-                .or_else(|| found.get(&ticket.id).cloned());
-            let Some(target_id) = existing else {
-                new.push((i, ticket));
+            if request.existing.is_none()
+                && let Some(target_id) = found.get(&ticket.id)
+            {
+                // Imported by an earlier attempt whose answer was lost: keep it, and
+                // report the comments it carried.
+                let mut done = outcome(&ticket.id, Ok(target_id.clone()));
+                done.children = self.embedded_outcomes(target_id, &request.children)?;
+                results[i] = Some(done);
+                continue;
+            }
+            let Some(target_id) = request.existing.clone() else {
+                new.push(self.prepare_import(i, ticket, &request.children, content)?);
                 continue;
             };
-            let body = json!({"ticket": Self::ticket_body(ticket, false)});
+            let body = json!({"ticket": Self::ticket_body(ticket, None)});
             let sent = Request::put(format!("tickets/{target_id}.json"))
                 .json(&body)
                 .map_err(|e| e.into_adapter(NAME))?;
@@ -469,39 +516,76 @@ impl Zendesk {
             {
                 return Err(e.clone());
             }
-            results[i] = Some(result);
+            results[i] = Some(outcome(&ticket.id, result));
         }
         let imported = if new.len() > 1 {
             self.import_many(&new)?
         } else {
             let mut one = Vec::new();
-            for (_, ticket) in &new {
-                one.push(self.import_one(ticket)?);
+            for import in &new {
+                one.push(self.import_one(import)?);
             }
             one
         };
-        for ((i, ticket), result) in new.iter().zip(imported) {
-            if let (Ok(target_id), TicketStatus::Closed) = (&result, ticket.status) {
-                self.pending_close()
-                    .insert(target_id.clone(), ticket.archived);
+        for (import, result) in new.iter().zip(imported) {
+            let mut done = outcome(&import.ticket.id, result);
+            if let Ok(target_id) = &done.result {
+                let sent: Vec<WriteRequest> = import.sent.iter().map(|&c| c.clone()).collect();
+                done.children = self.embedded_outcomes(target_id, &sent)?;
+                done.children.extend(import.refused.iter().cloned());
             }
-            results[*i] = Some(result);
+            results[import.index] = Some(done);
         }
         Ok(batch
             .iter()
             .zip(results)
-            .map(|(r, result)| {
-                outcome(
-                    r.record.id(),
-                    result.unwrap_or_else(|| Err(AdapterError::fatal(NAME, "no outcome"))),
-                )
+            .map(|(r, done)| {
+                done.unwrap_or_else(|| {
+                    outcome(r.record.id(), Err(AdapterError::fatal(NAME, "no outcome")))
+                })
             })
             .collect())
     }
 
+    /// Uploads the attachments of a new ticket's comments and builds its import body.
+    /// A comment whose upload is refused is left out with its refusal (the engine then
+    /// reports it); anything that stops the run stops it.
+    fn prepare_import<'a>(
+        &self,
+        index: usize,
+        ticket: &'a Ticket,
+        children: &'a [WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Import<'a>, AdapterError> {
+        let mut comments = Vec::with_capacity(children.len());
+        let mut sent = Vec::with_capacity(children.len());
+        let mut refused = Vec::new();
+        for child in children {
+            let Record::Comment(comment) = &child.record else {
+                continue;
+            };
+            match self.import_comment(comment, content) {
+                Ok(body) => {
+                    comments.push(body);
+                    sent.push(child);
+                }
+                Err(e) if e.stops_run() || e.is_retryable() => return Err(e),
+                Err(e) => refused.push(outcome(&comment.id, Err(e))),
+            }
+        }
+        Ok(Import {
+            index,
+            ticket,
+            body: Self::ticket_body(ticket, Some(&comments)),
+            sent,
+            refused,
+        })
+    }
+
     /// `POST /imports/tickets`: one ticket, its id or why it was refused.
-    fn import_one(&self, ticket: &Ticket) -> Result<Result<String, AdapterError>, AdapterError> {
-        let body = json!({"ticket": Self::ticket_body(ticket, true)});
+    fn import_one(&self, import: &Import) -> Result<Result<String, AdapterError>, AdapterError> {
+        let body = json!({"ticket": import.body});
+        let id = &import.ticket.id;
         let attempt = || {
             let sent = Request::post("imports/tickets.json").json(&body)?;
             let response = self.http.send(sent)?;
@@ -509,12 +593,12 @@ impl Zendesk {
         };
         let find = || {
             Ok(self
-                .find_markers(Kind::Ticket, std::slice::from_ref(&ticket.id))?
-                .remove(&ticket.id))
+                .find_markers(Kind::Ticket, std::slice::from_ref(id))?
+                .remove(id))
         };
         let result = self
             .reconciled(attempt, find)?
-            .map_err(|e| rejected(&e, Kind::Ticket, &ticket.id));
+            .map_err(|e| rejected(&e, Kind::Ticket, id));
         match result {
             Err(e) if e.stops_run() || e.is_retryable() => Err(e),
             other => Ok(other),
@@ -525,30 +609,27 @@ impl Zendesk {
     /// falls back to one import per ticket so one bad ticket does not sink the batch.
     fn import_many(
         &self,
-        tickets: &[(usize, &Ticket)],
+        imports: &[Import],
     ) -> Result<Vec<Result<String, AdapterError>>, AdapterError> {
-        let bodies: Vec<Value> = tickets
-            .iter()
-            .map(|(_, t)| Self::ticket_body(t, true))
-            .collect();
+        let bodies: Vec<&Value> = imports.iter().map(|i| &i.body).collect();
         let sent = Request::post("imports/tickets/create_many.json")
             .json(&json!({ "tickets": bodies }))
             .map_err(|e| e.into_adapter(NAME))?;
         let response = match self.http.send(sent) {
             Ok(response) => response,
             Err(e) if e.is_rejection() => {
-                return tickets.iter().map(|(_, t)| self.import_one(t)).collect();
+                return imports.iter().map(|i| self.import_one(i)).collect();
             }
             Err(e) if e.into_adapter(NAME).is_retryable() => {
                 // Unknown whether the batch was processed: keep what is there, import
                 // the rest one by one.
-                let ids: Vec<String> = tickets.iter().map(|(_, t)| t.id.clone()).collect();
+                let ids: Vec<String> = imports.iter().map(|i| i.ticket.id.clone()).collect();
                 let found = self.find_markers(Kind::Ticket, &ids)?;
-                return tickets
+                return imports
                     .iter()
-                    .map(|(_, t)| match found.get(&t.id) {
+                    .map(|i| match found.get(&i.ticket.id) {
                         Some(id) => Ok(Ok(id.clone())),
-                        None => self.import_one(t),
+                        None => self.import_one(i),
                     })
                     .collect();
             }
@@ -565,7 +646,8 @@ impl Zendesk {
             .collect();
         let mut out = Vec::new();
         let mut missing = Vec::new();
-        for (n, (_, ticket)) in tickets.iter().enumerate() {
+        for (n, import) in imports.iter().enumerate() {
+            let ticket = import.ticket;
             match by_index.remove(&n) {
                 Some(r) if r.error.is_none() && r.success != Some(false) && r.id.is_some() => {
                     out.push(Ok(id_of(&r.id)));
@@ -589,7 +671,8 @@ impl Zendesk {
         }
         if !missing.is_empty() {
             let found = self.find_markers(Kind::Ticket, &missing)?;
-            for ((_, ticket), result) in tickets.iter().zip(out.iter_mut()) {
+            for (import, result) in imports.iter().zip(out.iter_mut()) {
+                let ticket = import.ticket;
                 if missing.contains(&ticket.id) {
                     *result =
                         found
@@ -608,28 +691,90 @@ impl Zendesk {
         Ok(out)
     }
 
-    fn pending_close(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, bool>> {
-        self.to_close
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Outcomes of the comments imported inside the ticket `ticket_id`; comments not
+    /// found on it get none (the engine settles them later).
+    fn embedded_outcomes(
+        &self,
+        ticket_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        if children.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.embedded_comments(ticket_id, children)?;
+        Ok(children
+            .iter()
+            .filter_map(|c| {
+                found
+                    .get(c.record.id())
+                    .map(|target| outcome(c.record.id(), Ok(target.clone())))
+            })
+            .collect())
     }
 
-    /// Closes the tickets imported `solved` because their source had them closed.
-    pub(crate) fn close_pending(&self) -> Result<(), AdapterError> {
-        let pending: Vec<String> = self.pending_close().keys().cloned().collect();
-        for target_id in pending {
-            let body = json!({"ticket": {"status": "closed"}});
-            let sent = Request::put(format!("tickets/{target_id}.json"))
-                .json(&body)
-                .map_err(|e| e.into_adapter(NAME))?;
-            match self.http.send(sent) {
-                Ok(_) => {}
-                Err(e) if matches!(e.status(), Some(404) | Some(422)) => {}
-                Err(e) => return Err(e.into_adapter(NAME)),
+    /// Target ids of comments imported inside the ticket `ticket_id`, by source id.
+    /// Imported comments carry no marker (an import has no audit metadata), so each is
+    /// matched, in the order sent, to the first unclaimed comment of the ticket with the
+    /// same author, visibility and creation second; comments added later by ticket
+    /// update are matched by their marker.
+    pub(crate) fn embedded_comments(
+        &self,
+        ticket_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let mut on_ticket: Vec<(Option<String>, Comment)> = Vec::new();
+        let mut url = Some(format!("tickets/{ticket_id}/comments.json?page[size]=100"));
+        while let Some(current) = url {
+            let answer = match self.list(&current, "comments") {
+                Ok(answer) => answer,
+                Err(e) if e.kind() == switchover_adapter::ErrorKind::NotFound => {
+                    return Ok(BTreeMap::new());
+                }
+                Err(e) => return Err(e),
+            };
+            for item in answer.items {
+                // Stop rather than guess: an unmatched comment would be written twice.
+                let c: wire::Comment = serde_json::from_value(item).map_err(|e| {
+                    AdapterError::fatal(
+                        NAME,
+                        format!(
+                            "Zendesk answered a comment of ticket {ticket_id} in a shape this adapter does not know ({e}); report it with the response"
+                        ),
+                    )
+                })?;
+                if let (marker, Record::Comment(comment)) = comment_record(ticket_id, c) {
+                    on_ticket.push((marker, comment));
+                }
             }
-            self.pending_close().remove(&target_id);
+            url = answer.next;
         }
-        Ok(())
+        let mut claimed = vec![false; on_ticket.len()];
+        let mut found = BTreeMap::new();
+        for child in children {
+            let Record::Comment(wanted) = &child.record else {
+                continue;
+            };
+            let by_marker = on_ticket
+                .iter()
+                .position(|(marker, _)| marker.as_deref() == Some(wanted.id.as_str()));
+            let same = |(n, (marker, c)): &(usize, &(Option<String>, Comment))| {
+                !claimed[*n]
+                    && marker.is_none()
+                    && c.public == wanted.public
+                    && c.author.as_ref().map(|a| a.id()) == wanted.author.as_ref().map(|a| a.id())
+                    && match (&c.created_at, &wanted.created_at) {
+                        (Some(have), Some(want)) => have.unix() == want.unix(),
+                        _ => true,
+                    }
+            };
+            let position =
+                by_marker.or_else(|| on_ticket.iter().enumerate().find(same).map(|(n, _)| n));
+            if let Some(n) = position {
+                claimed[n] = true;
+                found.insert(wanted.id.clone(), on_ticket[n].1.id.clone());
+            }
+        }
+        Ok(found)
     }
 
     /// The comments on one target ticket, by source marker, and the ticket's status.

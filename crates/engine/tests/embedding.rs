@@ -172,7 +172,11 @@ fn comment(ticket: &str, n: usize, at: &str) -> WriteRequest {
         Comment {
             id: format!("{ticket}-c{n}"),
             ticket: Ref::new(ticket),
-            author: Some(Ref::new(if n.is_multiple_of(2) { "u-alice" } else { "u-agent" })),
+            author: Some(Ref::new(if n.is_multiple_of(2) {
+                "u-alice"
+            } else {
+                "u-agent"
+            })),
             public: n % 3 != 2,
             body_text: format!("comment {n} on {ticket}"),
             created_at: at.parse().ok(),

@@ -326,21 +326,86 @@ impl Run {
         Some(record)
     }
 
-    fn write_kind(&mut self, kind: Kind, existing: bool) -> Result<Vec<(String, String)>, String> {
+    /// The kind whose new records carry records of `kind` inside them, if the target
+    /// declares one (Zendesk imports tickets with their comments).
+    fn embedding_parent(&self, kind: Kind) -> Option<Kind> {
+        self.capabilities
+            .kinds
+            .iter()
+            .find(|(_, c)| c.embeds == Some(kind))
+            .map(|(parent, _)| *parent)
+    }
+
+    /// Dataset records of the kind `kind` embeds, grouped by parent as the engine hands
+    /// them over: references mapped, the parent reference empty, in time order.
+    fn children_by_parent(&self, kind: Kind) -> BTreeMap<String, Vec<WriteRequest>> {
+        let mut by_parent: BTreeMap<String, Vec<Record>> = BTreeMap::new();
+        let Some(child) = self.capabilities.kind(kind).and_then(|c| c.embeds) else {
+            return BTreeMap::new();
+        };
+        for (original, mut mapped) in self
+            .conformance
+            .dataset
+            .of(child)
+            .iter()
+            .zip(self.mapped(child))
+        {
+            let Some((_, parent)) = original.parent() else {
+                continue;
+            };
+            let parent = parent.to_string();
+            if let Some(id) = mapped.parent_id_mut() {
+                id.clear();
+            }
+            by_parent.entry(parent).or_default().push(mapped);
+        }
+        by_parent
+            .into_iter()
+            .map(|(parent, mut records)| {
+                records.sort_by_key(|r| match r {
+                    Record::Comment(c) => c.created_at,
+                    _ => None,
+                });
+                (
+                    parent,
+                    records.into_iter().map(WriteRequest::create).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// Writes the dataset's records of one kind, as new records or (`existing`) as
+    /// updates of what was written; new parents carry their children when the target
+    /// embeds them. Returns every `(kind, source id, target id)` written.
+    fn write_kind(
+        &mut self,
+        kind: Kind,
+        existing: bool,
+    ) -> Result<Vec<(Kind, String, String)>, String> {
         let max_batch = self
             .capabilities
             .kind(kind)
             .map(|c| c.max_batch.max(1))
             .unwrap_or(1);
+        let mut children = if existing {
+            BTreeMap::new()
+        } else {
+            self.children_by_parent(kind)
+        };
+        // Children travel inside their parents; only those left over go alone.
+        let embedded = !existing && self.embedding_parent(kind).is_some();
         let requests: Vec<WriteRequest> = self
             .mapped(kind)
             .into_iter()
+            .filter(|record| {
+                !embedded || !self.id_map.contains_key(&(kind, record.id().to_string()))
+            })
             .map(|record| WriteRequest {
                 existing: existing
                     .then(|| self.id_map.get(&(kind, record.id().to_string())).cloned())
                     .flatten(),
+                children: children.remove(record.id()).unwrap_or_default(),
                 record,
-                children: Vec::new(),
             })
             .collect();
         let dataset = &self.conformance.dataset;
@@ -365,7 +430,23 @@ impl Run {
                         describe(&e)
                     )
                 })?;
-                written.push((outcome.source_id, target_id));
+                for child in outcome.children {
+                    let child_kind = self
+                        .capabilities
+                        .kind(kind)
+                        .and_then(|c| c.embeds)
+                        .unwrap_or(kind);
+                    let child_id = child.result.map_err(|e| {
+                        format!(
+                            "{child_kind} '{}' inside {kind} '{}' was refused: {}",
+                            child.source_id,
+                            outcome.source_id,
+                            describe(&e)
+                        )
+                    })?;
+                    written.push((child_kind, child.source_id, child_id));
+                }
+                written.push((kind, outcome.source_id, target_id));
             }
         }
         Ok(written)
@@ -502,7 +583,7 @@ impl Run {
         }
         let mut total = 0;
         for kind in self.writable_kinds() {
-            for (source, target) in self.write_kind(kind, false)? {
+            for (kind, source, target) in self.write_kind(kind, false)? {
                 self.id_map.insert((kind, source), target);
                 total += 1;
             }
@@ -806,7 +887,7 @@ impl Run {
         }
         let mut problems = Vec::new();
         for kind in self.writable_kinds() {
-            for (source, target) in self.write_kind(kind, false)? {
+            for (kind, source, target) in self.write_kind(kind, false)? {
                 let first = self.id_map.get(&(kind, source.clone()));
                 if first != Some(&target) {
                     problems.push(format!("{kind} '{source}' written again got target id '{target}', first '{first:?}'"));
@@ -900,9 +981,12 @@ impl Run {
                 .map(|r| r.id().to_string())
                 .collect();
             let target = self.target()?.ok_or("no target")?;
-            let found = target
-                .find_by_source(kind, &ids)
-                .map_err(|e| format!("finding {kind} failed: {}", describe(&e)))?;
+            let found = match self.embedding_parent(kind) {
+                Some(parent) => self.find_embedded(parent, kind)?,
+                None => target
+                    .find_by_source(kind, &ids)
+                    .map_err(|e| format!("finding {kind} failed: {}", describe(&e)))?,
+            };
             let absent = vec!["never-written-marker".to_string()];
             let phantom = target
                 .find_by_source(kind, &absent)
@@ -925,6 +1009,29 @@ impl Run {
         } else {
             Err(problems.join("; "))
         }
+    }
+
+    /// Finds every embedded child through its parent, as the engine does after a
+    /// cut-off write.
+    fn find_embedded(&self, parent: Kind, kind: Kind) -> Result<BTreeMap<String, String>, String> {
+        let target = self.target()?.ok_or("no target")?;
+        let mut found = BTreeMap::new();
+        for (parent_id, children) in self.children_by_parent(parent) {
+            let Some(parent_target) = self.id_map.get(&(parent, parent_id.clone())) else {
+                continue;
+            };
+            found.extend(
+                target
+                    .find_embedded(parent, parent_target, &children)
+                    .map_err(|e| {
+                        format!(
+                            "finding {kind} inside {parent} '{parent_id}' failed: {}",
+                            describe(&e)
+                        )
+                    })?,
+            );
+        }
+        Ok(found)
     }
 
     fn delete_removes(&mut self) -> Result<Outcome, String> {
