@@ -62,7 +62,7 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let delay = Duration::from_millis(150 + u64::from(nanos % 700) + round * 50);
+        let delay = Duration::from_millis(100 + u64::from(nanos % 400) + round * 30);
         let mut child = Command::new(BIN)
             .arg("migrate")
             .arg(&plan)
