@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::Value;
-use switchover_adapter::{PageRequest, Settings, Source};
+use switchover_adapter::{PageRequest, Source};
 use switchover_model::Kind;
 use switchover_sandbox::EmulatorConfig;
 use switchover_testkit::Conformance;
 use switchover_zendesk::wire;
-use switchover_zendesk_emulator::ZendeskEmulator;
+
+mod common;
+use common::Account;
 
 fn fixtures() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
@@ -114,51 +116,6 @@ fn every_recorded_zendesk_body_parses_with_the_adapters_types() {
         "expected the Zendesk fixtures to be found and typed: {} bodies, {typed} typed",
         bodies.len()
     );
-}
-
-/// A running emulator and a folder holding its secrets.
-struct Account {
-    emulator: ZendeskEmulator,
-    dir: tempfile::TempDir,
-}
-
-impl Account {
-    fn start(config: EmulatorConfig) -> Account {
-        let emulator = ZendeskEmulator::start(config).expect("start the Zendesk emulator");
-        let dir = tempfile::tempdir().expect("temp dir");
-        let account = Account { emulator, dir };
-        let probe = account.settings(&account.emulator.api_token(), "probe");
-        let source = switchover_zendesk::Zendesk::connect(&probe).expect("connect");
-        if let Err(e) = source.check() {
-            panic!("the Zendesk emulator refuses its own credentials on users/me: {e}");
-        }
-        account
-    }
-
-    fn settings(&self, token: &str, name: &str) -> Settings {
-        let file = self.dir.path().join(name);
-        std::fs::write(&file, format!("{token}\n")).expect("write token file");
-        Settings::new("zendesk", Default::default())
-            .with("url", self.emulator.base_url())
-            .with("email", self.emulator.email())
-            .with("api_token", format!("file:{}", file.display()))
-    }
-
-    fn good(&self) -> Settings {
-        self.settings(&self.emulator.api_token(), "token")
-    }
-
-    fn bad(&self) -> Settings {
-        self.settings("not-the-token", "bad-token")
-    }
-
-    fn oauth(&self, token: &str) -> Settings {
-        let file = self.dir.path().join("oauth");
-        std::fs::write(&file, token).expect("write oauth file");
-        Settings::new("zendesk", Default::default())
-            .with("url", self.emulator.base_url())
-            .with("oauth_token", format!("file:{}", file.display()))
-    }
 }
 
 #[test]
