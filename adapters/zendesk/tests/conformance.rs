@@ -809,3 +809,44 @@ fn an_article_with_an_unknown_permission_group_is_refused_for_that_record() {
     }
     assert!(read_back_all(&zendesk, Kind::KbArticle).is_empty());
 }
+
+/// An article whose translation the target refuses (its locale is not enabled there) is
+/// refused as a record and not reported written; once the translation is dropped, the
+/// next write completes the article already there instead of adding a second one.
+#[test]
+fn an_article_whose_translation_is_refused_is_completed_by_the_next_write() {
+    let account = Account::start(EmulatorConfig::empty());
+    let zendesk = connect(&account);
+    let admin = users_with_role(&zendesk, UserRole::Admin).remove(0);
+    let section = kb_section(&zendesk);
+    let mut wanted = article(&section, &admin);
+    wanted
+        .translations
+        .extend([translation("tlh", "Qagh", "<p>ghuy'cha'</p>")]);
+    let refused = write_one(&zendesk, wanted.clone().into_record(), None).expect_err("refused");
+    match &refused {
+        AdapterError::InvalidRecord { field, reason, .. } => {
+            assert_eq!(field, "translations.tlh");
+            assert!(reason.contains("enabled"), "{reason}");
+        }
+        other => panic!("expected a refused record, got {other}"),
+    }
+    let found = zendesk
+        .find_by_source(Kind::KbArticle, std::slice::from_ref(&wanted.id))
+        .expect("find");
+    assert!(found.is_empty(), "not reported written: {found:?}");
+
+    wanted.translations.remove("tlh");
+    let written = write_one(&zendesk, wanted.clone().into_record(), None).expect("written");
+    assert_eq!(
+        read_back_all(&zendesk, Kind::KbArticle).len(),
+        1,
+        "no second article"
+    );
+    let found = zendesk
+        .find_by_source(Kind::KbArticle, std::slice::from_ref(&wanted.id))
+        .expect("find");
+    assert_eq!(found.get(&wanted.id), Some(&written));
+    let (_, back) = read_article(&zendesk, &written);
+    assert_eq!(back.translations.keys().collect::<Vec<_>>(), ["de"]);
+}
