@@ -147,11 +147,43 @@ impl Zendesk {
         }
     }
 
-    /// Target ids of articles by source marker, from the article list; with `pending`,
-    /// articles whose write was interrupted count too. An article listed in a locale other
-    /// than its source locale has its source translation read for the marker.
+    /// Target ids of articles by source marker, from the whole article list; with
+    /// `pending`, articles whose write was interrupted count too.
     pub(crate) fn find_articles(
         &self,
+        source_ids: &[String],
+        pending: bool,
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.scan_articles(
+            &["help_center/articles.json?page[size]=100".to_string()],
+            source_ids,
+            pending,
+        )
+    }
+
+    /// Like [`Zendesk::find_articles`], listing only the articles of these target
+    /// sections: where a write looks, since an article is written into its section.
+    fn find_articles_in<'a>(
+        &self,
+        sections: impl IntoIterator<Item = &'a str>,
+        source_ids: &[String],
+        pending: bool,
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let mut lists: Vec<String> = sections
+            .into_iter()
+            .filter(|s| s.parse::<u64>().is_ok())
+            .map(|s| format!("help_center/sections/{s}/articles.json?page[size]=100"))
+            .collect();
+        lists.sort();
+        lists.dedup();
+        self.scan_articles(&lists, source_ids, pending)
+    }
+
+    /// Reads the markers of the articles these lists hold. An article listed in a locale
+    /// other than its source locale has its source translation read for the marker.
+    fn scan_articles(
+        &self,
+        lists: &[String],
         source_ids: &[String],
         pending: bool,
     ) -> Result<BTreeMap<String, String>, AdapterError> {
@@ -161,8 +193,9 @@ impl Zendesk {
         }
         let wanted: std::collections::BTreeSet<&str> =
             source_ids.iter().map(String::as_str).collect();
-        let mut url = Some("help_center/articles.json?page[size]=100".to_string());
-        while let Some(current) = url {
+        let mut urls: Vec<String> = lists.to_vec();
+        urls.reverse();
+        while let Some(current) = urls.pop() {
             let answer = self.list(&current, "articles")?;
             for item in answer.items {
                 let Ok(article) = serde_json::from_value::<wire::HcItem>(item) else {
@@ -189,7 +222,7 @@ impl Zendesk {
                     found.insert(marker, (id, complete));
                 }
             }
-            url = answer.next;
+            urls.extend(answer.next);
         }
         Ok(found.into_iter().map(|(k, (id, _))| (k, id)).collect())
     }
@@ -349,7 +382,11 @@ impl Zendesk {
             .filter(|r| r.existing.is_none())
             .map(|r| r.record.id().to_string())
             .collect();
-        let found = self.find_articles(&unknown, true)?;
+        let sections = batch.iter().filter_map(|r| match &r.record {
+            Record::KbArticle(a) if r.existing.is_none() => Some(a.section.id()),
+            _ => None,
+        });
+        let found = self.find_articles_in(sections, &unknown, true)?;
         let mut out = Vec::new();
         for request in batch {
             let Record::KbArticle(article) = &request.record else {
@@ -440,7 +477,11 @@ impl Zendesk {
         };
         let find = || {
             Ok(self
-                .find_articles(std::slice::from_ref(&article.id), true)?
+                .find_articles_in(
+                    [article.section.id()],
+                    std::slice::from_ref(&article.id),
+                    true,
+                )?
                 .remove(&article.id))
         };
         let target = step!(self.reconciled(attempt, find)?.map_err(|e| rejected(

@@ -265,6 +265,14 @@ impl Zendesk {
                 }
             }
         }
+        // A failure that may pass (or stops the run) fails the batch: the engine retries
+        // it, and the pairs make the retry adopt what this attempt wrote.
+        if let Some(e) = results.iter().flatten().find_map(|r| match r {
+            Err(e) if e.stops_run() || e.is_retryable() => Some(e.clone()),
+            _ => None,
+        }) {
+            return Err(e);
+        }
         Ok(batch
             .iter()
             .zip(results)
