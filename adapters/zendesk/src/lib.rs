@@ -28,6 +28,12 @@
 //!   triggers, automations and views have no external id: their marker is a
 //!   `[switchover:<source id>]` suffix of the description or (macros, rules, views) the
 //!   title, stripped when reading; webhooks carry it in their description;
+//! - group memberships have no external id and no free text: the (agent, group) pair is
+//!   their key, looked up per agent before creating (`create_many` and its job), so a
+//!   resumed or retried write adopts the membership instead of duplicating it;
+//! - Help Center articles carry their marker as a hidden element at the end of the
+//!   source locale's body, pending until their translations and attachments are in (see
+//!   `write/articles.rs`); they need a permission group (the plan's or the built-in one);
 //! - a create that fails so that it is unknown whether Zendesk processed it is looked up
 //!   by its marker before it is sent again, so faults never duplicate a record.
 
@@ -65,6 +71,7 @@ pub fn register() -> AdapterSpec {
             "api_token = \"env:ZENDESK_TOKEN\"   API token (env:VAR or file:PATH)",
             "oauth_token = \"env:ZENDESK_OAUTH\" or an OAuth access token instead",
             "requests_per_minute = 700          optional request budget (the plan's limit)",
+            "permission_group_id = 360001234    optional Guide permission group for written articles (default: the built-in one)",
         ],
         capabilities,
         source: Some(|settings| Ok(Box::new(Zendesk::connect(settings)?))),
@@ -194,7 +201,15 @@ pub fn capabilities() -> Capabilities {
     );
     caps.kinds.insert(
         Kind::GroupMembership,
-        read_only(&["group", "user", "is_default"], false),
+        writable(
+            &["group", "user", "is_default"],
+            &[("extra", "not kept")],
+            false,
+            100,
+            // create_many and about two job polls per batch; one membership listing per
+            // agent of the batch (the pair is the only key).
+            per(3.0, 1.0, 0.0),
+        ),
     );
     let mut tickets = writable(
         &[
@@ -306,14 +321,37 @@ pub fn capabilities() -> Capabilities {
             per(0.0, 1.0, 0.0),
         ),
     );
-    let article_fields: Vec<&str> = Kind::KbArticle
-        .fields()
-        .iter()
-        .copied()
-        .filter(|f| !matches!(*f, "extra" | "translations") && !f.starts_with("attachments."))
-        .collect();
-    caps.kinds
-        .insert(Kind::KbArticle, read_only(&article_fields, false));
+    caps.kinds.insert(
+        Kind::KbArticle,
+        writable(
+            &[
+                "section",
+                "author",
+                "title",
+                "body_html",
+                "locale",
+                "draft",
+                "labels",
+                "translations",
+                "attachments.file_name",
+                "attachments.content_type",
+                "attachments.size",
+                "attachments.sha256",
+                "attachments.inline",
+            ],
+            &[
+                ("created_at", TIMES_SET_BY_ZENDESK),
+                ("updated_at", TIMES_SET_BY_ZENDESK),
+                ("extra", "not kept"),
+            ],
+            false,
+            20,
+            // The marker scan per batch; per article the create, the translation and
+            // attachment listings (updates) and the final marker; one request per
+            // translation and per attachment on top.
+            per(1.0, 4.0, 1.0),
+        ),
+    );
     caps.kinds.insert(
         Kind::Macro,
         writable(
@@ -417,9 +455,12 @@ pub fn capabilities() -> Capabilities {
         "source markers: organizations, users and tickets use external_id; comments the audit metadata (metadata.custom.switchover_source_id); groups, custom fields, SLA policies and Help Center categories and sections a '[switchover:<id>]' suffix of their description; macros, triggers, automations and views a ' [switchover:<id>]' suffix of their title; webhooks their description. Suffixes are stripped when reading".into(),
         "new tickets are written with the Ticket Import API carrying their comments (authors, original times, visibility, uploaded attachments): no triggers fire and no one is e-mailed; tickets closed in the source are imported closed. After each import the ticket's comments are read once to learn their ids, which imported comments cannot carry a marker for: they are matched in order by author, visibility and creation second".into(),
         "comments added to tickets already on Zendesk (a delta run's new comments, or a comment whose author was not on the target when its ticket was imported) go by ticket update: they carry the time of the write (verify lists them as differing in created_at), and the update runs triggers: preflight lists active triggers that notify people".into(),
-        "archived tickets are read through the incremental export (GET /tickets does not list them); deleted tickets appear there with status 'deleted' and are skipped, since the API cannot read their comments".into(),
+        "archived tickets are read through the incremental export (GET /tickets does not list them)".into(),
         "deleted users are read from the incremental user export (active: false); written as suspended users tagged switchover_deleted, since Zendesk cannot import a deleted user that tickets still reference".into(),
-        "group memberships, satisfaction ratings and Help Center articles are read but not written: memberships have no place for a source marker, ratings can only be given by the requester, and article writes (permission group, translations, attachment uploads) are not implemented yet; Help Center categories and sections and SLA policies (Professional plan and up) carry the '[switchover:<id>]' marker in their description".into(),
+        "satisfaction ratings are read but not written: only the ticket's requester can rate; Help Center categories and sections and SLA policies (Professional plan and up) carry the '[switchover:<id>]' marker in their description".into(),
+        "group memberships have no external id or free text for a marker: the (agent, group) pair is their key. Every write lists the agent's memberships first and adopts a membership of the same group instead of creating a second, so a resumed or retried run never duplicates one; after a restart find_by_source knows no pairs, so a membership an interrupted run wrote is matched when it is written again. A membership the target already had is adopted too, and rollback removes it. Only agents and admins can be group members: an end user's membership is refused per record. An agent's default group can be moved to another membership, not unset".into(),
+        "Help Center articles carry their source marker as a hidden <span data-switchover-source=...> at the end of the source locale's body (stripped when reading); it stays 'pending' until the article's translations and attachments are written, so an interrupted article is completed, not duplicated. Articles go into the permission group `permission_group_id` names, or the target's built-in one, visible to everyone (user_segment_id null: restrict them on the target if the source did), without notifying subscribers; translations need their locale enabled in the target Help Center; attachments are uploaded to the article (20 MB each); labels are kept only on plans that have article labels; links and images in bodies keep pointing where the source had them".into(),
+        "tickets in Zendesk's trash (soft-deleted: status 'deleted' in the incremental export) are skipped when reading: the API lists them only with a few summary fields (GET /deleted_tickets), their comments cannot be read without restoring them, which would change the source, and Zendesk purges them 30 days after deletion; restore any that must migrate before running".into(),
         "webhooks are written without secrets (passwords, tokens, API keys): re-enter them on the target".into(),
         "users are upserted by external_id or email: a source user whose email already exists on the target (the migrating admin, shared agents) updates that user and gives it the source marker; an organization whose name already exists on the target (names are unique) is found by search and adopted when it carries no other source marker".into(),
         "a delta run cannot add comments to a ticket the target has already closed: Zendesk refuses updates to closed tickets".into(),
@@ -441,6 +482,13 @@ pub(crate) struct FieldInfo {
 pub(crate) struct Cache {
     /// Field definitions by Zendesk id (all three objects).
     pub(crate) fields: Option<HashMap<String, FieldInfo>>,
+    /// The Guide permission group written articles go into (the plan's setting, else
+    /// found on the target when the first article is written).
+    pub(crate) permission_group: Option<String>,
+    /// Source id -> (target user id, target group id) of every membership this adapter
+    /// was given to write: memberships keep no source marker, so these pairs are all
+    /// `find_by_source` can look up.
+    pub(crate) memberships: HashMap<String, (String, String)>,
 }
 
 /// A connection to one Zendesk account, usable as a source and as a target.
@@ -482,6 +530,9 @@ impl Zendesk {
         let rpm = settings
             .optional_u64("requests_per_minute")?
             .map(|n| n.min(u32::MAX as u64) as u32);
+        let permission_group = settings
+            .optional_u64("permission_group_id")?
+            .map(|id| id.to_string());
         let http = HttpClient::new(ClientConfig {
             auth,
             requests_per_minute: rpm,
@@ -490,7 +541,10 @@ impl Zendesk {
         .map_err(|e| e.into_adapter(NAME))?;
         Ok(Zendesk {
             http,
-            cache: Mutex::new(Cache::default()),
+            cache: Mutex::new(Cache {
+                permission_group,
+                ..Cache::default()
+            }),
         })
     }
 
@@ -582,7 +636,11 @@ impl Target for Zendesk {
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
         Self::supported(kind, "write")?;
-        self.write_kind(kind, batch, content)
+        match kind {
+            Kind::GroupMembership => self.write_memberships(batch),
+            Kind::KbArticle => self.write_articles(batch, content),
+            _ => self.write_kind(kind, batch, content),
+        }
     }
 
     fn find_by_source(
@@ -591,7 +649,12 @@ impl Target for Zendesk {
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError> {
         Self::supported(kind, "write")?;
-        self.find_markers(kind, source_ids)
+        match kind {
+            Kind::GroupMembership => self.find_memberships(source_ids),
+            // Only articles written completely: an interrupted one is written again.
+            Kind::KbArticle => self.find_articles(source_ids, false),
+            _ => self.find_markers(kind, source_ids),
+        }
     }
 
     fn find_embedded(
@@ -656,6 +719,10 @@ impl Target for Zendesk {
         target_ids: &[String],
     ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
         Self::supported(kind, "delete")?;
-        self.delete_kind(kind, target_ids)
+        match kind {
+            Kind::GroupMembership => self.delete_memberships(target_ids),
+            Kind::KbArticle => self.delete_articles(target_ids),
+            _ => self.delete_kind(kind, target_ids),
+        }
     }
 }

@@ -308,9 +308,8 @@ impl Zendesk {
             Kind::GroupMembership => Some(membership_record(parse(kind, item)?)),
             Kind::Ticket => self.ticket_record(parse(kind, item)?)?,
             Kind::SatisfactionRating => rating_record(parse(kind, item)?),
-            Kind::KbCategory | Kind::KbSection | Kind::KbArticle => {
-                Some(hc_record(kind, parse(kind, item)?))
-            }
+            Kind::KbCategory | Kind::KbSection => Some(hc_record(kind, parse(kind, item)?)),
+            Kind::KbArticle => self.article_record(parse(kind, item)?)?,
             Kind::Macro => Some(macro_record(parse(kind, item)?)),
             Kind::Rule => Some(rule_record(
                 if stage == 0 {
@@ -768,6 +767,7 @@ fn rating_record(r: wire::SatisfactionRating) -> Option<(Option<String>, Record)
     Some((None, rating.into_record()))
 }
 
+/// A Help Center category (`kind`) or section (anything else), marker stripped.
 fn hc_record(kind: Kind, mut h: wire::HcItem) -> (Option<String>, Record) {
     let (description, marker) = strip_marker(h.description.as_deref().unwrap_or_default());
     h.description = Some(description);
@@ -783,7 +783,7 @@ fn hc_record(kind: Kind, mut h: wire::HcItem) -> (Option<String>, Record) {
             extra: Extra::new(),
         }
         .into_record(),
-        Kind::KbSection => KbSection {
+        _ => KbSection {
             id: id_of(&h.id),
             category: Ref::new(id_of(&h.category_id)),
             parent: opt_ref(&h.parent_section_id),
@@ -794,20 +794,6 @@ fn hc_record(kind: Kind, mut h: wire::HcItem) -> (Option<String>, Record) {
             created_at: ts(&h.created_at),
             updated_at: ts(&h.updated_at),
             extra: Extra::new(),
-        }
-        .into_record(),
-        _ => KbArticle {
-            id: id_of(&h.id),
-            section: Ref::new(id_of(&h.section_id)),
-            author: opt_ref(&h.author_id),
-            title: h.title.or(h.name).unwrap_or_default(),
-            body_html: h.body.unwrap_or_default(),
-            locale: h.locale.or(h.source_locale).unwrap_or_default(),
-            draft: h.draft.unwrap_or(false),
-            labels: h.label_names.unwrap_or_default().into_iter().collect(),
-            created_at: ts(&h.created_at),
-            updated_at: ts(&h.updated_at),
-            ..Default::default()
         }
         .into_record(),
     };

@@ -577,10 +577,62 @@ pub struct HcItem {
     pub draft: Option<bool>,
     /// Article labels.
     pub label_names: Option<Vec<String>>,
+    /// Article's permission group.
+    pub permission_group_id: Option<Id>,
     /// Created.
     pub created_at: Option<String>,
     /// Updated.
     pub updated_at: Option<String>,
+}
+
+/// A Help Center translation (`/help_center/articles/{id}/translations`): the content of
+/// an article in one locale, its source locale included.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Translation {
+    /// Id.
+    pub id: Option<Id>,
+    /// Locale (`en-us`, `de`...).
+    pub locale: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// HTML body.
+    pub body: Option<String>,
+    /// Whether this locale's version is a draft.
+    pub draft: Option<bool>,
+}
+
+/// A Help Center article attachment (`/help_center/articles/{id}/attachments`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ArticleAttachment {
+    /// Id.
+    pub id: Option<Id>,
+    /// The article.
+    pub article_id: Option<Id>,
+    /// File name.
+    pub file_name: Option<String>,
+    /// Where the bytes are.
+    pub content_url: Option<String>,
+    /// MIME type.
+    pub content_type: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Whether it is an inline image of the body.
+    pub inline: Option<bool>,
+}
+
+/// A Guide permission group (`/guide/permission_groups`): who may edit and publish
+/// articles; every article names one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PermissionGroup {
+    /// Id.
+    pub id: Option<Id>,
+    /// Name (`Admins` for the built-in one).
+    pub name: Option<String>,
+    /// Whether Zendesk made it (it cannot be deleted).
+    pub built_in: Option<bool>,
 }
 
 /// A job status of a bulk request.
@@ -721,6 +773,11 @@ pub fn parse_known(body: &Value) -> Result<Vec<String>, String> {
             "category" | "categories" | "section" | "sections" | "article" | "articles" => {
                 parse_one::<HcItem>(key, value)
             }
+            "translation" | "translations" => parse_one::<Translation>(key, value),
+            "article_attachment" | "article_attachments" => {
+                parse_one::<ArticleAttachment>(key, value)
+            }
+            "permission_group" | "permission_groups" => parse_one::<PermissionGroup>(key, value),
             "job_status" | "job_statuses" => parse_one::<JobStatus>(key, value),
             "upload" => parse_one::<Upload>(key, value),
             "attachment" | "attachments" => parse_one::<Attachment>(key, value),

@@ -14,6 +14,9 @@ use crate::convert::*;
 use crate::read::comment_record;
 use crate::{NAME, Zendesk, wire};
 
+mod articles;
+mod memberships;
+
 /// Longest wait for one bulk job to complete.
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
 

@@ -351,3 +351,463 @@ fn an_existing_organization_of_the_same_name_is_adopted() {
         .expect("find");
     assert_eq!(found.get("crm-77"), Some(&written));
 }
+
+// Group memberships and Help Center articles as a target.
+
+use switchover_adapter::{AdapterError, Target, WriteRequest};
+use switchover_model::digest::projection;
+use switchover_model::{
+    Entity, GroupMembership, KbArticle, KbCategory, KbSection, Record, Ref, Translation, UserRole,
+};
+
+fn connect(account: &Account) -> switchover_zendesk::Zendesk {
+    switchover_zendesk::Zendesk::connect(&account.good()).expect("connect")
+}
+
+/// Every record of a kind the target reads back, over all pages.
+fn read_back_all(
+    zendesk: &switchover_zendesk::Zendesk,
+    kind: Kind,
+) -> Vec<(Option<String>, Record)> {
+    let mut request = PageRequest {
+        page_size: Some(2),
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = zendesk
+            .read_back(kind, &request)
+            .unwrap_or_else(|e| panic!("reading back {kind}: {e}"));
+        all.extend(page.records.into_iter().map(|r| (r.source_id, r.record)));
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => return all,
+        }
+    }
+}
+
+/// Target ids of the seeded users with `role`.
+fn users_with_role(zendesk: &switchover_zendesk::Zendesk, role: UserRole) -> Vec<String> {
+    read_back_all(zendesk, Kind::User)
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            Record::User(u) if u.role == role => Some(u.id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Writes one record and returns its outcome.
+fn write_one(
+    zendesk: &switchover_zendesk::Zendesk,
+    record: Record,
+    existing: Option<String>,
+) -> Result<String, AdapterError> {
+    let kind = record.kind();
+    let request = WriteRequest {
+        record,
+        existing,
+        children: Vec::new(),
+    };
+    zendesk
+        .write_batch(
+            kind,
+            &[request],
+            &switchover_testkit::Dataset::conformance(),
+        )
+        .unwrap_or_else(|e| panic!("writing {kind} failed as a batch: {e}"))
+        .remove(0)
+        .result
+}
+
+fn new_group(zendesk: &switchover_zendesk::Zendesk, name: &str) -> String {
+    let group = switchover_model::Group {
+        id: format!("src-{name}"),
+        name: name.into(),
+        ..Default::default()
+    };
+    write_one(zendesk, group.into_record(), None).expect("group written")
+}
+
+fn membership(id: &str, user: &str, group: &str, is_default: bool) -> WriteRequest {
+    WriteRequest::create(
+        GroupMembership {
+            id: id.into(),
+            user: Ref::new(user),
+            group: Ref::new(group),
+            is_default,
+            ..Default::default()
+        }
+        .into_record(),
+    )
+}
+
+/// (user, group) pairs the target holds, with how many memberships each.
+fn pairs(
+    zendesk: &switchover_zendesk::Zendesk,
+) -> std::collections::BTreeMap<(String, String), usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for (_, record) in read_back_all(zendesk, Kind::GroupMembership) {
+        if let Record::GroupMembership(m) = record {
+            *out.entry((m.user.id().to_string(), m.group.id().to_string()))
+                .or_default() += 1;
+        }
+    }
+    out
+}
+
+/// Memberships keep no source marker: a run restarted after its writes landed (outcomes
+/// lost) must find the (agent, group) pairs on the target and adopt them, through the
+/// bulk path and the single-record path alike, never add a second membership.
+#[test]
+fn a_membership_written_again_after_a_restart_is_adopted_not_duplicated() {
+    let account = Account::start(EmulatorConfig {
+        agents: 2,
+        groups: 1,
+        ..EmulatorConfig::empty()
+    });
+    let first = connect(&account);
+    let agents = users_with_role(&first, UserRole::Agent);
+    assert_eq!(agents.len(), 2, "two seeded agents: {agents:?}");
+    let group = new_group(&first, "Escalations");
+    let batch = vec![
+        membership("gm-a", &agents[0], &group, true),
+        membership("gm-b", &agents[1], &group, false),
+    ];
+    let content = switchover_testkit::Dataset::conformance();
+    let written: Vec<String> = first
+        .write_batch(Kind::GroupMembership, &batch, &content)
+        .expect("first write")
+        .into_iter()
+        .map(|o| o.result.expect("written"))
+        .collect();
+    assert_ne!(written[0], written[1]);
+
+    // A new process: it was never told about these pairs.
+    let restarted = connect(&account);
+    let again: Vec<String> = restarted
+        .write_batch(Kind::GroupMembership, &batch, &content)
+        .expect("second write")
+        .into_iter()
+        .map(|o| o.result.expect("adopted"))
+        .collect();
+    assert_eq!(again, written, "the same memberships, adopted");
+    let single = connect(&account)
+        .write_batch(Kind::GroupMembership, &batch[1..], &content)
+        .expect("third write");
+    assert_eq!(single[0].result.as_ref().ok(), Some(&written[1]));
+
+    let held = pairs(&restarted);
+    for agent in &agents {
+        assert_eq!(
+            held.get(&(agent.clone(), group.clone())),
+            Some(&1),
+            "agent {agent} is in the group once: {held:?}"
+        );
+    }
+    let found = restarted
+        .find_by_source(
+            Kind::GroupMembership,
+            &["gm-a".into(), "gm-b".into(), "gm-x".into()],
+        )
+        .expect("find");
+    assert_eq!(found.get("gm-a"), Some(&written[0]));
+    assert_eq!(found.get("gm-b"), Some(&written[1]));
+    assert!(!found.contains_key("gm-x"));
+    // gm-a made the new group the agent's default one.
+    let defaults: Vec<String> = read_back_all(&restarted, Kind::GroupMembership)
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            Record::GroupMembership(m) if m.user.id() == agents[0] && m.is_default => {
+                Some(m.group.id().to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(defaults, vec![group]);
+}
+
+/// Zendesk takes only agents into groups: an end user's membership is refused for that
+/// record with a reason that says so, and the rest of its batch is written.
+#[test]
+fn an_end_user_membership_is_refused_for_that_record_alone() {
+    let account = Account::start(EmulatorConfig {
+        agents: 1,
+        users: 1,
+        groups: 1,
+        ..EmulatorConfig::empty()
+    });
+    let zendesk = connect(&account);
+    let agent = users_with_role(&zendesk, UserRole::Agent).remove(0);
+    let end_user = users_with_role(&zendesk, UserRole::EndUser).remove(0);
+    let group = new_group(&zendesk, "Billing");
+    let content = switchover_testkit::Dataset::conformance();
+    let check = |refusal: &AdapterError| match refusal {
+        AdapterError::InvalidRecord { id, reason, .. } => {
+            assert_eq!(id, "gm-customer");
+            assert!(
+                reason.contains(&end_user) && reason.contains("agents"),
+                "the reason names the user and the rule: {reason}"
+            );
+        }
+        other => panic!("expected a refused record, got {other}"),
+    };
+    // Bulk path (create_many and its job).
+    let outcomes = zendesk
+        .write_batch(
+            Kind::GroupMembership,
+            &[
+                membership("gm-agent", &agent, &group, false),
+                membership("gm-customer", &end_user, &group, false),
+            ],
+            &content,
+        )
+        .expect("the batch itself succeeds");
+    assert!(outcomes[0].result.is_ok(), "{:?}", outcomes[0].result);
+    check(outcomes[1].result.as_ref().expect_err("end user refused"));
+    // Single-record path (POST group_memberships).
+    let alone = zendesk
+        .write_batch(
+            Kind::GroupMembership,
+            &[membership("gm-customer", &end_user, &group, false)],
+            &content,
+        )
+        .expect("the batch itself succeeds");
+    check(alone[0].result.as_ref().expect_err("end user refused"));
+    let held = pairs(&zendesk);
+    assert_eq!(held.get(&(agent, group.clone())), Some(&1));
+    assert!(!held.contains_key(&(end_user, group)), "{held:?}");
+}
+
+/// A category, a section and its target ids, for article tests.
+fn kb_section(zendesk: &switchover_zendesk::Zendesk) -> String {
+    let category = KbCategory {
+        id: "src-cat".into(),
+        name: "Getting started".into(),
+        locale: Some("en-us".into()),
+        ..Default::default()
+    };
+    let category = write_one(zendesk, category.into_record(), None).expect("category");
+    let section = KbSection {
+        id: "src-sec".into(),
+        category: Ref::new(category),
+        name: "Printers".into(),
+        locale: Some("en-us".into()),
+        ..Default::default()
+    };
+    write_one(zendesk, section.into_record(), None).expect("section")
+}
+
+fn translation(locale: &str, title: &str, body: &str) -> (String, Translation) {
+    (
+        locale.into(),
+        Translation {
+            locale: locale.into(),
+            title: title.into(),
+            body_html: body.into(),
+        },
+    )
+}
+
+/// The conformance dataset's article (German translation, a PDF attachment) with its
+/// references on the target.
+fn article(section: &str, author: &str) -> KbArticle {
+    let dataset = switchover_testkit::Dataset::conformance();
+    let Some(Record::KbArticle(mut article)) = dataset.of(Kind::KbArticle).first().cloned() else {
+        panic!("the dataset has an article");
+    };
+    article.section = Ref::new(section);
+    article.author = Some(Ref::new(author));
+    article
+}
+
+fn read_article(zendesk: &switchover_zendesk::Zendesk, id: &str) -> (Option<String>, KbArticle) {
+    read_back_all(zendesk, Kind::KbArticle)
+        .into_iter()
+        .find_map(|(marker, r)| match r {
+            Record::KbArticle(a) if a.id == id => Some((marker, a)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("article {id} reads back"))
+}
+
+/// An article with a translation and an attachment comes back equal on every field the
+/// adapter declares, by the target and by the source; an update adds, changes and removes
+/// translations in place.
+#[test]
+fn an_article_with_a_translation_round_trips() {
+    let account = Account::start(EmulatorConfig::empty());
+    let zendesk = connect(&account);
+    let admin = users_with_role(&zendesk, UserRole::Admin).remove(0);
+    let section = kb_section(&zendesk);
+    let mut wanted = article(&section, &admin);
+    assert!(wanted.translations.contains_key("de") && !wanted.attachments.is_empty());
+    let id = write_one(&zendesk, wanted.clone().into_record(), None).expect("article written");
+
+    let fields = switchover_zendesk::capabilities()
+        .kind(Kind::KbArticle)
+        .map(|c| c.fields.clone())
+        .expect("articles declared");
+    assert!(fields.contains("translations"));
+    let (marker, back) = read_article(&zendesk, &id);
+    assert_eq!(marker.as_deref(), Some(wanted.id.as_str()));
+    assert_eq!(back.translations["de"].title, "Drucker brennt");
+    assert_eq!(back.body_html, wanted.body_html, "the marker is stripped");
+    let mut expected = wanted.clone();
+    expected.id = id.clone();
+    assert_eq!(
+        projection(&back.clone().into_record(), &fields),
+        projection(&expected.clone().into_record(), &fields)
+    );
+    let sourced = connect(&account)
+        .read_page(Kind::KbArticle, &PageRequest::default())
+        .expect("source read");
+    let sourced = sourced
+        .records
+        .into_iter()
+        .find(|r| r.id() == id)
+        .expect("the source reads it");
+    // A source states no content hash: the engine hashes the bytes on their way out.
+    for attachment in &mut expected.attachments {
+        attachment.sha256 = None;
+    }
+    assert_eq!(
+        projection(&sourced, &fields),
+        projection(&expected.into_record(), &fields)
+    );
+
+    // A delta: the German text changes, a French translation appears.
+    wanted.translations.extend([
+        translation("de", "Drucker brennt!", "<p>Sofort Stecker ziehen.</p>"),
+        translation("fr", "L'imprimante brûle", "<p>Débranchez.</p>"),
+    ]);
+    let updated = write_one(&zendesk, wanted.clone().into_record(), Some(id.clone()));
+    assert_eq!(updated.ok().as_ref(), Some(&id));
+    let (_, back) = read_article(&zendesk, &id);
+    assert_eq!(back.translations["de"].title, "Drucker brennt!");
+    assert_eq!(back.translations["fr"].body_html, "<p>Débranchez.</p>");
+    // And the French one goes again.
+    wanted.translations.remove("fr");
+    write_one(&zendesk, wanted.into_record(), Some(id.clone())).expect("updated");
+    let (_, back) = read_article(&zendesk, &id);
+    assert_eq!(back.translations.keys().collect::<Vec<_>>(), ["de"]);
+    assert_eq!(
+        back.attachments.len(),
+        1,
+        "the attachment is kept, not uploaded again"
+    );
+}
+
+/// A run killed after creating an article but before its translations leaves it marked
+/// pending: it is not reported as written, and writing it again completes that article
+/// instead of creating a second one.
+#[test]
+fn an_article_interrupted_before_its_translations_is_completed_not_duplicated() {
+    let account = Account::start(EmulatorConfig::empty());
+    let zendesk = connect(&account);
+    let admin = users_with_role(&zendesk, UserRole::Admin).remove(0);
+    let section = kb_section(&zendesk);
+    let wanted = article(&section, &admin);
+    let group = zendesk
+        .http()
+        .get_json::<Value>("guide/permission_groups.json")
+        .expect("permission groups")["permission_groups"][0]["id"]
+        .clone();
+    // What the killed run's first request left behind.
+    let body = serde_json::json!({"article": {
+        "title": wanted.title, "locale": wanted.locale, "permission_group_id": group,
+        "user_segment_id": null,
+        "body": format!("{}<span data-switchover-pending=\"{}\"></span>", wanted.body_html, wanted.id),
+    }});
+    let created: Value = zendesk
+        .http()
+        .send(
+            switchover_http::Request::post(format!("help_center/sections/{section}/articles.json"))
+                .json(&body)
+                .expect("json"),
+        )
+        .and_then(|r| r.json())
+        .expect("article created");
+    let pending = created["article"]["id"].to_string();
+    let found = zendesk
+        .find_by_source(Kind::KbArticle, std::slice::from_ref(&wanted.id))
+        .expect("find");
+    assert!(
+        found.is_empty(),
+        "an incomplete article is not reported written: {found:?}"
+    );
+
+    let written = write_one(&zendesk, wanted.clone().into_record(), None).expect("written");
+    assert_eq!(written, pending, "the pending article is completed");
+    let articles = read_back_all(&zendesk, Kind::KbArticle);
+    assert_eq!(articles.len(), 1, "one article on the target");
+    let (marker, back) = read_article(&zendesk, &written);
+    assert_eq!(marker.as_deref(), Some(wanted.id.as_str()));
+    assert_eq!(back.translations["de"].title, "Drucker brennt");
+    assert_eq!(back.attachments.len(), wanted.attachments.len());
+    let found = zendesk
+        .find_by_source(Kind::KbArticle, std::slice::from_ref(&wanted.id))
+        .expect("find");
+    assert_eq!(found.get(&wanted.id), Some(&written));
+}
+
+/// Every article needs a permission group: one the target does not have is refused for
+/// that article, with the field named.
+#[test]
+fn an_article_with_an_unknown_permission_group_is_refused_for_that_record() {
+    let account = Account::start(EmulatorConfig::empty());
+    let zendesk = connect(&account);
+    let admin = users_with_role(&zendesk, UserRole::Admin).remove(0);
+    let section = kb_section(&zendesk);
+    let wrong =
+        switchover_zendesk::Zendesk::connect(&account.good().with("permission_group_id", 4242))
+            .expect("connect");
+    let refused =
+        write_one(&wrong, article(&section, &admin).into_record(), None).expect_err("refused");
+    match refused {
+        AdapterError::InvalidRecord { field, .. } => assert_eq!(field, "permission_group_id"),
+        other => panic!("expected a refused record, got {other}"),
+    }
+    assert!(read_back_all(&zendesk, Kind::KbArticle).is_empty());
+}
+
+/// An article whose translation the target refuses (its locale is not enabled there) is
+/// refused as a record and not reported written; once the translation is dropped, the
+/// next write completes the article already there instead of adding a second one.
+#[test]
+fn an_article_whose_translation_is_refused_is_completed_by_the_next_write() {
+    let account = Account::start(EmulatorConfig::empty());
+    let zendesk = connect(&account);
+    let admin = users_with_role(&zendesk, UserRole::Admin).remove(0);
+    let section = kb_section(&zendesk);
+    let mut wanted = article(&section, &admin);
+    wanted
+        .translations
+        .extend([translation("tlh", "Qagh", "<p>ghuy'cha'</p>")]);
+    let refused = write_one(&zendesk, wanted.clone().into_record(), None).expect_err("refused");
+    match &refused {
+        AdapterError::InvalidRecord { field, reason, .. } => {
+            assert_eq!(field, "translations.tlh");
+            assert!(reason.contains("enabled"), "{reason}");
+        }
+        other => panic!("expected a refused record, got {other}"),
+    }
+    let found = zendesk
+        .find_by_source(Kind::KbArticle, std::slice::from_ref(&wanted.id))
+        .expect("find");
+    assert!(found.is_empty(), "not reported written: {found:?}");
+
+    wanted.translations.remove("tlh");
+    let written = write_one(&zendesk, wanted.clone().into_record(), None).expect("written");
+    assert_eq!(
+        read_back_all(&zendesk, Kind::KbArticle).len(),
+        1,
+        "no second article"
+    );
+    let found = zendesk
+        .find_by_source(Kind::KbArticle, std::slice::from_ref(&wanted.id))
+        .expect("find");
+    assert_eq!(found.get(&wanted.id), Some(&written));
+    let (_, back) = read_article(&zendesk, &written);
+    assert_eq!(back.translations.keys().collect::<Vec<_>>(), ["de"]);
+}

@@ -19,6 +19,7 @@ mod config;
 mod faults;
 pub mod generate;
 mod limits;
+pub mod multipart;
 pub mod rng;
 mod server;
 

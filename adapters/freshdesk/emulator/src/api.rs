@@ -252,7 +252,7 @@ fn body(request: &Request) -> Result<(Map<String, Value>, Vec<Upload>), Response
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        let parts = crate::multipart::parse(content_type, &request.body)
+        let parts = switchover_sandbox::multipart::parse(content_type, &request.body)
             .ok_or_else(|| invalid("", "Malformed multipart body", "invalid_json"))?;
         let mut map = Map::new();
         let mut uploads = Vec::new();

@@ -34,7 +34,6 @@
 #![deny(missing_docs)]
 
 mod api;
-mod multipart;
 mod seed;
 mod store;
 

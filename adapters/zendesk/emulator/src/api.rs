@@ -7,7 +7,7 @@ use switchover_model::*;
 use switchover_sandbox::auth::{self, Credentials};
 use switchover_sandbox::{Budget, BudgetCheck, Request, Response, percent_encode};
 
-use crate::convert::{base, seeded_token, zts_unix};
+use crate::convert::{HC_LOCALES, base, seeded_token, zts_unix};
 use crate::state::{Blob, State, webhook_id, webhook_number};
 use crate::store::K;
 
@@ -17,6 +17,8 @@ const MAX_PAGE: usize = 100;
 const MAX_OFFSET_RECORDS: usize = 10_000;
 /// Items per bulk request.
 const MAX_BULK: usize = 100;
+/// Largest Help Center article attachment (Zendesk: 20 MB).
+const MAX_KB_ATTACHMENT: usize = 20 * 1024 * 1024;
 
 /// Who is calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,6 +330,9 @@ impl Api {
         // Attachment content: auth required like everything else.
         if let Some(rest) = path.strip_prefix("/attachments/token/") {
             return self.content(request, rest);
+        }
+        if let Some(rest) = path.strip_prefix("/hc/article_attachments/") {
+            return self.kb_content(request, rest);
         }
         let Some(rest) = path.strip_prefix("/api/v2/") else {
             return not_found();
@@ -731,9 +736,129 @@ impl Api {
             }
             ("GET", ["search"]) => self.search(&st, request, false),
             ("GET", ["search", "count"]) => self.search(&st, request, true),
+            // Guide permission groups (Help Center managers: admins here)
+            ("GET", ["guide", "permission_groups", ..]) => {
+                if !admin {
+                    return forbidden();
+                }
+                match &segments[2..] {
+                    [] => Response::json(
+                        200,
+                        &json!({"permission_groups": [st.ctx().permission_group(base::PERMISSION_GROUPS)],
+                                "next_page": Value::Null, "previous_page": Value::Null, "count": 1}),
+                    ),
+                    [id] if id.parse::<u64>().ok() == Some(base::PERMISSION_GROUPS) => one(
+                        "permission_group",
+                        st.ctx().permission_group(base::PERMISSION_GROUPS),
+                    ),
+                    _ => not_found(),
+                }
+            }
+            // Group memberships beyond plain CRUD
+            ("POST", ["group_memberships", "create_many"]) => {
+                if !admin {
+                    return forbidden();
+                }
+                self.bulk(
+                    &mut st,
+                    &body,
+                    "group_memberships",
+                    "Bulk Create Group Memberships",
+                    "Creating group membership",
+                    |api, st, item| {
+                        let response = api.create_membership(st, item);
+                        if response.status == 201 {
+                            let body: Value =
+                                serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+                            Ok((201, body["group_membership"].clone()))
+                        } else {
+                            Err(response)
+                        }
+                    },
+                )
+            }
+            ("GET", ["users", user, "group_memberships"]) => {
+                let Some(user) = user
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|id| st.get(K::Users, *id).is_some())
+                else {
+                    return not_found();
+                };
+                self.list(
+                    &st,
+                    request,
+                    K::Memberships,
+                    "group_memberships",
+                    &|_| true,
+                    &|m: &Value| m["user_id"].as_u64() == Some(user),
+                )
+            }
+            ("GET", ["groups", group, "memberships"]) => {
+                let Some(group) = group
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|id| st.get(K::Groups, *id).is_some())
+                else {
+                    return not_found();
+                };
+                self.list(
+                    &st,
+                    request,
+                    K::Memberships,
+                    "group_memberships",
+                    &|_| true,
+                    &|m: &Value| m["group_id"].as_u64() == Some(group),
+                )
+            }
+            ("GET" | "DELETE", ["users", user, "group_memberships", id]) => {
+                let found = id.parse::<u64>().ok().and_then(|id| {
+                    st.get(K::Memberships, id)
+                        .filter(|m| {
+                            m["user_id"].as_u64().map(|u| u.to_string()).as_deref() == Some(*user)
+                        })
+                        .map(|m| (id, m))
+                });
+                match (method, found) {
+                    (_, None) => not_found(),
+                    ("GET", Some((_, m))) => one("group_membership", m),
+                    (_, Some((id, _))) => {
+                        if !admin {
+                            return forbidden();
+                        }
+                        st.col_mut(K::Memberships).delete(id, now());
+                        Response::empty(204)
+                    }
+                }
+            }
+            ("PUT", ["users", user, "group_memberships", id, "make_default"]) => {
+                let found = id.parse::<u64>().ok().filter(|id| {
+                    st.get(K::Memberships, *id).is_some_and(|m| {
+                        m["user_id"].as_u64().map(|u| u.to_string()).as_deref() == Some(*user)
+                    })
+                });
+                let Some(id) = found else {
+                    return not_found();
+                };
+                self.make_default(&mut st, id);
+                let user = user.parse::<u64>().unwrap_or_default();
+                let all: Vec<Value> = st
+                    .col(K::Memberships)
+                    .ids_after(None)
+                    .filter_map(|id| st.get(K::Memberships, id))
+                    .filter(|m| m["user_id"].as_u64() == Some(user))
+                    .collect();
+                Response::json(200, &json!({"group_memberships": all}))
+            }
+            ("POST", ["group_memberships"]) => {
+                if !admin {
+                    return forbidden();
+                }
+                self.create_membership(&mut st, &body["group_membership"])
+            }
             // Help Center
             ("GET" | "POST" | "PUT" | "DELETE", ["help_center", ..]) => {
-                self.help_center(&mut st, request, admin, &segments[1..], &body)
+                self.help_center(&mut st, request, who, &segments[1..], &body)
             }
             // Everything with plain CRUD
             _ => self.simple(&mut st, request, admin, &segments, &body),
@@ -1311,6 +1436,81 @@ impl Api {
                 &content_type,
                 generator.attachment_bytes(&canonical_id, size),
             ),
+        }
+    }
+
+    /// Content of a Help Center article attachment (`/hc/article_attachments/{id}/{name}`),
+    /// behind authentication like every other content route of the emulator.
+    fn kb_content(&self, request: &Request, rest: &str) -> Response {
+        let st = match self.state.lock() {
+            Ok(st) => st,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if self.authenticate(&st, request).is_none() {
+            return unauthorized();
+        }
+        let id = rest.split('/').next().and_then(|id| id.parse::<u64>().ok());
+        match id.and_then(|id| st.kb_attachments.get(&id)) {
+            Some(blob) => Response::bytes(
+                200,
+                blob.meta["content_type"]
+                    .as_str()
+                    .unwrap_or("application/octet-stream"),
+                blob.bytes.as_ref().clone(),
+            ),
+            None => not_found(),
+        }
+    }
+
+    /// `POST /group_memberships` (and each item of `create_many`): the user must be an
+    /// agent and the group must exist; a membership made `default` becomes the agent's
+    /// only default one.
+    fn create_membership(&self, st: &mut State, body: &Value) -> Response {
+        let Some(resource) = SIMPLE.iter().find(|r| r.kind == K::Memberships) else {
+            return not_found();
+        };
+        let response = self.create_simple(st, resource, body);
+        if response.status != 201 {
+            return response;
+        }
+        let created_body: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+        let membership = &created_body["group_membership"];
+        match membership["id"].as_u64() {
+            Some(id) if membership["default"] == json!(true) => {
+                self.make_default(st, id);
+                let value = st.get(K::Memberships, id).unwrap_or(Value::Null);
+                created(
+                    value["url"].as_str().unwrap_or_default().to_string(),
+                    "group_membership",
+                    value,
+                )
+            }
+            _ => response,
+        }
+    }
+
+    /// Makes membership `id` its agent's default one, and no other.
+    fn make_default(&self, st: &mut State, id: u64) {
+        let Some(user) = st
+            .get(K::Memberships, id)
+            .and_then(|m| m["user_id"].as_u64())
+        else {
+            return;
+        };
+        let theirs: Vec<(u64, Value)> = st
+            .col(K::Memberships)
+            .ids_after(None)
+            .filter_map(|mid| st.get(K::Memberships, mid).map(|m| (mid, m)))
+            .filter(|(_, m)| m["user_id"].as_u64() == Some(user))
+            .collect();
+        let at = now();
+        for (mid, mut m) in theirs {
+            let default = mid == id;
+            if m["default"] != json!(default) {
+                m["default"] = json!(default);
+                m["updated_at"] = zts_unix(at);
+                st.col_mut(K::Memberships).put(mid, m, at);
+            }
         }
     }
 
@@ -2309,10 +2509,11 @@ impl Api {
         &self,
         st: &mut State,
         request: &Request,
-        admin: bool,
+        who: Who,
         segments: &[&str],
         body: &Value,
     ) -> Response {
+        let admin = matches!(who, Who::Admin(_));
         // Optional locale segment: /help_center/en-us/articles
         let segments: Vec<&str> = match segments.first() {
             Some(first) if first.contains('-') || first.len() == 2 => segments[1..].to_vec(),
@@ -2393,13 +2594,24 @@ impl Api {
                 else {
                     return not_found();
                 };
-                let article = &body["article"];
+                // The author is the caller unless given.
+                let mut article = body["article"].clone();
+                if article.is_object() && article["author_id"].is_null() {
+                    article["author_id"] = json!(who.id());
+                }
+                let article = &article;
                 if article.get("user_segment_id").is_none() {
                     return invalid(
                         "user_segment_id",
                         "BlankValue",
                         "User segment: must be given (null means everyone)",
                     );
+                }
+                if let Some(e) =
+                    required_missing(article, &["title", "permission_group_id", "locale"])
+                        .or_else(|| self.article_refusal(st, article))
+                {
+                    return e;
                 }
                 self.hc_create(
                     st,
@@ -2411,16 +2623,363 @@ impl Api {
                     &[("section_id", parent)],
                 )
             }
-            ("PUT", [resource @ ("categories" | "sections" | "articles"), id]) => {
+            ("PUT", ["articles", id]) => {
+                // Zendesk's article update changes metadata only: title, body, locale and
+                // draft belong to the translations (`PUT .../translations/{locale}`).
+                let mut patch = body["article"].clone();
+                if let Some(map) = patch.as_object_mut() {
+                    for key in ["title", "name", "body", "locale", "source_locale", "draft"] {
+                        map.remove(key);
+                    }
+                }
+                if let Some(e) = self.article_refusal(st, &patch) {
+                    return e;
+                }
+                self.update_simple(st, K::KbArticles, "article", id, &patch)
+            }
+            ("PUT", [resource @ ("categories" | "sections"), id]) => {
                 let (kind, key) = hc_kind(resource);
                 self.update_simple(st, kind, key, id, &body[key])
             }
-            ("DELETE", [resource @ ("categories" | "sections" | "articles"), id]) => {
+            ("DELETE", ["articles", id]) => {
+                let response = self.delete(st, K::KbArticles, id);
+                if response.status == 204
+                    && let Ok(article) = id.parse::<u64>()
+                {
+                    st.translations.remove(&article);
+                    st.kb_attachments
+                        .retain(|_, blob| blob.meta["article_id"].as_u64() != Some(article));
+                }
+                response
+            }
+            ("DELETE", [resource @ ("categories" | "sections"), id]) => {
                 let (kind, _) = hc_kind(resource);
                 self.delete(st, kind, id)
             }
+            ("GET", ["locales"]) => Response::json(
+                200,
+                &json!({"locales": HC_LOCALES, "default_locale": HC_LOCALES[0]}),
+            ),
+            // Translations of articles
+            ("GET", ["articles", id, "translations"]) => match self.article_id(st, id) {
+                Some(article) => {
+                    let all = self.article_translations(st, article);
+                    self.list_values(request, all, "translations")
+                }
+                None => not_found(),
+            },
+            ("GET", ["articles", id, "translations", locale]) => self
+                .article_id(st, id)
+                .and_then(|article| {
+                    self.article_translations(st, article)
+                        .into_iter()
+                        .find(|t| same_locale(&t["locale"], locale))
+                })
+                .map(|t| one("translation", t))
+                .unwrap_or_else(not_found),
+            ("POST", ["articles", id, "translations"]) => match self.article_id(st, id) {
+                Some(article) => self.create_translation(st, article, &body["translation"]),
+                None => not_found(),
+            },
+            ("PUT", ["articles", id, "translations", locale]) => match self.article_id(st, id) {
+                Some(article) => self.update_translation(st, article, locale, &body["translation"]),
+                None => not_found(),
+            },
+            ("DELETE", ["translations", id]) => self.delete_translation(st, id),
+            // Article attachments
+            ("POST", ["articles", id, "attachments"]) => match self.article_id(st, id) {
+                Some(article) => self.create_kb_attachment(st, request, article),
+                None => not_found(),
+            },
+            ("GET", ["articles", "attachments", id]) => id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| st.kb_attachments.get(&id))
+                .map(|blob| one("article_attachment", blob.meta.clone()))
+                .unwrap_or_else(not_found),
+            ("GET", ["articles", id, "attachments"]) => match self.article_id(st, id) {
+                Some(article) => {
+                    let list: Vec<Value> = st
+                        .kb_attachments
+                        .values()
+                        .filter(|blob| blob.meta["article_id"].as_u64() == Some(article))
+                        .map(|blob| blob.meta.clone())
+                        .collect();
+                    Response::json(200, &json!({"article_attachments": list}))
+                }
+                None => not_found(),
+            },
+            ("DELETE", ["articles", "attachments", id]) => {
+                match id
+                    .parse::<u64>()
+                    .ok()
+                    .and_then(|id| st.kb_attachments.remove(&id))
+                {
+                    Some(_) => Response::empty(204),
+                    None => not_found(),
+                }
+            }
             _ => not_found(),
         }
+    }
+
+    /// Why Zendesk would refuse these article attributes (create or update): the
+    /// permission group, user segment, section and author must exist, the locale must be
+    /// enabled in the Help Center. Only the attributes present are checked.
+    fn article_refusal(&self, st: &State, article: &Value) -> Option<Response> {
+        if let Some(group) = article.get("permission_group_id")
+            && group.as_u64() != Some(base::PERMISSION_GROUPS)
+        {
+            return Some(invalid(
+                "permission_group_id",
+                "InvalidValue",
+                "Permission group: is invalid",
+            ));
+        }
+        // The emulated account has no user segments: null (everyone) is the only valid one.
+        if article.get("user_segment_id").is_some_and(|s| !s.is_null()) {
+            return Some(invalid(
+                "user_segment_id",
+                "InvalidValue",
+                "User segment: is invalid",
+            ));
+        }
+        if let Some(locale) = article.get("locale")
+            && !HC_LOCALES.iter().any(|l| same_locale(locale, l))
+        {
+            return Some(invalid(
+                "locale",
+                "InvalidValue",
+                &format!(
+                    "Locale: {} is not enabled in this Help Center",
+                    locale.as_str().unwrap_or_default()
+                ),
+            ));
+        }
+        if let Some(section) = article.get("section_id")
+            && section
+                .as_u64()
+                .and_then(|id| st.get(K::KbSections, id))
+                .is_none()
+        {
+            return Some(invalid("section_id", "InvalidValue", "Section: is invalid"));
+        }
+        if let Some(author) = article.get("author_id").filter(|a| !a.is_null())
+            && author
+                .as_u64()
+                .and_then(|id| st.get(K::Users, id))
+                .is_none()
+        {
+            return Some(invalid("author_id", "InvalidValue", "Author: is invalid"));
+        }
+        if let Some(labels) = article.get("label_names")
+            && !labels
+                .as_array()
+                .is_some_and(|l| l.iter().all(Value::is_string))
+        {
+            return Some(invalid(
+                "label_names",
+                "InvalidValue",
+                "Label names: must be a list of names",
+            ));
+        }
+        None
+    }
+
+    /// The id of an existing article.
+    fn article_id(&self, st: &State, id: &str) -> Option<u64> {
+        id.parse::<u64>()
+            .ok()
+            .filter(|id| st.get(K::KbArticles, *id).is_some())
+    }
+
+    /// Every translation of an article: its source locale's (from the article itself,
+    /// with the article's id) first, then the others.
+    fn article_translations(&self, st: &State, article: u64) -> Vec<Value> {
+        let Some(a) = st.get(K::KbArticles, article) else {
+            return Vec::new();
+        };
+        let source = json!({
+            "locale": a["source_locale"], "title": a["title"], "body": a["body"],
+            "draft": a["draft"], "created_at": a["created_at"], "updated_at": a["updated_at"],
+            "created_by_id": a["author_id"], "updated_by_id": a["author_id"],
+        });
+        let mut all = vec![st.ctx().kb_translation(article, article, &source)];
+        all.extend(st.translations.get(&article).cloned().unwrap_or_default());
+        all
+    }
+
+    /// `POST /help_center/articles/{id}/translations`: title and locale required, the
+    /// locale enabled and not yet translated.
+    fn create_translation(&self, st: &mut State, article: u64, body: &Value) -> Response {
+        if let Some(e) = required_missing(body, &["locale", "title"]) {
+            return e;
+        }
+        let locale = body["locale"].as_str().unwrap_or_default().to_string();
+        if !HC_LOCALES.iter().any(|l| same_locale(&body["locale"], l)) {
+            return invalid(
+                "locale",
+                "InvalidValue",
+                &format!("Locale: {locale} is not enabled in this Help Center"),
+            );
+        }
+        if self
+            .article_translations(st, article)
+            .iter()
+            .any(|t| same_locale(&t["locale"], &locale))
+        {
+            return invalid(
+                "locale",
+                "DuplicateValue",
+                &format!("Locale: the article already has a {locale} translation"),
+            );
+        }
+        st.next_translation += 1;
+        let id = st.next_translation;
+        let at = zts_unix(now());
+        let fields = json!({
+            "locale": locale, "title": body["title"],
+            "body": body.get("body").cloned().unwrap_or(json!("")),
+            "draft": body.get("draft").cloned().unwrap_or(json!(false)),
+            "created_at": at, "updated_at": at,
+        });
+        let value = st.ctx().kb_translation(id, article, &fields);
+        st.translations
+            .entry(article)
+            .or_default()
+            .push(value.clone());
+        created(
+            value["url"].as_str().unwrap_or_default().to_string(),
+            "translation",
+            value,
+        )
+    }
+
+    /// `PUT /help_center/articles/{id}/translations/{locale}`: title, body and draft; the
+    /// source locale's translation is the article's own title and body.
+    fn update_translation(
+        &self,
+        st: &mut State,
+        article: u64,
+        locale: &str,
+        body: &Value,
+    ) -> Response {
+        let Some(mut a) = st.get(K::KbArticles, article) else {
+            return not_found();
+        };
+        if let Some(title) = body.get("title")
+            && title.as_str().is_none_or(|t| t.trim().is_empty())
+        {
+            return invalid("title", "BlankValue", "Title: cannot be blank");
+        }
+        let at = zts_unix(now());
+        if same_locale(&a["source_locale"], locale) {
+            for key in ["title", "body", "draft"] {
+                if let Some(v) = body.get(key) {
+                    a[key] = v.clone();
+                }
+            }
+            a["name"] = a["title"].clone();
+            a["updated_at"] = at.clone();
+            a["edited_at"] = at;
+            st.col_mut(K::KbArticles).put(article, a, now());
+            return match self.article_translations(st, article).into_iter().next() {
+                Some(t) => one("translation", t),
+                None => not_found(),
+            };
+        }
+        let Some(t) = st
+            .translations
+            .get_mut(&article)
+            .and_then(|list| list.iter_mut().find(|t| same_locale(&t["locale"], locale)))
+        else {
+            return not_found();
+        };
+        for key in ["title", "body", "draft"] {
+            if let Some(v) = body.get(key) {
+                t[key] = v.clone();
+            }
+        }
+        t["updated_at"] = at;
+        one("translation", t.clone())
+    }
+
+    /// `DELETE /help_center/translations/{id}`; an article's source translation stays.
+    fn delete_translation(&self, st: &mut State, id: &str) -> Response {
+        let Some(id) = id.parse::<u64>().ok() else {
+            return not_found();
+        };
+        for list in st.translations.values_mut() {
+            if let Some(at) = list.iter().position(|t| t["id"].as_u64() == Some(id)) {
+                list.remove(at);
+                return Response::empty(204);
+            }
+        }
+        if st.get(K::KbArticles, id).is_some() {
+            return invalid(
+                "locale",
+                "InvalidValue",
+                "Translation: the source locale's translation cannot be deleted",
+            );
+        }
+        not_found()
+    }
+
+    /// `POST /help_center/articles/{id}/attachments`: a multipart form with a `file` part
+    /// and an optional `inline` part; at most 20 MB per file.
+    fn create_kb_attachment(&self, st: &mut State, request: &Request, article: u64) -> Response {
+        let content_type = request.header("content-type").unwrap_or_default();
+        if !content_type
+            .to_ascii_lowercase()
+            .starts_with("multipart/form-data")
+        {
+            return invalid("file", "BlankValue", "File: cannot be blank");
+        }
+        let Some(parts) = switchover_sandbox::multipart::parse(content_type, &request.body) else {
+            return bad_request("InvalidValue", "malformed multipart body");
+        };
+        let Some(file) = parts
+            .iter()
+            .find(|p| p.name == "file" && p.file_name.is_some())
+        else {
+            return invalid("file", "BlankValue", "File: cannot be blank");
+        };
+        if file.data.len() > MAX_KB_ATTACHMENT {
+            return invalid(
+                "file",
+                "InvalidValue",
+                "File: is larger than the 20 MB an article attachment may have",
+            );
+        }
+        let inline = parts
+            .iter()
+            .find(|p| p.name == "inline")
+            .is_some_and(|p| p.data.eq_ignore_ascii_case(b"true"));
+        st.next_kb_attachment += 1;
+        let id = st.next_kb_attachment;
+        let meta = st.ctx().kb_attachment(
+            id,
+            article,
+            file.file_name.as_deref().unwrap_or_default(),
+            file.content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+            file.data.len() as u64,
+            inline,
+            now(),
+        );
+        st.kb_attachments.insert(
+            id,
+            Blob {
+                meta: meta.clone(),
+                bytes: std::sync::Arc::new(file.data.clone()),
+            },
+        );
+        created(
+            meta["url"].as_str().unwrap_or_default().to_string(),
+            "article_attachment",
+            meta,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2442,6 +3001,8 @@ impl Api {
         merge_known(&mut value, body, READ_ONLY);
         if kind == K::KbArticles {
             value["name"] = value["title"].clone();
+            value["source_locale"] = value["locale"].clone();
+            value["edited_at"] = zts_unix(now());
         }
         for (field, v) in fixed {
             value[*field] = json!(v);
@@ -2886,6 +3447,13 @@ fn strip_secrets(body: &mut Value) {
     {
         data.retain(|k, _| k == "username" || k == "name");
     }
+}
+
+/// Whether a JSON locale names `locale` (Help Center locales compare case-insensitively).
+fn same_locale(value: &Value, locale: &str) -> bool {
+    value
+        .as_str()
+        .is_some_and(|v| v.eq_ignore_ascii_case(locale))
 }
 
 fn hc_kind(resource: &str) -> (K, &'static str) {

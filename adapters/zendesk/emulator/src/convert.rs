@@ -43,6 +43,13 @@ pub mod base {
     pub const KB_SECTIONS: u64 = 373_000_000_000;
     /// Help Center articles.
     pub const KB_ARTICLES: u64 = 374_000_000_000;
+    /// Guide permission groups (the built-in `Admins` group first).
+    pub const PERMISSION_GROUPS: u64 = 375_000_000_000;
+    /// Help Center translations other than an article's source locale (the source
+    /// locale's translation has the article's id).
+    pub const KB_TRANSLATIONS: u64 = 376_000_000_000;
+    /// Help Center article attachments.
+    pub const KB_ATTACHMENTS: u64 = 377_000_000_000;
     /// Comments: `COMMENTS + ticket_id * 10_000 + j`.
     pub const COMMENTS: u64 = 500_000_000_000;
     /// Seeded attachments: `ATTACHMENTS + (ticket_id * 10_000 + j) * 10 + k`.
@@ -61,6 +68,11 @@ pub const SYSTEM_TICKET_FIELDS: &[(&str, &str)] = &[
     ("group", "Group"),
     ("assignee", "Assignee"),
 ];
+
+/// Locales enabled in the emulated Help Center (the first is the default); articles and
+/// translations in any other locale are refused, as Zendesk refuses locales a Help Center
+/// has not enabled.
+pub const HC_LOCALES: &[&str] = &["en-us", "de", "fr", "es", "nl", "ja", "ar", "he", "pt-br"];
 
 /// Maps canonical ids of the seed to Zendesk numeric ids.
 #[derive(Debug, Clone)]
@@ -563,9 +575,58 @@ impl Ctx<'_> {
             "label_names": a.labels, "draft": a.draft, "promoted": false, "position": 0, "vote_sum": 0,
             "vote_count": 0, "section_id": self.ids.of(a.section.id()),
             "created_at": zts(&a.created_at), "updated_at": zts(&a.updated_at), "edited_at": zts(&a.updated_at),
-            "name": a.title, "title": a.title, "body": a.body_html, "source_locale": "en-us", "locale": a.locale,
-            "outdated": false, "outdated_locales": [], "permission_group_id": 1, "user_segment_id": Value::Null,
-            "user_segment_ids": [],
+            "name": a.title, "title": a.title, "body": a.body_html, "source_locale": a.locale, "locale": a.locale,
+            "outdated": false, "outdated_locales": [], "permission_group_id": base::PERMISSION_GROUPS,
+            "user_segment_id": Value::Null, "user_segment_ids": [],
+        })
+    }
+
+    /// A Guide permission group (`GET /guide/permission_groups`); only the built-in
+    /// `Admins` group exists in the emulated account.
+    pub fn permission_group(&self, id: u64) -> Value {
+        json!({
+            "id": id, "name": "Admins", "built_in": true, "edit": [], "publish": [],
+            "created_at": zts_unix(switchover_sandbox::generate::EPOCH),
+            "updated_at": zts_unix(switchover_sandbox::generate::EPOCH),
+        })
+    }
+
+    /// A Help Center translation of article `article` (`GET .../translations`).
+    pub fn kb_translation(&self, id: u64, article: u64, fields: &Value) -> Value {
+        let locale = fields["locale"].as_str().unwrap_or_default();
+        json!({
+            "id": id,
+            "url": format!("{}/api/v2/help_center/articles/{article}/translations/{id}.json", self.base_url),
+            "html_url": format!("{}/hc/{locale}/articles/{article}", self.base_url),
+            "source_id": article, "source_type": "Article", "locale": locale,
+            "title": fields["title"], "body": fields.get("body").cloned().unwrap_or(json!("")),
+            "outdated": false, "draft": fields.get("draft").cloned().unwrap_or(json!(false)),
+            "hidden": false, "created_at": fields["created_at"], "updated_at": fields["updated_at"],
+            "updated_by_id": fields.get("updated_by_id").cloned().unwrap_or(Value::Null),
+            "created_by_id": fields.get("created_by_id").cloned().unwrap_or(Value::Null),
+        })
+    }
+
+    /// A Help Center article attachment (`{"article_attachment": ...}`); its content is
+    /// served at `/hc/article_attachments/{id}/{file name}`, as Zendesk serves it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn kb_attachment(
+        &self,
+        id: u64,
+        article: u64,
+        file_name: &str,
+        content_type: &str,
+        size: u64,
+        inline: bool,
+        at: i64,
+    ) -> Value {
+        json!({
+            "id": id,
+            "url": format!("{}/api/v2/help_center/articles/attachments/{id}.json", self.base_url),
+            "article_id": article, "file_name": file_name,
+            "content_url": format!("{}/hc/article_attachments/{id}/{}", self.base_url, switchover_sandbox::percent_encode(file_name)),
+            "content_type": content_type, "size": size, "inline": inline,
+            "created_at": zts_unix(at), "updated_at": zts_unix(at),
         })
     }
 }

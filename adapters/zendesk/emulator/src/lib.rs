@@ -15,7 +15,9 @@
 //!   `search?external_id=|query=`, create, `create_or_update`, `create_many`,
 //!   `create_or_update_many`, `update_many`, update, soft delete, `destroy_many`);
 //!   organizations (the same plus `autocomplete`, unique names); groups; group memberships
-//!   (agents only); ticket/user/organization fields (system ticket fields listed first,
+//!   (agents only, 422 `RecordInvalid` for an end user; `create_many`; listed per user
+//!   `users/{id}/group_memberships` and per group `groups/{id}/memberships`; `make_default`,
+//!   one default group per agent); ticket/user/organization fields (system ticket fields listed first,
 //!   unique `key`); tickets (list without archived, show, `show_many`, `?external_id=`,
 //!   create with `comment`/`description`/`requester`, `create_many`, update, delete, `destroy_many`,
 //!   `include=users,groups,organizations,metric_sets`); comments (`attachments` with
@@ -26,7 +28,14 @@
 //!   `archive_immediately`, no triggers); satisfaction ratings; macros, triggers,
 //!   automations (time condition required), views, SLA policies, webhooks (ULID-like ids,
 //!   204 on update, secrets never echoed, `filter[name_contains]`); Help Center categories,
-//!   sections, articles (locale prefix optional, HC paging envelope); job statuses
+//!   sections, articles (locale prefix optional, HC paging envelope; an article create needs
+//!   `permission_group_id` of an existing group (`guide/permission_groups` lists the
+//!   built-in `Admins` one), `user_segment_id` (null: everyone) and an enabled `locale`
+//!   (`help_center/locales`), its author defaults to the caller; the article update changes
+//!   metadata only, title, body and draft change through `articles/{id}/translations/
+//!   {locale}`), article translations (list, show, create in an enabled locale not yet
+//!   used, update, delete), article attachments (multipart `file` and `inline`, at most
+//!   20 MB, content at `/hc/article_attachments/{id}/{name}` behind auth); job statuses
 //!   (`queued` on creation, `working` on the first poll, `completed` with per-item
 //!   `results` on the second); incremental exports (`tickets/cursor`, `tickets`,
 //!   `users/cursor`, `users`, `organizations`, `ticket_events` with `include=comment_events`;
@@ -43,7 +52,14 @@
 //! set: an account budget answering 429 + `Retry-After` (text body), rate headers in both
 //! recorded spellings on every response, and incremental exports limited to 10/minute.
 //!
+//! Unverified wording: the 422 details for a disabled locale, a second translation in one
+//! locale, an unknown permission group or user segment, and an oversized article
+//! attachment follow the documented `RecordInvalid` shape; their text is the emulator's.
+//!
 //! Lenient, knowingly: bulk jobs are applied when queued (results show on completion);
+//! a second membership of the same agent in the same group is accepted (Zendesk's answer
+//! is not documented; accepting it makes a client's duplicate visible); a locale-prefixed
+//! article path answers in the article's source locale;
 //! there is no per-endpoint limit other than incremental exports; sideloads other than
 //! those listed are ignored; ticket events are one `Create` per ticket (first comment as
 //! child); audits, tags endpoints, ticket forms, brands and `tickets/update_many` are not

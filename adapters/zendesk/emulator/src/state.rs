@@ -67,6 +67,15 @@ pub struct State {
     pub org_names: HashMap<String, u64>,
     /// Solved time of written tickets (imports may set it), for metric sets.
     pub solved_at: HashMap<u64, i64>,
+    /// Help Center translations by article, other than the article's source locale
+    /// (whose title and body live in the article itself).
+    pub translations: HashMap<u64, Vec<Value>>,
+    /// Last translation id given.
+    pub next_translation: u64,
+    /// Help Center article attachments by id (their JSON names the article).
+    pub kb_attachments: BTreeMap<u64, Blob>,
+    /// Last article attachment id given.
+    pub next_kb_attachment: u64,
 }
 
 impl State {
@@ -130,6 +139,10 @@ impl State {
             deleted_tickets: HashMap::new(),
             org_names: HashMap::new(),
             solved_at: HashMap::new(),
+            translations: HashMap::new(),
+            next_translation: base::KB_TRANSLATIONS,
+            kb_attachments: BTreeMap::new(),
+            next_kb_attachment: base::KB_ATTACHMENTS,
         };
         for index in 0..c.organizations {
             let name = state.generator.organization(index).name.to_lowercase();

@@ -1104,3 +1104,242 @@ fn incremental_exports_have_their_own_ten_per_minute_limit() {
         "other endpoints still answer"
     );
 }
+
+/// Zendesk takes only agents into groups: an end user's membership is refused with 422
+/// `RecordInvalid` on its own and inside `create_many`, and an agent has one default group.
+#[test]
+fn group_memberships_take_agents_only_and_keep_one_default_group() {
+    let api = Api::start(EmulatorConfig {
+        agents: 1,
+        users: 1,
+        groups: 1,
+        ..EmulatorConfig::empty()
+    });
+    let end_user = api.get("users.json?role=end-user")["users"][0]["id"].clone();
+    let agent = api.get("users.json?role=agent")["users"][0]["id"].clone();
+    assert!(end_user.is_u64() && agent.is_u64());
+    let (status, group) = api.send(
+        reqwest::Method::POST,
+        "groups.json",
+        json!({"group": {"name": "Tier 3"}}),
+    );
+    assert_eq!(status, 201, "{group}");
+    let group = group["group"]["id"].clone();
+    let (status, refused) = api.send(
+        reqwest::Method::POST,
+        "group_memberships.json",
+        json!({"group_membership": {"user_id": end_user, "group_id": group}}),
+    );
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"], "RecordInvalid");
+    assert!(refused["details"]["user_id"][0]["description"].is_string());
+
+    let before = api.get(&format!("users/{agent}/group_memberships.json"));
+    let seeded = before["group_memberships"].as_array().expect("list").len();
+    assert!(seeded >= 1, "the agent is seeded into a group: {before}");
+    let (status, job) = api.send(
+        reqwest::Method::POST,
+        "group_memberships/create_many.json",
+        json!({"group_memberships": [
+            {"user_id": end_user, "group_id": group},
+            {"user_id": agent, "group_id": group, "default": true},
+        ]}),
+    );
+    assert_eq!(status, 200, "{job}");
+    let id = job["job_status"]["id"]
+        .as_str()
+        .expect("job id")
+        .to_string();
+    api.get(&format!("job_statuses/{id}.json"));
+    let done = api.get(&format!("job_statuses/{id}.json"));
+    let results = done["job_status"]["results"].as_array().expect("results");
+    let by_index = |i: u64| results.iter().find(|r| r["index"] == json!(i)).cloned();
+    assert_eq!(
+        by_index(0).map(|r| r["error"].clone()),
+        Some(json!("RecordInvalid"))
+    );
+    let created = by_index(1).expect("the agent's result");
+    assert_eq!(created["success"], json!(true), "{created}");
+
+    let after = api.get(&format!("users/{agent}/group_memberships.json"));
+    let list = after["group_memberships"].as_array().expect("list");
+    assert_eq!(list.len(), seeded + 1);
+    let defaults: Vec<&Value> = list
+        .iter()
+        .filter(|m| m["default"] == json!(true))
+        .collect();
+    assert_eq!(defaults.len(), 1, "one default group: {after}");
+    assert_eq!(defaults[0]["group_id"], group);
+    let in_group = api.get(&format!("groups/{group}/memberships.json"));
+    assert_eq!(
+        in_group["group_memberships"].as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+/// Help Center articles as Zendesk takes them: a permission group and a user segment (null
+/// for everyone) are required, title and body change through translations, translations
+/// need an enabled locale not yet used, attachments are multipart uploads of the article.
+#[test]
+fn help_center_articles_need_a_permission_group_and_keep_translations_and_attachments() {
+    let api = Api::start(EmulatorConfig::empty());
+    let groups = api.get("guide/permission_groups.json");
+    let group = groups["permission_groups"][0].clone();
+    assert_eq!(group["built_in"], json!(true), "{groups}");
+    let (_, category) = api.send(
+        reqwest::Method::POST,
+        "help_center/categories.json",
+        json!({"category": {"name": "General", "locale": "en-us"}}),
+    );
+    let category = category["category"]["id"].clone();
+    let (_, section) = api.send(
+        reqwest::Method::POST,
+        &format!("help_center/categories/{category}/sections.json"),
+        json!({"section": {"name": "Printers", "locale": "en-us"}}),
+    );
+    let section = section["section"]["id"].clone();
+    let path = format!("help_center/sections/{section}/articles.json");
+    let article = |extra: Value| {
+        let mut a = json!({"title": "How to reset", "body": "<p>Steps…</p>", "locale": "en-us",
+                           "permission_group_id": group["id"], "user_segment_id": null});
+        if let (Some(a), Some(extra)) = (a.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                if v.is_null() && k != "user_segment_id" {
+                    a.remove(k);
+                } else {
+                    a.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        api.send(
+            reqwest::Method::POST,
+            &path,
+            json!({"article": a, "notify_subscribers": false}),
+        )
+    };
+    for (extra, field) in [
+        (json!({"permission_group_id": null}), "permission_group_id"),
+        (json!({"permission_group_id": 4242}), "permission_group_id"),
+        (json!({"locale": "xx-yy"}), "locale"),
+        (json!({"user_segment_id": 4242}), "user_segment_id"),
+    ] {
+        let (status, body) = article(extra.clone());
+        assert_eq!(status, 422, "{extra} -> {body}");
+        assert!(body["details"][field].is_array(), "{extra} -> {body}");
+    }
+    let (status, created) = article(json!({"label_names": ["printers"], "draft": true}));
+    assert_eq!(status, 201, "{created}");
+    // The recorded create answer (vendor-apis.md §1.6.11), field for field.
+    let recorded = json!({ "article": { "id": 33153695249043_u64, "url": "https://acme.zendesk.com/api/v2/help_center/en-us/articles/33153695249043-How-to-reset.json",
+      "html_url": "https://acme.zendesk.com/hc/en-us/articles/33153695249043-How-to-reset",
+      "author_id": 26155588908179_u64, "comments_disabled": false, "content_tag_ids": [], "label_names": [],
+      "draft": false, "promoted": false, "position": 0, "vote_sum": 0, "vote_count": 0,
+      "section_id": 33152317085843_u64, "created_at": "2024-09-06T23:09:57Z", "updated_at": "2024-09-06T23:09:57Z",
+      "edited_at": "2024-09-06T23:09:57Z", "name": "How to reset", "title": "How to reset",
+      "body": "<p>Steps…</p>", "source_locale": "en-us", "locale": "en-us", "outdated": false,
+      "outdated_locales": [], "permission_group_id": 33152086795411_u64, "user_segment_id": null,
+      "user_segment_ids": [] } });
+    let mut problems = Vec::new();
+    compare("POST article", &recorded, &created, &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let id = created["article"]["id"].clone();
+    assert_eq!(created["article"]["draft"], json!(true));
+
+    // The article update keeps translation properties out.
+    let (status, updated) = api.send(
+        reqwest::Method::PUT,
+        &format!("help_center/articles/{id}.json"),
+        json!({"article": {"title": "Ignored", "label_names": ["printers", "fire"]}}),
+    );
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["article"]["title"], "How to reset");
+    assert_eq!(
+        updated["article"]["label_names"],
+        json!(["printers", "fire"])
+    );
+
+    let translations = format!("help_center/articles/{id}/translations.json");
+    let de = json!({"translation": {"locale": "de", "title": "Zurücksetzen", "body": "<p>Schritte</p>"}});
+    let (status, body) = api.send(reqwest::Method::POST, &translations, de.clone());
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["translation"]["source_id"], id);
+    let (status, body) = api.send(reqwest::Method::POST, &translations, de);
+    assert_eq!(status, 422, "a second de translation: {body}");
+    let (status, body) = api.send(
+        reqwest::Method::POST,
+        &translations,
+        json!({"translation": {"locale": "xx-yy", "title": "?"}}),
+    );
+    assert_eq!(status, 422, "a locale the Help Center lacks: {body}");
+    let (status, body) = api.send(
+        reqwest::Method::PUT,
+        &format!("help_center/articles/{id}/translations/en-us.json"),
+        json!({"translation": {"title": "How to reset it", "draft": false}}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let shown = api.get(&format!("help_center/articles/{id}.json"));
+    assert_eq!(shown["article"]["title"], "How to reset it");
+    assert_eq!(shown["article"]["draft"], json!(false));
+    let listed = api.get(&translations);
+    let locales: Vec<&str> = listed["translations"]
+        .as_array()
+        .expect("translations")
+        .iter()
+        .filter_map(|t| t["locale"].as_str())
+        .collect();
+    assert_eq!(locales, ["en-us", "de"]);
+
+    let bytes = vec![7u8; 4096];
+    let form = reqwest::blocking::multipart::Form::new()
+        .text("inline", "false")
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(bytes.clone())
+                .file_name("guide.pdf")
+                .mime_str("application/pdf")
+                .expect("mime"),
+        );
+    let response = api
+        .token(
+            reqwest::Method::POST,
+            &format!("help_center/articles/{id}/attachments.json"),
+        )
+        .multipart(form)
+        .send()
+        .expect("upload");
+    assert_eq!(response.status().as_u16(), 201);
+    let attachment: Value = response.json().expect("json");
+    let attachment = &attachment["article_attachment"];
+    assert_eq!(attachment["file_name"], "guide.pdf");
+    assert_eq!(attachment["size"], json!(4096));
+    let content_url = attachment["content_url"].as_str().expect("content_url");
+    let anonymous = api.client.get(content_url).send().expect("request");
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let content = api
+        .client
+        .get(content_url)
+        .basic_auth(
+            format!("{}/token", api.emulator.email()),
+            Some(api.emulator.api_token()),
+        )
+        .send()
+        .expect("request");
+    assert_eq!(content.bytes().expect("bytes").to_vec(), bytes);
+    let listed = api.get(&format!("help_center/articles/{id}/attachments.json"));
+    assert_eq!(
+        listed["article_attachments"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    let (status, _) = api.send(
+        reqwest::Method::DELETE,
+        &format!("help_center/articles/{id}.json"),
+        Value::Null,
+    );
+    assert_eq!(status, 204);
+    let gone = api
+        .token(reqwest::Method::GET, &translations)
+        .send()
+        .expect("request");
+    assert_eq!(gone.status().as_u16(), 404);
+}

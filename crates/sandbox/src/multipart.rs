@@ -1,11 +1,17 @@
-//! A small `multipart/form-data` parser (the kit has none): enough for Freshdesk's
-//! `attachments[]`, `tags[]` and `custom_fields[cf_x]` parts.
+//! A small `multipart/form-data` parser for emulators of upload endpoints: Freshdesk's
+//! `attachments[]`, `tags[]` and `custom_fields[cf_x]` parts, Zendesk Help Center's
+//! article attachments (`file`, `inline`).
 
 /// One part of a multipart body.
-pub(crate) struct Part {
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// Form field name.
     pub name: String,
+    /// File name, for file parts.
     pub file_name: Option<String>,
+    /// The part's own content type, if it has one.
     pub content_type: Option<String>,
+    /// The part's bytes.
     pub data: Vec<u8>,
 }
 
@@ -39,7 +45,7 @@ fn param(header: &str, name: &str) -> Option<String> {
 }
 
 /// Parses a body with the boundary from its content type; `None` if malformed.
-pub(crate) fn parse(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
+pub fn parse(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
     let boundary = param(content_type, "boundary")?;
     let delimiter = format!("--{boundary}").into_bytes();
     let mut parts = Vec::new();
