@@ -1386,7 +1386,7 @@ pub fn dry_run(
     let sink = Dry {
         capabilities: capabilities.clone(),
     };
-    let mut state = StateStore::in_memory()?;
+    let mut state = StateStore::scratch()?;
     let run = run_migration(source, &sink, &mut state, options, observer, cancel)?;
     let totals = run.totals();
     let budget = requests_per_minute.or(capabilities.requests_per_minute);

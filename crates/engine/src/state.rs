@@ -98,7 +98,15 @@ impl StateStore {
         Self::init(conn)
     }
 
-    /// A throwaway in-memory store (dry runs and tests).
+    /// A throwaway store in a private temporary file that SQLite deletes when it is
+    /// closed: what a dry run uses, so that reading a large account ahead (comments
+    /// staged for ticket imports) spills to disk instead of filling memory.
+    pub fn scratch() -> Result<Self, EngineError> {
+        let conn = Connection::open("").map_err(db("cannot open a scratch state store"))?;
+        Self::init(conn)
+    }
+
+    /// A throwaway in-memory store (tests).
     pub fn in_memory() -> Result<Self, EngineError> {
         let conn = Connection::open_in_memory().map_err(db("cannot open in-memory state"))?;
         Self::init(conn)
