@@ -9,16 +9,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use switchover_adapter::{
-    AdapterError, Capabilities, ContentSource, PageRequest, Preflight, ReadBackPage, Source,
-    Target, TargetInfo, WriteOutcome, WriteRequest,
+    AdapterError, ContentSource, PageRequest, Source, Target, WriteOutcome, WriteRequest,
 };
 use switchover_archive::Archive;
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, Options, RunSummary, Silent, migrate, verify};
-use switchover_model::{Attachment, Kind, Record};
+use switchover_model::{Kind, Record};
 use switchover_sandbox::EmulatorConfig;
 use switchover_testkit::Dataset;
 use switchover_testkit::dataset::{AnyContent, Generated};
+use switchover_testkit::wrap::{Wrap, Wrapped};
 use switchover_zendesk::Zendesk;
 
 mod common;
@@ -163,16 +163,11 @@ struct CutAfterImport {
     ticket_batches: AtomicU64,
 }
 
-impl TargetInfo for CutAfterImport {
-    fn capabilities(&self) -> Capabilities {
-        TargetInfo::capabilities(&self.inner)
+impl Wrap for CutAfterImport {
+    type Inner = Zendesk;
+    fn inner(&self) -> &Zendesk {
+        &self.inner
     }
-    fn preflight(&self) -> Result<Preflight, AdapterError> {
-        self.inner.preflight()
-    }
-}
-
-impl Target for CutAfterImport {
     fn write_batch(
         &self,
         kind: Kind,
@@ -188,38 +183,6 @@ impl Target for CutAfterImport {
         }
         Ok(outcomes)
     }
-    fn find_by_source(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AdapterError> {
-        self.inner.find_by_source(kind, ids)
-    }
-    fn find_embedded(
-        &self,
-        parent_kind: Kind,
-        parent_target_id: &str,
-        children: &[WriteRequest],
-    ) -> Result<BTreeMap<String, String>, AdapterError> {
-        self.inner
-            .find_embedded(parent_kind, parent_target_id, children)
-    }
-    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
-        self.inner.read_back(kind, request)
-    }
-    fn open_attachment(
-        &self,
-        attachment: &Attachment,
-    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
-        Target::open_attachment(&self.inner, attachment)
-    }
-    fn delete(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
-        self.inner.delete(kind, ids)
-    }
 }
 
 #[test]
@@ -228,10 +191,10 @@ fn comments_of_an_import_whose_answer_was_lost_are_matched_not_written_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     seed_archive(&dir.path().join("src"), 80);
     let source = Archive::open_source(&dir.path().join("src")).expect("source");
-    let cut = CutAfterImport {
+    let cut = Wrapped(CutAfterImport {
         inner: Zendesk::connect(&account.good()).expect("connect"),
         ticket_batches: AtomicU64::new(0),
-    };
+    });
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
     let first = migrate(
         &source,

@@ -3,20 +3,20 @@
 //! after a cut-off write without sending them twice, and write comments of tickets
 //! already on the target as comments of their own.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use switchover_adapter::{
-    AdapterError, Capabilities, ContentSource, PageRequest, Preflight, ReadBackPage, Source,
-    Target, TargetInfo, WriteOutcome, WriteRequest,
+    AdapterError, Capabilities, ContentSource, PageRequest, Source, Target, TargetInfo,
+    WriteOutcome, WriteRequest,
 };
 use switchover_archive::Archive;
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, Options, Silent, dry_run, migrate, verify};
-use switchover_model::{Attachment, Comment, Entity, Kind, Ref, Ticket, TicketStatus};
+use switchover_model::{Comment, Entity, Kind, Ref, Ticket, TicketStatus};
 use switchover_testkit::Dataset;
+use switchover_testkit::wrap::{Wrap, Wrapped};
 
 /// An archive that imports tickets with their comments inside, and counts comments
 /// written on their own.
@@ -36,19 +36,23 @@ struct Importing {
 }
 
 impl Importing {
-    fn new(inner: Archive) -> Self {
-        Importing {
+    fn new(inner: Archive) -> Wrapped<Self> {
+        Wrapped(Importing {
             inner,
             comments_alone: AtomicU64::new(0),
             comments_inside: AtomicU64::new(0),
             ticket_batches: AtomicU64::new(0),
             cut_after: AtomicU64::new(0),
             cut_is_fatal: AtomicBool::new(false),
-        }
+        })
     }
 }
 
-impl TargetInfo for Importing {
+impl Wrap for Importing {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.inner
+    }
     fn capabilities(&self) -> Capabilities {
         let mut caps = TargetInfo::capabilities(&self.inner);
         caps.adapter = "importing".into();
@@ -57,12 +61,6 @@ impl TargetInfo for Importing {
         }
         caps
     }
-    fn preflight(&self) -> Result<Preflight, AdapterError> {
-        self.inner.preflight()
-    }
-}
-
-impl Target for Importing {
     fn write_batch(
         &self,
         kind: Kind,
@@ -124,32 +122,6 @@ impl Target for Importing {
             });
         }
         Ok(outcomes)
-    }
-    fn find_by_source(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AdapterError> {
-        self.inner.find_by_source(kind, ids)
-    }
-    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
-        self.inner.read_back(kind, request)
-    }
-    fn open_attachment(
-        &self,
-        attachment: &Attachment,
-    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
-        Target::open_attachment(&self.inner, attachment)
-    }
-    fn delete(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
-        self.inner.delete(kind, ids)
-    }
-    fn finish(&self) -> Result<(), AdapterError> {
-        self.inner.finish()
     }
 }
 
@@ -257,7 +229,7 @@ fn comment_count(path: &Path) -> (usize, usize) {
     (ids.len(), lines + superseded - ids.len())
 }
 
-fn verify_all(source: &Archive, target: &Importing, state: &mut StateStore) {
+fn verify_all(source: &Archive, target: &Wrapped<Importing>, state: &mut StateStore) {
     let report = verify(
         &Source::capabilities(source),
         target,

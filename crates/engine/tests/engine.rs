@@ -7,14 +7,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use switchover_adapter::{
-    AdapterError, Capabilities, ContentSource, PageRequest, Preflight, ReadBackPage, Source,
-    Target, TargetInfo, WriteOutcome, WriteRequest,
+    AdapterError, Capabilities, ContentSource, PageRequest, ReadBackPage, Source, Target,
+    TargetInfo, WriteOutcome, WriteRequest,
 };
 use switchover_archive::Archive;
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, Options, Silent, migrate, retry_failed, rollback, verify};
-use switchover_model::{Attachment, Comment, Entity, Kind, Record, Ref, Ticket, TicketStatus};
+use switchover_model::{Comment, Entity, Kind, Record, Ref, Ticket, TicketStatus};
 use switchover_testkit::Dataset;
+use switchover_testkit::wrap::{Wrap, Wrapped};
 
 /// Writes the conformance dataset plus `extra_tickets` generated tickets (each with two
 /// comments) into a new archive at `path`.
@@ -219,18 +220,16 @@ struct Flaky {
     refuse: Mutex<HashSet<String>>,
 }
 
-impl TargetInfo for Flaky {
+impl Wrap for Flaky {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.inner
+    }
     fn capabilities(&self) -> Capabilities {
         let mut caps = TargetInfo::capabilities(&self.inner);
         caps.adapter = "flaky".into();
         caps
     }
-    fn preflight(&self) -> Result<Preflight, AdapterError> {
-        self.inner.preflight()
-    }
-}
-
-impl Target for Flaky {
     fn write_batch(
         &self,
         kind: Kind,
@@ -277,32 +276,6 @@ impl Target for Flaky {
         }
         Ok(outcomes)
     }
-    fn find_by_source(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AdapterError> {
-        self.inner.find_by_source(kind, ids)
-    }
-    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
-        self.inner.read_back(kind, request)
-    }
-    fn open_attachment(
-        &self,
-        attachment: &Attachment,
-    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
-        Target::open_attachment(&self.inner, attachment)
-    }
-    fn delete(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
-        self.inner.delete(kind, ids)
-    }
-    fn finish(&self) -> Result<(), AdapterError> {
-        self.inner.finish()
-    }
 }
 
 #[test]
@@ -315,12 +288,12 @@ fn faults_are_survived_rejections_reported_and_retry_failed_fixes_them() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let target = Flaky {
+    let target = Wrapped(Flaky {
         inner: Archive::open_target(&dst).expect("target"),
         calls: AtomicU64::new(0),
         faults: AtomicBool::new(true),
         refuse: Mutex::new(refused.clone()),
-    };
+    });
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
     let summary = migrate(
         &source,
@@ -537,18 +510,16 @@ fn renamed(id: &str) -> String {
     format!("T:{id}")
 }
 
-impl TargetInfo for Renaming {
+impl Wrap for Renaming {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.0
+    }
     fn capabilities(&self) -> Capabilities {
         let mut caps = TargetInfo::capabilities(&self.0);
         caps.adapter = "renaming".into();
         caps
     }
-    fn preflight(&self) -> Result<Preflight, AdapterError> {
-        self.0.preflight()
-    }
-}
-
-impl Target for Renaming {
     fn write_batch(
         &self,
         kind: Kind,
@@ -583,12 +554,6 @@ impl Target for Renaming {
         }
         Ok(page)
     }
-    fn open_attachment(
-        &self,
-        attachment: &Attachment,
-    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
-        Target::open_attachment(&self.0, attachment)
-    }
     fn delete(
         &self,
         kind: Kind,
@@ -599,9 +564,6 @@ impl Target for Renaming {
             .map(|i| i.trim_start_matches("T:").to_string())
             .collect();
         self.0.delete(kind, &stripped)
-    }
-    fn finish(&self) -> Result<(), AdapterError> {
-        self.0.finish()
     }
 }
 
@@ -614,7 +576,7 @@ fn forward_links_are_completed_with_target_ids_once_the_linked_records_exist() {
     let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
     seed(&src, 0);
     let source = Archive::open_source(&src).expect("source");
-    let target = Renaming(Archive::open_target(&dst).expect("target"));
+    let target = Wrapped(Renaming(Archive::open_target(&dst).expect("target")));
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
     let options = Options {
         batch_size: Some(1),
@@ -666,16 +628,11 @@ struct Revoked {
     batches: AtomicU64,
 }
 
-impl TargetInfo for Revoked {
-    fn capabilities(&self) -> Capabilities {
-        TargetInfo::capabilities(&self.inner)
+impl Wrap for Revoked {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.inner
     }
-    fn preflight(&self) -> Result<Preflight, AdapterError> {
-        self.inner.preflight()
-    }
-}
-
-impl Target for Revoked {
     fn write_batch(
         &self,
         kind: Kind,
@@ -690,23 +647,6 @@ impl Target for Revoked {
         }
         self.inner.write_batch(kind, batch, content)
     }
-    fn find_by_source(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<BTreeMap<String, String>, AdapterError> {
-        self.inner.find_by_source(kind, ids)
-    }
-    fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
-        self.inner.read_back(kind, request)
-    }
-    fn delete(
-        &self,
-        kind: Kind,
-        ids: &[String],
-    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
-        self.inner.delete(kind, ids)
-    }
 }
 
 /// Regression: a fatal error while the reader thread waited to hand over the next page
@@ -720,10 +660,10 @@ fn authentication_failure_mid_run_stops_the_run_at_once() {
     let state_path = dir.path().join("state.sqlite");
     std::thread::spawn(move || {
         let source = Archive::open_source(&src).expect("source");
-        let target = Revoked {
+        let target = Wrapped(Revoked {
             inner: Archive::open_target(&dst).expect("target"),
             batches: AtomicU64::new(0),
-        };
+        });
         let mut state = StateStore::open(&state_path).expect("state");
         let result = migrate(
             &source,

@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod dataset;
+pub mod wrap;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
