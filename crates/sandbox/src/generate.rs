@@ -307,7 +307,9 @@ impl Generator {
         }
     }
 
-    /// Group membership `i`: agent `(i % agents) + 1` (or the admin) in group `i % groups`.
+    /// Group membership `i`: agent `(i / groups) % (agents + 1)` (0 is the admin) in group
+    /// `i % groups`; each agent's first group is its default, as Zendesk keeps exactly one
+    /// default group per agent.
     pub fn group_membership(&self, i: usize) -> GroupMembership {
         let agents = self.config.agents.max(1);
         GroupMembership {
@@ -317,12 +319,12 @@ impl Generator {
                 "agent-{}",
                 (i / self.config.groups.max(1)) % (agents + 1)
             )),
-            is_default: i < self.config.groups,
+            is_default: i % self.config.groups.max(1) == 0,
             extra: Extra::new(),
         }
     }
 
-    /// Number of group memberships: every agent (and the admin) in one group, the admin in all.
+    /// Number of group memberships: every agent and the admin in every group.
     pub fn group_membership_count(&self) -> usize {
         if self.config.groups == 0 {
             0
