@@ -254,6 +254,7 @@ pub fn capabilities() -> Capabilities {
     caps.max_attachment_bytes = Some(20 * 1024 * 1024);
     caps.requests_per_minute = Some(200);
     caps.reads_back_attachment_content = true;
+    caps.read_back_hashes_attachments = true;
     caps.notes = vec![
         "history is written as notes (POST /tickets/{id}/notes), never replies, forwards or outbound e-mails; public messages become public notes, customer messages incoming notes".into(),
         "Freshdesk cannot set historical creation times: each ticket's description and each note start with a visible line giving the original time and author".into(),

@@ -185,6 +185,7 @@ pub fn capabilities() -> Capabilities {
     );
     caps.max_attachment_bytes = Some(10 * 1024 * 1024);
     caps.reads_back_attachment_content = true;
+    caps.read_back_hashes_attachments = true;
     caps.notes = vec![
         "rollback: deleting a ticket sets its status to 'deleted' (RT's soft delete); deleted tickets vanish from searches, read-back and find_by_source, so a later run creates them anew; an RT admin can restore one by setting its status or remove it for good with rt-shredder".into(),
         "users, queues, custom fields and comments cannot be deleted through REST 2.0 (users, queues and custom fields can only be disabled); rollback leaves them in place".into(),

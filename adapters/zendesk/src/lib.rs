@@ -451,6 +451,7 @@ pub fn capabilities() -> Capabilities {
     caps.max_attachment_bytes = Some(50 * 1024 * 1024);
     caps.requests_per_minute = Some(400);
     caps.reads_back_attachment_content = true;
+    caps.read_back_hashes_attachments = true;
     caps.notes = vec![
         "source markers: organizations, users and tickets use external_id; comments the audit metadata (metadata.custom.switchover_source_id); groups, custom fields, SLA policies and Help Center categories and sections a '[switchover:<id>]' suffix of their description; macros, triggers, automations and views a ' [switchover:<id>]' suffix of their title; webhooks their description. Suffixes are stripped when reading".into(),
         "new tickets are written with the Ticket Import API carrying their comments (authors, original times, visibility, uploaded attachments): no triggers fire and no one is e-mailed; tickets closed in the source are imported closed. After each import the ticket's comments are read once to learn their ids, which imported comments cannot carry a marker for: they are matched in order by author, visibility and creation second".into(),

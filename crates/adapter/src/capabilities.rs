@@ -18,6 +18,11 @@ pub struct Capabilities {
     pub requests_per_minute: Option<u32>,
     /// Whether attachment bytes can be read back from the target for verification.
     pub reads_back_attachment_content: bool,
+    /// Whether `read_back` fills each attachment's `sha256` by hashing the bytes the
+    /// target holds (SaaS targets keep no hash): verification then compares bytes
+    /// through the record digest and need not download every attachment a second time.
+    #[serde(default)]
+    pub read_back_hashes_attachments: bool,
     /// Caveats a person should know (what a migration into it cannot do).
     pub notes: Vec<String>,
 }

@@ -223,7 +223,14 @@ fn check_page(
                 result.differ_ids.push(source_id.clone());
             }
         }
-        if target_caps.reads_back_attachment_content {
+        if target_caps.read_back_hashes_attachments {
+            // The hashes were taken from the target's bytes and are part of the digest.
+            result.attachments_checked += record
+                .attachments()
+                .iter()
+                .filter(|a| a.sha256.is_some())
+                .count() as u64;
+        } else if target_caps.reads_back_attachment_content {
             for attachment in record.attachments() {
                 let Some(claimed) = &attachment.sha256 else {
                     continue;
