@@ -1,0 +1,268 @@
+//! The entry points: `migrate` (full, resumed or delta), `retry-failed` and `dry-run`.
+
+use std::collections::BTreeMap;
+
+use switchover_adapter::{AdapterError, Capabilities, ErrorKind, Source, Target, TargetInfo};
+use switchover_model::{Kind, Record};
+
+use super::sink::{Dry, Live, Sink};
+use super::{Options, RunSummary, runner};
+use crate::EngineError;
+use crate::events::{Cancel, Event, KindCounts, Observer};
+use crate::state::{RecordStatus, StateStore};
+
+/// Brings the target up to date with the source: a full run the first time, a resumed
+/// run after an interruption, a delta run (only what changed, deletions included) after
+/// a completed one.
+pub fn migrate(
+    source: &dyn Source,
+    target: &dyn Target,
+    state: &mut StateStore,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<RunSummary, EngineError> {
+    source.check()?;
+    let preflight = target.preflight()?;
+    for warning in &preflight.warnings {
+        observer.event(&Event::Warning(warning.clone()));
+    }
+    if !preflight.blockers.is_empty() {
+        return Err(EngineError::Plan(preflight.blockers));
+    }
+    let sink = Live(target);
+    run_migration(source, &sink, state, options, observer, cancel)
+}
+
+fn run_migration(
+    source: &dyn Source,
+    sink: &dyn Sink,
+    state: &mut StateStore,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<RunSummary, EngineError> {
+    let resuming = state.setting("in_progress")?.as_deref() == Some("1");
+    let previous: i64 = state
+        .setting("generation")?
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(0);
+    let generation = if resuming {
+        previous.max(1)
+    } else {
+        previous + 1
+    };
+    if !resuming {
+        state.reset_cursors()?;
+        state.set_setting("generation", &generation.to_string())?;
+        state.set_setting("in_progress", "1")?;
+    }
+    let mode = match (resuming, generation) {
+        (true, _) => "resumed",
+        (false, 1) => "full",
+        _ => "delta",
+    };
+    let run = state.begin_run("migrate")?;
+    let since = if generation > 1 && options.incremental {
+        state.setting("high_water")?.and_then(|t| t.parse().ok())
+    } else {
+        None
+    };
+    let started_at = switchover_model::Timestamp::now();
+    let (mut runner, left_behind) =
+        runner(source, sink, state, options, observer, cancel, generation)?;
+    for (kind, reason) in &left_behind {
+        observer.event(&Event::Warning(format!("{kind} will not move: {reason}")));
+    }
+    let mut summary = RunSummary {
+        run,
+        mode: mode.into(),
+        left_behind,
+        ..Default::default()
+    };
+    let kinds = runner.ctx.moved.clone();
+    let mut completed = true;
+    for kind in &kinds {
+        let mut counts = KindCounts::default();
+        let finished = match runner.run_kind(*kind, since, &mut counts) {
+            Ok(f) => f,
+            Err(e) => {
+                runner.state.end_run(run, "failed")?;
+                return Err(e);
+            }
+        };
+        summary.kinds.insert(*kind, counts);
+        if !finished {
+            completed = false;
+            break;
+        }
+        observer.event(&Event::KindFinished {
+            kind: *kind,
+            counts,
+        });
+    }
+    // Records the source no longer has: deleted since the last run (full reads only).
+    if completed && generation > 1 && since.is_none() && !sink.is_dry() {
+        for kind in kinds.iter().rev() {
+            if !runner.ctx.target_caps.supports(*kind, "delete") {
+                continue;
+            }
+            let gone = runner.state.unseen(*kind, generation)?;
+            for chunk in gone.chunks(100) {
+                let target_ids: Vec<String> = chunk.iter().map(|(_, t)| t.clone()).collect();
+                let results = sink.delete(*kind, &target_ids)?;
+                let deleted: Vec<String> = chunk
+                    .iter()
+                    .zip(results)
+                    .filter(|(_, r)| r.as_ref().is_ok_or_not_found())
+                    .map(|((s, _), _)| s.clone())
+                    .collect();
+                if let Some(c) = summary.kinds.get_mut(kind) {
+                    c.deleted += deleted.len() as u64;
+                }
+                runner
+                    .state
+                    .set_status(*kind, &deleted, RecordStatus::DeletedInSource)?;
+            }
+        }
+    }
+    sink.finish()?;
+    summary.failures = runner.state.failures()?;
+    summary.interrupted = !completed;
+    if completed {
+        runner.state.set_setting("in_progress", "0")?;
+        runner
+            .state
+            .set_setting("high_water", &started_at.to_canonical())?;
+        runner.state.end_run(run, "completed")?;
+    } else {
+        runner.state.end_run(run, "interrupted")?;
+    }
+    Ok(summary)
+}
+
+trait OkOrNotFound {
+    fn is_ok_or_not_found(&self) -> bool;
+}
+
+impl OkOrNotFound for Result<&(), &AdapterError> {
+    fn is_ok_or_not_found(&self) -> bool {
+        match self {
+            Ok(()) => true,
+            Err(e) => e.kind() == ErrorKind::NotFound,
+        }
+    }
+}
+
+/// Sends again every record that failed, from the copies kept in the state store.
+pub fn retry_failed(
+    source: &dyn Source,
+    target: &dyn Target,
+    state: &mut StateStore,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<RunSummary, EngineError> {
+    let generation: i64 = state
+        .setting("generation")?
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(1);
+    let run = state.begin_run("retry-failed")?;
+    let sink = Live(target);
+    let (mut runner, left_behind) =
+        runner(source, &sink, state, options, observer, cancel, generation)?;
+    let mut summary = RunSummary {
+        run,
+        mode: "retry-failed".into(),
+        left_behind,
+        ..Default::default()
+    };
+    for kind in runner.ctx.moved.clone() {
+        let stored = runner.state.failed_records(kind)?;
+        if stored.is_empty() {
+            continue;
+        }
+        let mut records = Vec::with_capacity(stored.len());
+        for (id, json) in stored {
+            let record: Record = serde_json::from_str(&json).map_err(|e| {
+                EngineError::State(format!("stored copy of {kind} '{id}' is unreadable: {e}"))
+            })?;
+            records.push(record);
+        }
+        let mut counts = KindCounts::default();
+        observer.event(&Event::KindStarted {
+            kind,
+            total: Some(records.len() as u64),
+        });
+        runner.process(kind, records, true, false, &mut counts)?;
+        runner.complete_deferred(kind, &mut counts)?;
+        observer.event(&Event::KindFinished { kind, counts });
+        summary.kinds.insert(kind, counts);
+    }
+    target.finish()?;
+    summary.failures = runner.state.failures()?;
+    runner.state.end_run(run, "completed")?;
+    Ok(summary)
+}
+
+/// What a dry run found: what would move, what would fail, and what it would cost.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DryRunReport {
+    /// Per kind: records that would be created, fail or be skipped, and requests.
+    pub run: RunSummary,
+    /// Attachment bytes that would move, per kind.
+    pub attachment_bytes: u64,
+    /// Target requests the real run would make.
+    pub requests: u64,
+    /// The target's request budget per minute used for the estimate.
+    pub requests_per_minute: Option<u32>,
+    /// Estimated hours at that budget.
+    pub estimated_hours: Option<f64>,
+    /// Preflight warnings from the target.
+    pub warnings: Vec<String>,
+    /// Fields of each kind the target will not keep as they are.
+    pub lossy: BTreeMap<Kind, Vec<switchover_adapter::LossyField>>,
+}
+
+/// Plans, reads, maps and validates everything a migration would, and writes nothing:
+/// the target is given only as [`TargetInfo`], which has no write method.
+pub fn dry_run(
+    source: &dyn Source,
+    target: &dyn TargetInfo,
+    options: &Options,
+    requests_per_minute: Option<u32>,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<DryRunReport, EngineError> {
+    source.check()?;
+    let preflight = target.preflight()?;
+    let capabilities = target.capabilities();
+    let sink = Dry {
+        capabilities: capabilities.clone(),
+    };
+    let mut state = StateStore::scratch()?;
+    let run = run_migration(source, &sink, &mut state, options, observer, cancel)?;
+    let totals = run.totals();
+    let budget = requests_per_minute.or(capabilities.requests_per_minute);
+    let source_caps = source.capabilities();
+    let lossy = run
+        .kinds
+        .keys()
+        .map(|k| {
+            (
+                *k,
+                Capabilities::lossy_fields(&source_caps, &capabilities, *k),
+            )
+        })
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    Ok(DryRunReport {
+        attachment_bytes: totals.attachment_bytes,
+        requests: totals.requests,
+        requests_per_minute: budget,
+        estimated_hours: budget.map(|b| totals.requests as f64 / f64::from(b.max(1)) / 60.0),
+        warnings: preflight.warnings,
+        lossy,
+        run,
+    })
+}

@@ -1,0 +1,230 @@
+//! Where writes go (the live target, or nothing in a dry run) and the attachment bytes
+//! on their way there, hashed as they pass.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::sync::Mutex;
+
+use switchover_adapter::{
+    AdapterError, Capabilities, ContentSource, Source, Target, WriteOutcome, WriteRequest,
+};
+use switchover_model::digest::{ContentHasher, Digest};
+use switchover_model::{Attachment, Kind};
+
+/// What writes go to: the live target, or nothing at all (dry run).
+pub(super) trait Sink: Sync {
+    fn capabilities(&self) -> Capabilities;
+    fn write(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError>;
+    fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError>;
+    fn find_embedded(
+        &self,
+        parent_kind: Kind,
+        parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError>;
+    fn delete(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
+    fn finish(&self) -> Result<(), AdapterError>;
+    fn is_dry(&self) -> bool;
+}
+
+pub(super) struct Live<'a>(pub(super) &'a dyn Target);
+
+impl Sink for Live<'_> {
+    fn capabilities(&self) -> Capabilities {
+        self.0.capabilities()
+    }
+    fn write(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        self.0.write_batch(kind, batch, content)
+    }
+    fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.0.find_by_source(kind, ids)
+    }
+    fn find_embedded(
+        &self,
+        parent_kind: Kind,
+        parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.0
+            .find_embedded(parent_kind, parent_target_id, children)
+    }
+    fn delete(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        self.0.delete(kind, ids)
+    }
+    fn finish(&self) -> Result<(), AdapterError> {
+        self.0.finish()
+    }
+    fn is_dry(&self) -> bool {
+        false
+    }
+}
+
+/// The dry-run sink holds capabilities only: there is no target to write to.
+pub(super) struct Dry {
+    pub(super) capabilities: Capabilities,
+}
+
+impl Dry {
+    /// What a real target would say of one request: refused when an attachment is over
+    /// the target's size limit, else written (children too).
+    fn outcome(
+        &self,
+        kind: Kind,
+        request: &WriteRequest,
+        content: &dyn ContentSource,
+    ) -> WriteOutcome {
+        let limit = self.capabilities.max_attachment_bytes;
+        let id = request.record.id().to_string();
+        let too_big = request
+            .record
+            .attachments()
+            .iter()
+            .find(|a| limit.is_some_and(|l| a.size > l));
+        let result = match too_big {
+            Some(a) => Err(AdapterError::InvalidRecord {
+                adapter: self.capabilities.adapter.clone(),
+                kind,
+                id: id.clone(),
+                field: format!("attachments[{}]", a.file_name),
+                reason: format!(
+                    "{} bytes is over the target's {} byte limit",
+                    a.size,
+                    limit.unwrap_or(0)
+                ),
+            }),
+            None => {
+                // Size attachments without downloading them when the source says.
+                for attachment in request
+                    .record
+                    .attachments()
+                    .iter()
+                    .filter(|a| a.size == 0 && a.sha256.is_none())
+                {
+                    let _ = content
+                        .open(attachment)
+                        .map(|mut r| std::io::copy(&mut r, &mut std::io::sink()));
+                }
+                Ok(format!("dry-run:{id}"))
+            }
+        };
+        let children = if result.is_ok() {
+            request
+                .children
+                .iter()
+                .map(|child| self.outcome(child.record.kind(), child, content))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        WriteOutcome {
+            source_id: id,
+            result,
+            children,
+        }
+    }
+}
+
+impl Sink for Dry {
+    fn capabilities(&self) -> Capabilities {
+        self.capabilities.clone()
+    }
+    fn write(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        Ok(batch
+            .iter()
+            .map(|request| self.outcome(kind, request, content))
+            .collect())
+    }
+    fn find(&self, _kind: Kind, _ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        Ok(BTreeMap::new())
+    }
+    fn find_embedded(
+        &self,
+        _parent_kind: Kind,
+        _parent_target_id: &str,
+        _children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        Ok(BTreeMap::new())
+    }
+    fn delete(
+        &self,
+        _kind: Kind,
+        ids: &[String],
+    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
+        Ok(ids.iter().map(|_| Ok(())).collect())
+    }
+    fn finish(&self) -> Result<(), AdapterError> {
+        Ok(())
+    }
+    fn is_dry(&self) -> bool {
+        true
+    }
+}
+
+type HashMapShared = std::sync::Arc<Mutex<HashMap<String, (Digest, u64)>>>;
+
+/// Wraps the source's attachment content to hash every byte on its way to the target.
+pub(super) struct HashingContent<'a> {
+    pub(super) source: &'a dyn Source,
+    pub(super) hashes: HashMapShared,
+}
+
+impl ContentSource for HashingContent<'_> {
+    fn open(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError> {
+        Ok(Box::new(HashingReader {
+            inner: self.source.open_attachment(attachment)?,
+            hasher: ContentHasher::new(),
+            id: attachment.id.clone(),
+            sink: self.hashes.clone(),
+            done: false,
+        }))
+    }
+}
+
+struct HashingReader {
+    inner: Box<dyn Read + Send>,
+    hasher: ContentHasher,
+    id: String,
+    sink: HashMapShared,
+    done: bool,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            if !self.done {
+                self.done = true;
+                let (digest, size) = std::mem::take(&mut self.hasher).finish();
+                if let Ok(mut map) = self.sink.lock() {
+                    map.insert(self.id.clone(), (digest, size));
+                }
+            }
+        } else {
+            self.hasher.update(&buf[..n]);
+        }
+        Ok(n)
+    }
+}
