@@ -7,6 +7,11 @@
 //! it is sent and as done after, so a killed run resumes without writing anything twice:
 //! intents whose outcome is unknown are reconciled through the target's source marker.
 //!
+//! When a target writes a record together with its children (Zendesk imports a ticket
+//! with its comments), the children's kind is read ahead into the state store, handed to
+//! each new parent, and settled through [`switchover_adapter::Target::find_embedded`]
+//! after a crash; children of parents already on the target are written on their own.
+//!
 //! The engine depends on the adapter contract only, never on a concrete adapter; it
 //! reports progress as [`events::Event`]s and draws nothing.
 //!
