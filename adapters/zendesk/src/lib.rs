@@ -254,9 +254,10 @@ pub fn capabilities() -> Capabilities {
         ],
         true,
         100,
-        // The import and its job polls per batch; per ticket one read of its comments
-        // to learn their ids; per attachment of its comments one upload.
-        per(3.0, 1.0, 1.0),
+        // The import and its job polls per batch; per ticket its marker lookup (a
+        // resumed or repeated write must not import it twice) and one read of its
+        // comments to learn their ids; per attachment of its comments one upload.
+        per(3.0, 2.0, 1.0),
     );
     tickets.embeds = Some(Kind::Comment);
     caps.kinds.insert(Kind::Ticket, tickets);

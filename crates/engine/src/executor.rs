@@ -286,7 +286,7 @@ fn read_with_retry(
 }
 
 /// The digest of a written record with the hashes of the attachment bytes that went to
-/// the target filled in, recording those downloads.
+/// the target filled in, recording those downloads and counting the bytes moved.
 fn digest_with_hashes(
     record: &Record,
     digest: Digest,
@@ -301,13 +301,18 @@ fn digest_with_hashes(
     let mut filled = record.clone();
     if let Some(attachments) = filled.attachments_mut() {
         for a in attachments.iter_mut() {
-            if let Some((sha, size)) = hashes.get(&a.id) {
-                downloaded.push((a.id.clone(), *sha, *size));
-                counts.attachment_bytes += size;
-                if a.sha256.is_none() {
-                    a.sha256 = Some(sha.to_hex());
-                    a.size = *size;
+            match hashes.get(&a.id) {
+                Some((sha, size)) => {
+                    downloaded.push((a.id.clone(), *sha, *size));
+                    counts.attachment_bytes += size;
+                    if a.sha256.is_none() {
+                        a.sha256 = Some(sha.to_hex());
+                        a.size = *size;
+                    }
                 }
+                // Not read on the way (a dry run, or a target that had the bytes
+                // already): count the size the source states.
+                None => counts.attachment_bytes += a.size,
             }
         }
     }

@@ -397,6 +397,27 @@ fn dry_run_counts_comments_that_would_travel_inside_tickets() {
         report.run.kinds[&Kind::Comment].created as usize,
         comment_count(&src).0
     );
+    let stated: u64 = [Kind::Comment, Kind::KbArticle]
+        .into_iter()
+        .flat_map(|kind| {
+            source
+                .read_page(
+                    kind,
+                    &PageRequest {
+                        page_size: Some(100_000),
+                        ..Default::default()
+                    },
+                )
+                .expect("read")
+                .records
+        })
+        .flat_map(|r| r.attachments().iter().map(|a| a.size).collect::<Vec<_>>())
+        .sum();
+    assert!(stated > 3_000_000, "the dataset carries a 3 MB attachment");
+    assert_eq!(
+        report.attachment_bytes, stated,
+        "the bytes that would move, though a dry run downloads nothing it knows the size of"
+    );
     assert_eq!(
         report.run.kinds[&Kind::Comment].requests,
         0,
