@@ -21,8 +21,8 @@
 mod markdown;
 mod view;
 
-use minijinja::value::{Serde, Value};
 use minijinja::syntax::SyntaxConfig;
+use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use switchover_engine::{DryRunReport, VerifyReport};
 use switchover_model::Timestamp;

@@ -84,14 +84,18 @@ fn code_span(text: &str) -> String {
 
 /// Filter `code`: a value as a code span (outside tables).
 pub fn code(value: Value) -> Value {
-    let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string);
     Value::from_safe_string(code_span(&text))
 }
 
 /// Filter `cellcode`: a value as a code span inside a table cell, where GitHub tables
 /// need `|` escaped even in code.
 pub fn cell_code(value: Value) -> Value {
-    let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string);
     Value::from_safe_string(code_span(&text).replace('|', "\\|"))
 }
 

@@ -165,14 +165,14 @@ fn to_the_minute(rfc3339: &str) -> String {
 /// `1234567` as `1,234,567`.
 pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    // ASCII digits: every group of three (from the right) is valid UTF-8.
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|g| std::str::from_utf8(g).unwrap_or_default())
+        .collect();
+    groups.join(",")
 }
 
 /// Bytes in binary units: `3.0 MiB`, `512 bytes`.
@@ -377,10 +377,9 @@ impl DryRunView {
                 .and(context.budget_origin)
                 .map(|o| match o {
                     BudgetOrigin::Plan => "the plan's requests_per_minute".to_string(),
-                    BudgetOrigin::TargetDefault => format!(
-                        "the default quota {} declares",
-                        context.target_adapter
-                    ),
+                    BudgetOrigin::TargetDefault => {
+                        format!("the default quota {} declares", context.target_adapter)
+                    }
                 }),
             kinds: report
                 .run
@@ -570,8 +569,14 @@ mod tests {
         );
         assert_eq!(a, b);
         assert_ne!(
-            reason_key("references user 'agent-12', which is not on the target", "c-1"),
-            reason_key("references user 'agent-13', which is not on the target", "c-2"),
+            reason_key(
+                "references user 'agent-12', which is not on the target",
+                "c-1"
+            ),
+            reason_key(
+                "references user 'agent-13', which is not on the target",
+                "c-2"
+            ),
         );
     }
 
@@ -583,6 +588,9 @@ mod tests {
         assert_eq!(human_bytes(3 * 1024 * 1024 + 17), "3.0 MiB");
         assert_eq!(human_hours(31.0), "31.0 hours (about 1.3 days)");
         assert_eq!(human_hours(0.4), "24 minutes");
-        assert_eq!(to_the_minute("2024-05-01T08:30:12.5Z"), "2024-05-01 08:30 UTC");
+        assert_eq!(
+            to_the_minute("2024-05-01T08:30:12.5Z"),
+            "2024-05-01 08:30 UTC"
+        );
     }
 }

@@ -40,18 +40,17 @@ fn seed(path: &Path) {
     let content = AnyContent(&dataset);
     let archive = Archive::open_target(path).expect("seed archive");
     dataset.seed(&archive, &content).expect("seed dataset");
-    let (tickets, mut comments) = Generated::tickets(0..TICKETS, 2, 4096);
-    let mut tickets = tickets;
+    let (mut tickets, mut comments) = Generated::tickets(0..TICKETS, 2, 4096);
     let first = tickets[0].id().to_string();
     *tickets[0].id_mut() = HOSTILE_TICKET.to_string();
     for comment in &mut comments {
-        if let Record::Comment(c) = comment {
-            if c.ticket.id() == first {
-                *c.ticket.id_mut() = HOSTILE_TICKET.to_string();
-                if !c.attachments.is_empty() {
-                    c.id = HOSTILE_COMMENT.to_string();
-                    c.attachments[0].file_name = HOSTILE_FILE.to_string();
-                }
+        if let Record::Comment(c) = comment
+            && c.ticket.id() == first
+        {
+            *c.ticket.id_mut() = HOSTILE_TICKET.to_string();
+            if !c.attachments.is_empty() {
+                c.id = HOSTILE_COMMENT.to_string();
+                c.attachments[0].file_name = HOSTILE_FILE.to_string();
             }
         }
     }
@@ -149,15 +148,7 @@ fn dry_run_report() -> DryRunReport {
     seed(&dir.path().join("src"));
     let source = Archive::open_source(&dir.path().join("src")).expect("source");
     let target = Narrow(Archive::open_target(&dir.path().join("dst")).expect("target"));
-    dry_run(
-        &source,
-        &target,
-        &options(),
-        None,
-        &Silent,
-        &Cancel::new(),
-    )
-    .expect("dry run")
+    dry_run(&source, &target, &options(), None, &Silent, &Cancel::new()).expect("dry run")
 }
 
 /// Migrates into the narrower target and verifies; with `edit`, first changes the
@@ -253,12 +244,15 @@ fn tags(html: &str) -> Vec<String> {
 /// address of anything outside it.
 fn assert_self_contained_and_inert(html: &str) {
     const ALLOWED: &[&str] = &[
-        "!doctype", "html", "head", "meta", "title", "style", "body", "header", "main",
-        "footer", "section", "h1", "h2", "h3", "p", "dl", "dt", "dd", "table", "thead", "tbody",
-        "tr", "th", "td", "ul", "li", "code", "bdi", "span", "div",
+        "!doctype", "html", "head", "meta", "title", "style", "body", "header", "main", "footer",
+        "section", "h1", "h2", "h3", "p", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th",
+        "td", "ul", "li", "code", "bdi", "span", "div",
     ];
     for tag in tags(html) {
-        assert!(ALLOWED.contains(&tag.as_str()), "unexpected <{tag}> in the page");
+        assert!(
+            ALLOWED.contains(&tag.as_str()),
+            "unexpected <{tag}> in the page"
+        );
     }
     for tag in html.split('<').skip(1) {
         let inside = tag.split('>').next().unwrap_or_default();
@@ -272,7 +266,10 @@ fn assert_self_contained_and_inert(html: &str) {
         .and_then(|s| s.split("</style>").next())
         .expect("inline style");
     for outside in ["url(", "@import", "@font-face", "//"] {
-        assert!(!style.contains(outside), "the style refers outside: {outside}");
+        assert!(
+            !style.contains(outside),
+            "the style refers outside: {outside}"
+        );
     }
     assert!(!html.contains("http:") && !html.contains("https:"));
 }
@@ -395,8 +392,15 @@ fn dry_run_html_shows_lossy_fields_warnings_kinds_left_behind_and_the_estimate()
         "<tr><td>tickets</td><td><code><bdi>tags</bdi></code></td><td><bdi>{}</bdi></td></tr>",
         html_escaped("joined into one <b>label</b>")
     )));
-    assert!(html.contains(&format!("<li><bdi>{}</bdi></li>", html_escaped(HOSTILE_WARNING))));
-    assert!(html.contains("<tr><td>webhooks</td><td><bdi>narrow does not write webhooks</bdi></td></tr>"));
+    assert!(html.contains(&format!(
+        "<li><bdi>{}</bdi></li>",
+        html_escaped(HOSTILE_WARNING)
+    )));
+    assert!(
+        html.contains(
+            "<tr><td>webhooks</td><td><bdi>narrow does not write webhooks</bdi></td></tr>"
+        )
+    );
     assert_eq!(report.requests_per_minute, Some(60));
     assert!(html.contains("60 requests/minute"));
     assert!(html.contains("the default quota narrow declares"));
@@ -410,7 +414,12 @@ fn dry_run_html_shows_lossy_fields_warnings_kinds_left_behind_and_the_estimate()
 #[test]
 fn customer_data_in_a_report_renders_as_text_never_as_markup() {
     let dry = dry_run_report();
-    let failed_ids: Vec<&str> = dry.run.failures.iter().map(|f| f.source_id.as_str()).collect();
+    let failed_ids: Vec<&str> = dry
+        .run
+        .failures
+        .iter()
+        .map(|f| f.source_id.as_str())
+        .collect();
     assert!(failed_ids.contains(&HOSTILE_COMMENT), "{failed_ids:?}");
     let mismatch = verify_report(true);
     let pages = [
@@ -425,9 +434,15 @@ fn customer_data_in_a_report_renders_as_text_never_as_markup() {
         // The text is all there, readable: right-to-left and emoji as they are.
         assert!(html.contains("تذكرة 🔥") || html.contains("\u{202E}cba"));
     }
-    assert!(pages[0].contains(&format!("<code><bdi>{}</bdi></code>", html_escaped(HOSTILE_COMMENT))));
+    assert!(pages[0].contains(&format!(
+        "<code><bdi>{}</bdi></code>",
+        html_escaped(HOSTILE_COMMENT)
+    )));
     assert!(pages[0].contains(&html_escaped(HOSTILE_FILE)));
-    assert!(pages[1].contains(&format!("<code><bdi>{}</bdi></code>", html_escaped(HOSTILE_TICKET))));
+    assert!(pages[1].contains(&format!(
+        "<code><bdi>{}</bdi></code>",
+        html_escaped(HOSTILE_TICKET)
+    )));
 }
 
 #[test]
@@ -447,14 +462,16 @@ fn verify_html_says_all_matched_after_a_clean_migration() {
     )));
     assert!(html.contains(">equal<"));
     // What the target cannot keep is listed, and what it cannot hold is not verified.
-    assert!(html.contains(&format!(
-        "<h3>tickets</h3>\n<p>Kept only in altered form, so not compared:</p>"
-    )));
+    assert!(html.contains("<h3>tickets</h3>\n<p>Kept only in altered form, so not compared:</p>"));
     assert!(html.contains(&format!(
         "<tr><td><code><bdi>tags</bdi></code></td><td><bdi>{}</bdi></td></tr>",
         html_escaped("joined into one <b>label</b>")
     )));
-    assert!(html.contains("<tr><td>webhooks</td><td><bdi>narrow does not write webhooks</bdi></td></tr>"));
+    assert!(
+        html.contains(
+            "<tr><td>webhooks</td><td><bdi>narrow does not write webhooks</bdi></td></tr>"
+        )
+    );
     assert!(html.contains("1 kind(s) not verified, listed below"));
     for (kind, v) in &report.kinds {
         assert!(html.contains(&format!(
@@ -519,11 +536,6 @@ fn markdown_reports_have_well_formed_tables_and_escape_customer_data() {
         }
     }
     let [dry_md, matched_md, mismatch_md] = &documents;
-    std::fs::write("/tmp/dry.md", dry_md).ok();
-    std::fs::write("/tmp/matched.md", matched_md).ok();
-    std::fs::write("/tmp/mismatch.md", mismatch_md).ok();
-    std::fs::write("/tmp/dry.html", dry_run_html(&dry, &context("narrow")).expect("x")).ok();
-    std::fs::write("/tmp/mismatch.html", verify_html(&mismatch, &context("narrow")).expect("x")).ok();
     assert!(dry_md.starts_with("# Dry run: archive → narrow\n"));
     for (kind, c) in &dry.run.kinds {
         let row = format!(
@@ -536,7 +548,10 @@ fn markdown_reports_have_well_formed_tables_and_escape_customer_data() {
         );
         assert!(dry_md.contains(&row), "no row {row}");
     }
-    assert!(dry_md.contains(&format!("### comments: {} records, invalid record", TICKETS + 1)));
+    assert!(dry_md.contains(&format!(
+        "### comments: {} records, invalid record",
+        TICKETS + 1
+    )));
     assert!(dry_md.contains(&format!(" and {} more\n", TICKETS + 1 - 20)));
     assert!(dry_md.contains("| tickets | `tags` | joined into one \\<b\\>label\\</b\\> |"));
     assert!(dry_md.contains("- trigger \"\\<script\\>notify()\\</script\\>\" e-mails requesters"));
@@ -548,12 +563,11 @@ fn markdown_reports_have_well_formed_tables_and_escape_customer_data() {
 
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|g| std::str::from_utf8(g).expect("ascii"))
+        .collect();
+    groups.join(",")
 }
