@@ -13,7 +13,7 @@
 //!   HTML auto-escaping) and data is wrapped in `<bdi>` so right-to-left text cannot
 //!   reorder the line around it. In Markdown every value is escaped by default too (a
 //!   custom auto-escape mode), and ids go into code spans fenced so they cannot end.
-//! - Numbers, grouping and capping are computed here in Rust ([`view`]); the templates
+//! - Numbers, grouping and capping are computed here in Rust (module `view`); the templates
 //!   under `templates/` only lay them out. The templates are compiled into the crate.
 
 #![deny(missing_docs)]
@@ -27,7 +27,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use switchover_engine::{DryRunReport, VerifyReport};
 use switchover_model::Timestamp;
 
-pub use view::{FailureGroup, LIST_CAP};
+pub use view::LIST_CAP;
 
 /// Where the request budget a dry run's time estimate assumes came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
