@@ -239,6 +239,78 @@ fn dry_run_writes_nothing_and_reports_what_would_move() {
     let _ = Target::finish(&Archive::open_target(&dir.path().join("dst")).expect("reopen"));
 }
 
+/// What a sales engineer hands over: the dry run and the verification as HTML and
+/// Markdown files; a report path that cannot be written fails at once, naming it.
+#[test]
+fn dry_run_and_verify_write_html_and_markdown_reports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 30);
+    let plan = plan(dir.path());
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg(&plan)
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    run(&[
+        "dry-run",
+        "--html",
+        &file("dry.html"),
+        "--markdown",
+        &file("dry.md"),
+    ]);
+    let html = std::fs::read_to_string(dir.path().join("dry.html")).expect("html");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("<tr><td>tickets</td><td class=\"num\">34</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<bdi>archive</bdi> → <bdi>archive</bdi>"));
+    assert!(html.contains("<bdi>plan.toml</bdi>"));
+    assert!(!html.contains("<script"));
+    let md = std::fs::read_to_string(dir.path().join("dry.md")).expect("markdown");
+    assert!(md.contains("| tickets | 34 | 0 | 0 |"), "{md}");
+
+    run(&["migrate"]);
+    run(&[
+        "verify",
+        "--html",
+        &file("verify.html"),
+        "--markdown",
+        &file("verify.md"),
+    ]);
+    let html = std::fs::read_to_string(dir.path().join("verify.html")).expect("html");
+    assert!(
+        html.contains("<p class=\"verdict ok\" id=\"verdict\">Verdict: ALL MATCHED"),
+        "{html}"
+    );
+    let md = std::fs::read_to_string(dir.path().join("verify.md")).expect("markdown");
+    assert!(md.contains("**Verdict: ALL MATCHED"), "{md}");
+
+    let missing = dir.path().join("no-such-folder").join("report.html");
+    let out = Command::new(BIN)
+        .arg("dry-run")
+        .arg(&plan)
+        .arg("--html")
+        .arg(&missing)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "the dry run ran before the path was checked"
+    );
+}
+
 #[test]
 fn adapters_lists_the_archive_with_its_capabilities() {
     let out = Command::new(BIN).arg("adapters").output().expect("run");

@@ -13,6 +13,7 @@ use switchover_engine::plan::Plan;
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, EngineError, RunSummary, Silent, VerifyReport};
 use switchover_model::Kind;
+use switchover_report::{BudgetOrigin, ReportContext};
 use switchover_testkit::Dataset;
 use switchover_testkit::dataset::{AnyContent, Generated};
 
@@ -76,6 +77,84 @@ fn open(plan_path: &Path) -> Result<Opened> {
         source,
         target,
     })
+}
+
+/// Files a report command writes besides what it prints.
+#[derive(Debug, Default, clap::Args)]
+pub struct Outputs {
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write the report as one self-contained HTML file (to hand to a customer).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Also write the report as Markdown (for an e-mail or a ticket).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+}
+
+impl Outputs {
+    /// Fails before any work when a report could not be written where asked: a dry run
+    /// against a large helpdesk takes hours, and a typo should cost a second.
+    fn check(&self) -> Result<()> {
+        for path in [&self.json, &self.html, &self.markdown]
+            .into_iter()
+            .flatten()
+        {
+            if path.is_dir() {
+                bail!(
+                    "cannot write the report to {}: it is a folder",
+                    path.display()
+                );
+            }
+            let folder = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !folder.is_dir() {
+                bail!(
+                    "cannot write the report to {}: there is no folder {}",
+                    path.display(),
+                    folder.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every report asked for, each rendered only when asked for.
+    fn write(
+        &self,
+        json: impl FnOnce() -> serde_json::Result<Vec<u8>>,
+        html: impl FnOnce() -> Result<String, switchover_report::ReportError>,
+        markdown: impl FnOnce() -> Result<String, switchover_report::ReportError>,
+    ) -> Result<()> {
+        if let Some(path) = &self.json {
+            write_report(path, "JSON", &json()?)?;
+        }
+        if let Some(path) = &self.html {
+            write_report(path, "HTML", html()?.as_bytes())?;
+        }
+        if let Some(path) = &self.markdown {
+            write_report(path, "Markdown", markdown()?.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+fn write_report(path: &Path, format: &str, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes)
+        .with_context(|| format!("cannot write the {format} report to {}", path.display()))
+}
+
+/// What a report may say about the run: adapter names, the plan's file name, the time;
+/// never the plan's settings (they may hold credentials).
+fn report_context(plan_path: &Path, plan: &Plan) -> ReportContext {
+    let plan_name = plan_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| plan_path.display().to_string());
+    ReportContext::new(plan.source.adapter(), plan.target.adapter(), plan_name)
 }
 
 fn cancel_on_ctrl_c() -> Cancel {
@@ -249,7 +328,8 @@ fn print_verify(report: &VerifyReport) -> Result<()> {
 }
 
 /// `switchover verify`.
-pub fn verify(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
+pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
+    outputs.check()?;
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
     let report = switchover_engine::verify(
@@ -260,10 +340,12 @@ pub fn verify(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
         &Silent,
     )?;
     print_verify(&report)?;
-    if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    let context = report_context(plan_path, &opened.plan);
+    outputs.write(
+        || serde_json::to_vec_pretty(&report),
+        || switchover_report::verify_html(&report, &context),
+        || switchover_report::verify_markdown(&report, &context),
+    )?;
     Ok(if report.all_matched() {
         ExitCode::SUCCESS
     } else {
@@ -303,7 +385,8 @@ pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
 }
 
 /// `switchover dry-run`: the target is opened, but only its read-only side reaches the engine.
-pub fn dry_run(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
+pub fn dry_run(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
+    outputs.check()?;
     let opened = open(plan_path)?;
     let target_info: &dyn switchover_adapter::TargetInfo = opened.target.as_ref();
     let report = switchover_engine::dry_run(
@@ -342,10 +425,20 @@ pub fn dry_run(plan_path: &Path, json: Option<&Path>) -> Result<ExitCode> {
     for w in &report.warnings {
         writeln!(out, "warning: {w}")?;
     }
-    if let Some(path) = json {
-        std::fs::write(path, serde_json::to_vec_pretty(&report)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
+    drop(out);
+    let context = ReportContext {
+        budget_origin: match (opened.plan.requests_per_minute, report.requests_per_minute) {
+            (Some(_), _) => Some(BudgetOrigin::Plan),
+            (None, Some(_)) => Some(BudgetOrigin::TargetDefault),
+            (None, None) => None,
+        },
+        ..report_context(plan_path, &opened.plan)
+    };
+    outputs.write(
+        || serde_json::to_vec_pretty(&report),
+        || switchover_report::dry_run_html(&report, &context),
+        || switchover_report::dry_run_markdown(&report, &context),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -408,10 +501,18 @@ pub fn demo(dir: Option<PathBuf>, tickets: usize) -> Result<ExitCode> {
     drop(out);
     let migrated = migrate(&plan)?;
     println_out("")?;
-    let verified = verify(&plan, Some(&dir.join("verification.json")))?;
+    let verified = verify(
+        &plan,
+        &Outputs {
+            json: Some(dir.join("verification.json")),
+            html: Some(dir.join("verification.html")),
+            markdown: None,
+        },
+    )?;
     println_out(&format!(
-        "\nverification report (JSON): {}",
-        dir.join("verification.json").display()
+        "\nverification report: {} (JSON), {} (HTML)",
+        dir.join("verification.json").display(),
+        dir.join("verification.html").display()
     ))?;
     Ok(if migrated == ExitCode::SUCCESS {
         verified

@@ -39,9 +39,8 @@ enum Command {
     Verify {
         /// The plan file (TOML).
         plan: PathBuf,
-        /// Also write the report as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        outputs: commands::Outputs,
     },
     /// Delete from the target everything this migration created.
     Rollback {
@@ -56,9 +55,8 @@ enum Command {
     DryRun {
         /// The plan file (TOML).
         plan: PathBuf,
-        /// Also write the report as JSON to this file.
-        #[arg(long)]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        outputs: commands::Outputs,
     },
     /// Send again only the records that failed.
     RetryFailed {
@@ -126,9 +124,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { dir, tickets } => commands::demo(dir, tickets),
         Command::Migrate { plan } => commands::migrate(&plan),
-        Command::Verify { plan, json } => commands::verify(&plan, json.as_deref()),
+        Command::Verify { plan, outputs } => commands::verify(&plan, &outputs),
         Command::Rollback { plan, yes } => commands::rollback(&plan, yes),
-        Command::DryRun { plan, json } => commands::dry_run(&plan, json.as_deref()),
+        Command::DryRun { plan, outputs } => commands::dry_run(&plan, &outputs),
         Command::RetryFailed { plan } => commands::retry_failed(&plan),
         Command::Adapters { json } => commands::list_adapters(json),
         Command::Bench {
