@@ -319,7 +319,7 @@ impl Generator {
                 "agent-{}",
                 (i / self.config.groups.max(1)) % (agents + 1)
             )),
-            is_default: i % self.config.groups.max(1) == 0,
+            is_default: i.is_multiple_of(self.config.groups.max(1)),
             extra: Extra::new(),
         }
     }
