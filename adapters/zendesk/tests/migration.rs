@@ -231,3 +231,84 @@ fn comments_of_an_import_whose_answer_was_lost_are_matched_not_written_again() {
     assert_eq!(total, expected, "comments doubled or lost: {per_ticket:?}");
     verify_matched(&source, &zendesk, &mut state);
 }
+
+/// A delta run after cutover: a reply added in the source to a ticket already on
+/// Zendesk goes by ticket update, with its marker, exactly once; a run after that writes
+/// nothing; verification names that reply alone, whose time Zendesk sets to the write.
+#[test]
+fn a_delta_run_adds_a_late_reply_to_a_migrated_ticket_once() {
+    let account = Account::start(EmulatorConfig::empty());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    seed_archive(&src, 8);
+    let zendesk = Zendesk::connect(&account.good()).expect("connect");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let run = |state: &mut StateStore| {
+        let source = Archive::open_source(&src).expect("source");
+        let summary = migrate(
+            &source,
+            &zendesk,
+            state,
+            &options(),
+            &Silent,
+            &Cancel::new(),
+        )
+        .expect("migrate");
+        assert!(summary.failures.is_empty(), "{:#?}", summary.failures);
+        summary
+    };
+    run(&mut state);
+    {
+        // An open ticket (generated ticket 4) gets a reply after the first run.
+        let archive = Archive::open_target(&src).expect("reopen source");
+        let reply = switchover_model::Comment {
+            id: "late-reply".into(),
+            ticket: switchover_model::Ref::new("gen-00000004"),
+            author: Some(switchover_model::Ref::new("u-agent")),
+            public: true,
+            body_text: "Following up: the courier has it now.".into(),
+            created_at: "2021-03-01T09:00:00Z".parse().ok(),
+            ..Default::default()
+        };
+        let written = archive
+            .write_batch(
+                Kind::Comment,
+                &[WriteRequest::create(switchover_model::Entity::into_record(
+                    reply,
+                ))],
+                &Dataset::conformance(),
+            )
+            .expect("add reply");
+        assert!(written[0].result.is_ok());
+        Target::finish(&archive).expect("seal");
+    }
+    let delta = run(&mut state);
+    assert_eq!(delta.mode, "delta");
+    assert_eq!(delta.kinds[&Kind::Comment].created, 1, "{delta:#?}");
+    assert_eq!(delta.kinds[&Kind::Ticket].created, 0);
+    let source = Archive::open_source(&src).expect("source");
+    let (total, _) = comments_on_target(&zendesk);
+    assert_eq!(total, source_comments(&source), "the reply is there once");
+
+    let again = run(&mut state);
+    let totals = again.totals();
+    assert_eq!(totals.created + totals.updated, 0, "{again:#?}");
+    assert_eq!(comments_on_target(&zendesk).0, total);
+
+    let report = verify(
+        &Source::capabilities(&source),
+        &zendesk,
+        &mut state,
+        &Kind::ALL,
+        &Silent,
+    )
+    .expect("verify");
+    assert_eq!(report.kinds[&Kind::Comment].differ_ids, ["late-reply"]);
+    for (kind, v) in &report.kinds {
+        let expected_differ = u64::from(*kind == Kind::Comment);
+        assert!(
+            v.differ == expected_differ && v.missing == 0 && v.extra == 0,
+            "{kind}: {v:#?}"
+        );
+    }
+}

@@ -102,6 +102,12 @@ fn adapter_settings(
         {
             json = serde_json::Value::String(base.join(text).display().to_string());
         }
+        // A secret file named relative to the plan, like every other path in it.
+        if let Some(file) = json.as_str().and_then(|t| t.strip_prefix("file:"))
+            && Path::new(file).is_relative()
+        {
+            json = serde_json::Value::String(format!("file:{}", base.join(file).display()));
+        }
         values.insert(key, json);
     }
     if let Some(rpm) = rpm {
@@ -241,5 +247,27 @@ mod tests {
             plan.and_then(|p| p.source.optional_string("path").ok().flatten()),
             Some("/plans/in".into())
         );
+    }
+
+    #[test]
+    fn secret_files_are_relative_to_the_plan_and_environment_references_untouched() {
+        let text = "[source]\nadapter = \"zendesk\"\napi_token = \"file:secrets/token\"\n[target]\nadapter = \"freshdesk\"\napi_key = \"env:FD_KEY\"\npassword = \"file:/etc/pw\"\n[run]\nstate = \"s.sqlite\"\n";
+        let plan = Plan::parse(text, Path::new("/plans")).ok();
+        let value = |role: &str, key: &str| {
+            plan.as_ref().and_then(|p| {
+                let settings = if role == "source" {
+                    &p.source
+                } else {
+                    &p.target
+                };
+                settings.optional_string(key).ok().flatten()
+            })
+        };
+        assert_eq!(
+            value("source", "api_token"),
+            Some("file:/plans/secrets/token".into())
+        );
+        assert_eq!(value("target", "api_key"), Some("env:FD_KEY".into()));
+        assert_eq!(value("target", "password"), Some("file:/etc/pw".into()));
     }
 }
