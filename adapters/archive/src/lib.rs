@@ -64,7 +64,14 @@ fn path_setting(settings: &Settings) -> Result<PathBuf, AdapterError> {
 pub fn capabilities() -> Capabilities {
     let mut caps = Capabilities::new(NAME);
     for kind in Kind::ALL {
-        caps.kinds.insert(kind, KindCapability::everything(kind));
+        let mut capability = KindCapability::everything(kind);
+        // A local folder has no request quota: a dry run estimates no requests for it.
+        capability.write_cost = switchover_adapter::RequestCost {
+            per_batch: 0.0,
+            per_record: 0.0,
+            per_attachment: 0.0,
+        };
+        caps.kinds.insert(kind, capability);
     }
     caps.reads_back_attachment_content = true;
     caps.notes.push(

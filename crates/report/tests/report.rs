@@ -18,6 +18,7 @@ use switchover_report::{
 };
 use switchover_testkit::Dataset;
 use switchover_testkit::dataset::{AnyContent, Generated, seed_kind};
+use switchover_testkit::wrap::{Wrap, Wrapped};
 
 /// A ticket id a hostile export could hold: markup, quotes, right-to-left text, emoji.
 const HOSTILE_TICKET: &str = "<script>alert(\"t\")</script> تذكرة 🔥 '&";
@@ -64,20 +65,27 @@ fn seed(path: &Path) {
 /// rule its preflight warns about.
 struct Narrow(Archive);
 
-impl TargetInfo for Narrow {
+impl Wrap for Narrow {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.0
+    }
     fn capabilities(&self) -> Capabilities {
         let mut caps = TargetInfo::capabilities(&self.0);
         caps.adapter = "narrow".into();
         caps.max_attachment_bytes = Some(LIMIT);
         caps.requests_per_minute = Some(60);
         caps.kinds.remove(&Kind::Webhook);
+        // A SaaS charges a request a record, where the local archive charges none.
+        for capability in caps.kinds.values_mut() {
+            capability.write_cost = switchover_adapter::RequestCost::default();
+        }
         if let Some(ticket) = caps.kinds.get_mut(&Kind::Ticket) {
             ticket.fields.remove("tags");
             ticket.lossy = LossyField::list(&[("tags", "joined into one <b>label</b>")]);
         }
         caps
     }
-
     fn preflight(&self) -> Result<Preflight, AdapterError> {
         Ok(Preflight {
             warnings: vec![HOSTILE_WARNING.to_string()],
@@ -87,46 +95,6 @@ impl TargetInfo for Narrow {
 }
 
 /// Verification reads the narrower target back like any other.
-impl Target for Narrow {
-    fn write_batch(
-        &self,
-        kind: Kind,
-        batch: &[WriteRequest],
-        content: &dyn switchover_adapter::ContentSource,
-    ) -> Result<Vec<switchover_adapter::WriteOutcome>, AdapterError> {
-        self.0.write_batch(kind, batch, content)
-    }
-    fn find_by_source(
-        &self,
-        kind: Kind,
-        source_ids: &[String],
-    ) -> Result<std::collections::BTreeMap<String, String>, AdapterError> {
-        self.0.find_by_source(kind, source_ids)
-    }
-    fn read_back(
-        &self,
-        kind: Kind,
-        request: &PageRequest,
-    ) -> Result<switchover_adapter::ReadBackPage, AdapterError> {
-        self.0.read_back(kind, request)
-    }
-    fn open_attachment(
-        &self,
-        attachment: &switchover_model::Attachment,
-    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
-        Target::open_attachment(&self.0, attachment)
-    }
-    fn finish(&self) -> Result<(), AdapterError> {
-        Target::finish(&self.0)
-    }
-    fn delete(
-        &self,
-        kind: Kind,
-        target_ids: &[String],
-    ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
-        self.0.delete(kind, target_ids)
-    }
-}
 
 fn options() -> Options {
     Options {
@@ -147,7 +115,9 @@ fn dry_run_report() -> DryRunReport {
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&dir.path().join("src"));
     let source = Archive::open_source(&dir.path().join("src")).expect("source");
-    let target = Narrow(Archive::open_target(&dir.path().join("dst")).expect("target"));
+    let target = Wrapped(Narrow(
+        Archive::open_target(&dir.path().join("dst")).expect("target"),
+    ));
     dry_run(&source, &target, &options(), None, &Silent, &Cancel::new()).expect("dry run")
 }
 
@@ -157,7 +127,9 @@ fn verify_report(edit: bool) -> VerifyReport {
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&dir.path().join("src"));
     let source = Archive::open_source(&dir.path().join("src")).expect("source");
-    let target = Narrow(Archive::open_target(&dir.path().join("dst")).expect("target"));
+    let target = Wrapped(Narrow(
+        Archive::open_target(&dir.path().join("dst")).expect("target"),
+    ));
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
     let summary = migrate(
         &source,
