@@ -94,8 +94,6 @@ impl Wrap for Narrow {
     }
 }
 
-/// Verification reads the narrower target back like any other.
-
 fn options() -> Options {
     Options {
         batch_size: Some(25),
