@@ -675,6 +675,31 @@ pub struct JobResult {
     pub external_id: Option<String>,
 }
 
+impl JobStatus {
+    /// The per-item results keyed by request index (Zendesk lists them in any order).
+    pub fn results_by_index(self) -> std::collections::HashMap<usize, JobResult> {
+        self.results
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| r.index.map(|i| (i, r)))
+            .collect()
+    }
+}
+
+impl JobResult {
+    /// The id of the record the item made or changed, when it worked.
+    pub fn succeeded_id(&self) -> Option<&Id> {
+        self.id
+            .as_ref()
+            .filter(|_| self.error.is_none() && self.success != Some(false))
+    }
+
+    /// Why the item failed, as Zendesk put it.
+    pub fn failure_reason(self) -> Option<String> {
+        self.details.or(self.error).map(|d| d.to_string())
+    }
+}
+
 /// The answer to `POST /uploads`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]

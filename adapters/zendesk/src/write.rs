@@ -242,24 +242,17 @@ impl Zendesk {
             let job: wire::JobStatus =
                 object_of(&response, "job_status").map_err(|e| e.into_adapter(NAME))?;
             let job = self.wait_for_job(job)?;
-            let mut by_index: HashMap<usize, wire::JobResult> = HashMap::new();
-            for result in job.results.unwrap_or_default() {
-                if let Some(index) = result.index {
-                    by_index.insert(index, result);
-                }
-            }
+            let mut by_index = job.results_by_index();
             let mut missing = Vec::new();
             for (n, i) in positions.iter().enumerate() {
                 let source_id = batch[*i].record.id();
                 match by_index.remove(&n) {
-                    Some(r) if r.error.is_none() && r.success != Some(false) && r.id.is_some() => {
+                    Some(r) if r.succeeded_id().is_some() => {
                         outcomes[*i] = Some(outcome(source_id, Ok(id_of(&r.id))));
                     }
                     Some(r) => {
                         let reason = r
-                            .details
-                            .or(r.error)
-                            .map(|d| d.to_string())
+                            .failure_reason()
                             .unwrap_or_else(|| "the job reported a failure".into());
                         outcomes[*i] = Some(outcome(
                             source_id,
@@ -641,18 +634,13 @@ impl Zendesk {
         let job: wire::JobStatus =
             object_of(&response, "job_status").map_err(|e| e.into_adapter(NAME))?;
         let job = self.wait_for_job(job)?;
-        let mut by_index: HashMap<usize, wire::JobResult> = job
-            .results
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|r| r.index.map(|i| (i, r)))
-            .collect();
+        let mut by_index = job.results_by_index();
         let mut out = Vec::new();
         let mut missing = Vec::new();
         for (n, import) in imports.iter().enumerate() {
             let ticket = import.ticket;
             match by_index.remove(&n) {
-                Some(r) if r.error.is_none() && r.success != Some(false) && r.id.is_some() => {
+                Some(r) if r.succeeded_id().is_some() => {
                     out.push(Ok(id_of(&r.id)));
                 }
                 Some(r) => out.push(Err(AdapterError::InvalidRecord {
@@ -661,9 +649,7 @@ impl Zendesk {
                     id: ticket.id.clone(),
                     field: "(job result)".into(),
                     reason: r
-                        .details
-                        .or(r.error)
-                        .map(|d| d.to_string())
+                        .failure_reason()
                         .unwrap_or_else(|| "the import job reported a failure".into()),
                 })),
                 None => {

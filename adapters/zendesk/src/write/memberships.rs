@@ -376,17 +376,12 @@ impl Zendesk {
         let job: wire::JobStatus =
             object_of(&response, "job_status").map_err(|e| e.into_adapter(NAME))?;
         let job = self.wait_for_job(job)?;
-        let mut by_index: HashMap<usize, wire::JobResult> = job
-            .results
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|r| r.index.map(|i| (i, r)))
-            .collect();
+        let mut by_index = job.results_by_index();
         let mut out = Vec::new();
         let mut unreported = Vec::new();
         for (n, w) in wanted.iter().enumerate() {
             match by_index.remove(&n) {
-                Some(r) if r.error.is_none() && r.success != Some(false) && r.id.is_some() => {
+                Some(r) if r.succeeded_id().is_some() => {
                     out.push((*w, Ok(id_of(&r.id))));
                 }
                 Some(r) => {
