@@ -858,6 +858,15 @@ impl Runner<'_> {
         })
     }
 
+    /// Settles the writes of a kind whose outcome an interrupted run left unknown: by
+    /// source marker, or for children written inside their parents, through the parent.
+    fn settle_pending(&mut self, kind: Kind, counts: &mut KindCounts) -> Result<(), EngineError> {
+        match self.ctx.embedding_parent(kind) {
+            Some(parent) => self.reconcile_embedded(kind, parent, counts),
+            None => self.reconcile_pending(kind, counts),
+        }
+    }
+
     /// Moves one kind: settles what an interrupted run left pending, then reads it (from
     /// the source, or from the staged copies when its records travel inside their
     /// parents) and completes deferred references. `Ok(false)` when a Ctrl-C stopped it.
@@ -870,13 +879,12 @@ impl Runner<'_> {
         let incremental = |runner: &Self, k: Kind| {
             since.filter(|_| runner.ctx.source_caps.supports(k, "incremental"))
         };
-        if let Some(parent) = self.ctx.embedding_parent(kind) {
-            self.reconcile_embedded(kind, parent, counts)?;
+        self.settle_pending(kind, counts)?;
+        if self.ctx.embedding_parent(kind).is_some() {
             if !self.move_staged(kind, counts)? {
                 return Ok(false);
             }
         } else {
-            self.reconcile_pending(kind, counts)?;
             if let Some(child) = self.ctx.embedded_child(kind)
                 && !self.stage_children(child, incremental(self, child))?
             {

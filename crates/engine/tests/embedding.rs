@@ -3,7 +3,9 @@
 //! after a cut-off write without sending them twice, and write comments of tickets
 //! already on the target as comments of their own.
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -13,13 +15,15 @@ use switchover_adapter::{
 };
 use switchover_archive::Archive;
 use switchover_engine::state::StateStore;
-use switchover_engine::{Cancel, Options, Silent, dry_run, migrate, verify};
+use switchover_engine::{Cancel, Options, Silent, dry_run, migrate, retry_failed, verify};
 use switchover_model::{Comment, Entity, Kind, Ref, Ticket, TicketStatus};
 use switchover_testkit::Dataset;
 use switchover_testkit::wrap::{Wrap, Wrapped};
 
 /// An archive that imports tickets with their comments inside, and counts comments
-/// written on their own.
+/// written on their own. Like Zendesk's imported comments, a comment written inside a
+/// ticket carries no source marker: `find_by_source` does not see it, only
+/// `find_embedded` (through its ticket) does.
 struct Importing {
     inner: Archive,
     /// Comments written as records of their own (not inside a ticket).
@@ -33,6 +37,8 @@ struct Importing {
     cut_after: AtomicU64,
     /// Whether the cut ends the process (a fatal error) or is a transient failure.
     cut_is_fatal: AtomicBool,
+    /// Source ids of the comments written inside tickets (unmarked).
+    imported: Mutex<HashSet<String>>,
 }
 
 impl Importing {
@@ -44,6 +50,7 @@ impl Importing {
             ticket_batches: AtomicU64::new(0),
             cut_after: AtomicU64::new(0),
             cut_is_fatal: AtomicBool::new(false),
+            imported: Mutex::new(HashSet::new()),
         })
     }
 }
@@ -58,6 +65,10 @@ impl Wrap for Importing {
         caps.adapter = "importing".into();
         if let Some(tickets) = caps.kinds.get_mut(&Kind::Ticket) {
             tickets.embeds = Some(Kind::Comment);
+        }
+        // A SaaS charges a request a record, where the local archive charges none.
+        for capability in caps.kinds.values_mut() {
+            capability.write_cost = switchover_adapter::RequestCost::default();
         }
         caps
     }
@@ -104,6 +115,10 @@ impl Wrap for Importing {
                 .collect();
             self.comments_inside
                 .fetch_add(children.len() as u64, Ordering::SeqCst);
+            self.imported
+                .lock()
+                .expect("lock")
+                .extend(children.iter().map(|c| c.record.id().to_string()));
             outcome.children = self.inner.write_batch(Kind::Comment, &children, content)?;
         }
         let n = self.ticket_batches.fetch_add(1, Ordering::SeqCst) + 1;
@@ -122,6 +137,27 @@ impl Wrap for Importing {
             });
         }
         Ok(outcomes)
+    }
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let mut found = self.inner.find_by_source(kind, ids)?;
+        if kind == Kind::Comment {
+            let imported = self.imported.lock().expect("lock");
+            found.retain(|id, _| !imported.contains(id));
+        }
+        Ok(found)
+    }
+    fn find_embedded(
+        &self,
+        _parent_kind: Kind,
+        _parent_target_id: &str,
+        children: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let ids: Vec<String> = children.iter().map(|c| c.record.id().to_string()).collect();
+        self.inner.find_by_source(Kind::Comment, &ids)
     }
 }
 
@@ -380,6 +416,69 @@ fn comments_of_an_import_cut_off_are_found_not_sent_again() {
         let (unique, repeated) = comment_count(&dst);
         assert_eq!(unique, source_comments);
         assert_eq!(repeated, 0, "a comment was written twice");
+        verify_all(&source, &target, &mut state);
+    }
+}
+
+/// A batch whose every attempt failed after the import had landed: the run ends with
+/// the tickets' outcome unknown and their comments waiting. Neither `retry-failed` nor
+/// the next `migrate` may send those comments again on their own.
+#[test]
+fn comments_of_an_import_with_no_answer_at_all_are_settled_by_the_next_run() {
+    for next in ["retry-failed", "migrate"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+        seed(&src, 40);
+        let source = Archive::open_source(&src).expect("source");
+        let target = Importing::new(Archive::open_target(&dst).expect("target"));
+        target.cut_after.store(2, Ordering::SeqCst);
+        let options = Options {
+            batch_attempts: 1,
+            ..options()
+        };
+        let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+        let first = migrate(
+            &source,
+            &target,
+            &mut state,
+            &options,
+            &Silent,
+            &Cancel::new(),
+        )
+        .expect("the run completes with failures");
+        assert!(
+            first.failures.iter().any(|f| f.kind == Kind::Ticket),
+            "the cut batch is reported: {:#?}",
+            first.failures
+        );
+        let second = match next {
+            "retry-failed" => retry_failed(
+                &source,
+                &target,
+                &mut state,
+                &options,
+                &Silent,
+                &Cancel::new(),
+            ),
+            _ => migrate(
+                &source,
+                &target,
+                &mut state,
+                &options,
+                &Silent,
+                &Cancel::new(),
+            ),
+        }
+        .expect("second run");
+        assert!(second.failures.is_empty(), "{next}: {:#?}", second.failures);
+        assert_eq!(
+            target.comments_alone.load(Ordering::SeqCst),
+            0,
+            "{next} sent comments of the landed import again on their own"
+        );
+        let (unique, repeated) = comment_count(&dst);
+        assert_eq!(unique, comment_count(&src).0, "{next}");
+        assert_eq!(repeated, 0, "{next}: a comment was written twice");
         verify_all(&source, &target, &mut state);
     }
 }

@@ -324,7 +324,16 @@ impl Runner<'_> {
         let mut written = Vec::new();
         for (parent, waiting) in groups {
             let Some(parent_target) = self.state.target_id(parent_kind, &parent)? else {
-                absent.extend(waiting);
+                // A parent whose own write is still unknown may hold them: they wait
+                // for it. A parent known not to be on the target holds none.
+                let parent_pending = self
+                    .state
+                    .lookup(parent_kind, &[parent.as_str()])?
+                    .iter()
+                    .any(|(_, _, status)| *status == RecordStatus::Pending);
+                if !parent_pending {
+                    absent.extend(waiting);
+                }
                 continue;
             };
             let mut requests = Vec::new();

@@ -178,6 +178,10 @@ pub fn retry_failed(
         ..Default::default()
     };
     for kind in runner.ctx.moved.clone() {
+        // Writes whose outcome was unknown are settled first: a record found on the
+        // target (a ticket that landed, the comments inside it) is not sent again.
+        let mut settled = KindCounts::default();
+        runner.settle_pending(kind, &mut settled)?;
         let stored = runner.state.failed_records(kind)?;
         if stored.is_empty() {
             continue;
@@ -189,7 +193,7 @@ pub fn retry_failed(
             })?;
             records.push(record);
         }
-        let mut counts = KindCounts::default();
+        let mut counts = settled;
         observer.event(&Event::KindStarted {
             kind,
             total: Some(records.len() as u64),
