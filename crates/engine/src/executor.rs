@@ -880,22 +880,19 @@ impl Runner<'_> {
             since.filter(|_| runner.ctx.source_caps.supports(k, "incremental"))
         };
         self.settle_pending(kind, counts)?;
-        if self.ctx.embedding_parent(kind).is_some() {
-            if !self.move_staged(kind, counts)? {
-                return Ok(false);
-            }
+        let finished = if self.ctx.embedding_parent(kind).is_some() {
+            self.move_staged(kind, counts)?
         } else {
-            if let Some(child) = self.ctx.embedded_child(kind)
-                && !self.stage_children(child, incremental(self, child))?
-            {
-                return Ok(false);
-            }
-            if !self.move_kind(kind, incremental(self, kind), counts)? {
-                return Ok(false);
-            }
+            let staged = match self.ctx.embedded_child(kind) {
+                Some(child) => self.stage_children(child, incremental(self, child))?,
+                None => true,
+            };
+            staged && self.move_kind(kind, incremental(self, kind), counts)?
+        };
+        if finished {
+            self.complete_deferred(kind, counts)?;
         }
-        self.complete_deferred(kind, counts)?;
-        Ok(true)
+        Ok(finished)
     }
 }
 
