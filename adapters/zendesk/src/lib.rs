@@ -53,7 +53,7 @@ use switchover_adapter::{
     PageRequest, Preflight, ReadBackPage, RequestCost, Settings, Source, Target, TargetInfo,
     WriteOutcome, WriteRequest,
 };
-use switchover_http::{Auth, ClientConfig, HttpClient};
+use switchover_http::{Auth, ClientConfig, HttpClient, Request};
 use switchover_model::{Attachment, Kind};
 
 /// The adapter's name in plans.
@@ -599,8 +599,23 @@ impl Source for Zendesk {
         self.whoami()
     }
 
-    fn count(&self, _kind: Kind) -> Result<Option<u64>, AdapterError> {
-        Ok(None)
+    /// `GET /tickets|users|organizations/count`: one request, for progress totals
+    /// (Zendesk refreshes the counts of large accounts daily, so they are approximate).
+    fn count(&self, kind: Kind) -> Result<Option<u64>, AdapterError> {
+        let path = match kind {
+            Kind::Ticket => "tickets/count.json",
+            Kind::User => "users/count.json",
+            Kind::Organization => "organizations/count.json",
+            _ => return Ok(None),
+        };
+        let response = self
+            .http
+            .send(Request::get(path))
+            .map_err(|e| e.into_adapter(NAME))?;
+        let body: serde_json::Value = response.json().map_err(|e| e.into_adapter(NAME))?;
+        Ok(body
+            .pointer("/count/value")
+            .and_then(serde_json::Value::as_u64))
     }
 
     fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError> {

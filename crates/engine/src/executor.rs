@@ -788,7 +788,11 @@ impl Runner<'_> {
         if start.done {
             return Ok(true);
         }
-        let total = self.source.count(kind).ok().flatten();
+        // A source's count is of everything it holds: no total when reading only changes.
+        let total = match changed_since {
+            Some(_) => None,
+            None => self.source.count(kind).ok().flatten(),
+        };
         self.ctx.observer.event(&Event::KindStarted { kind, total });
         let first = start.cursor.clone().map(switchover_adapter::Cursor);
         self.read_source(kind, first, changed_since, |runner, page| {

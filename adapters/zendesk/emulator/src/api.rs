@@ -456,6 +456,20 @@ impl Api {
                     &json!({"organizations": found, "next_page": Value::Null, "previous_page": Value::Null, "count": count}),
                 )
             }
+            // Counts (`{"count": {"value", "refreshed_at"}}`; Zendesk caches counts of
+            // large accounts, here they are exact).
+            ("GET", [resource @ ("tickets" | "users" | "organizations"), "count"]) => {
+                let kind = match *resource {
+                    "tickets" => K::Tickets,
+                    "users" => K::Users,
+                    _ => K::Orgs,
+                };
+                let value = st.col(kind).ids_after(None).count();
+                Response::json(
+                    200,
+                    &json!({"count": {"value": value, "refreshed_at": zts_unix(now())}}),
+                )
+            }
             // Users
             ("GET", ["users"]) => {
                 let roles: Vec<String> = request
