@@ -310,3 +310,53 @@ fn sample(
         outcome,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchover_model::{Comment, Entity, Ref, Ticket};
+
+    fn ticket(id: &str) -> Record {
+        Ticket {
+            id: id.into(),
+            ..Default::default()
+        }
+        .into_record()
+    }
+
+    fn comment(id: &str, ticket: &str) -> Record {
+        Comment {
+            id: id.into(),
+            ticket: Ref::new(ticket),
+            ..Default::default()
+        }
+        .into_record()
+    }
+
+    #[test]
+    fn a_live_run_collector_wants_nothing() {
+        let collector = Collector::new(0);
+        assert!(!collector.wants(Kind::Ticket));
+        assert!(!collector.wants(Kind::Comment));
+    }
+
+    #[test]
+    fn the_first_tickets_are_kept_once_with_their_comments_capped() {
+        let mut collector = Collector::new(2);
+        assert!(!collector.wants(Kind::Comment), "no ticket yet");
+        collector.offer(Kind::Ticket, &[ticket("a"), ticket("a"), ticket("b")]);
+        assert!(!collector.wants(Kind::Ticket), "full");
+        collector.offer(Kind::Ticket, &[ticket("c")]);
+        assert_eq!(collector.tickets.len(), 2);
+        let comments: Vec<Record> = (0..9)
+            .map(|i| comment(&format!("a-{i}"), "a"))
+            .chain([comment("c-1", "c"), comment("b-1", "b")])
+            .collect();
+        assert!(collector.wants(Kind::Comment));
+        collector.offer(Kind::Comment, &comments);
+        collector.offer(Kind::Comment, &comments);
+        assert_eq!(collector.comments["a"].len(), COMMENTS_PER_SAMPLE);
+        assert_eq!(collector.comments["b"].len(), 1);
+        assert!(!collector.comments.contains_key("c"), "not a sample ticket");
+    }
+}
