@@ -458,7 +458,7 @@ fn dry_run_counts_comments_that_would_travel_inside_tickets() {
             .comments
             .iter()
             .map(|c| match &c.record {
-                switchover_model::Record::Comment(c) => c.created_at.clone(),
+                switchover_model::Record::Comment(c) => c.created_at,
                 _ => None,
             })
             .collect();

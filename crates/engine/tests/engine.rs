@@ -730,8 +730,15 @@ fn a_dry_run_shows_sample_tickets_field_by_field_with_their_comments_and_outcome
             .count()
     };
 
-    let report = dry_run(&source, &target, &test_options(), None, &Silent, &Cancel::new())
-        .expect("dry run");
+    let report = dry_run(
+        &source,
+        &target,
+        &test_options(),
+        None,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("dry run");
     assert_eq!(report.samples.len(), Options::default().samples);
     for sample in &report.samples {
         let fate = |field: &str| {

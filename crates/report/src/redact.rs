@@ -103,7 +103,9 @@ fn mask(text: &str, words: bool) -> String {
     // E-mail addresses first, token by token (whitespace kept as it is).
     let mut rest = text;
     while !rest.is_empty() {
-        let start = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
+        let start = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
         out.push_str(&masked_run(&rest[..start], words));
         rest = &rest[start..];
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
@@ -143,7 +145,9 @@ fn phones_across_tokens(text: &str) -> String {
             let mut j = i;
             let mut digits = 0;
             let mut last_digit = i;
-            while j < chars.len() && (chars[j] == '#' || chars[j] == '+' || is_phone_separator(chars[j])) {
+            while j < chars.len()
+                && (chars[j] == '#' || chars[j] == '+' || is_phone_separator(chars[j]))
+            {
                 if chars[j] == '#' {
                     digits += 1;
                     last_digit = j;
@@ -398,7 +402,12 @@ pub fn field(field: &str, value: &Value) -> String {
         },
         "attachments.sha256" => match value {
             Value::Array(items) => list(items, |h| {
-                if h.is_null() { "not known yet" } else { "known" }.to_string()
+                if h.is_null() {
+                    "not known yet"
+                } else {
+                    "known"
+                }
+                .to_string()
             }),
             _ => "(redacted)".to_string(),
         },
@@ -426,7 +435,12 @@ mod tests {
 
     #[test]
     fn phone_numbers_with_separators_become_a_placeholder() {
-        for phone in ["+1 (555) 010-9999", "555.010.9999", "0044 20 7946 0958", "555 0109999"] {
+        for phone in [
+            "+1 (555) 010-9999",
+            "555.010.9999",
+            "0044 20 7946 0958",
+            "555 0109999",
+        ] {
             let out = contact_details(&format!("call {phone} today"));
             assert_eq!(out, "call [phone] today", "{phone}");
         }
@@ -463,7 +477,10 @@ mod tests {
     #[test]
     fn html_bodies_lose_their_tags_before_masking() {
         let out = html("<p>Call <b>Ann</b> at 555-010-9999</p>");
-        assert_eq!(out, "C••• A•• a• [phone] (under 50 characters) [HTML, tags removed]");
+        assert_eq!(
+            out,
+            "C••• A•• a• [phone] (under 50 characters) [HTML, tags removed]"
+        );
     }
 
     #[test]
@@ -480,7 +497,10 @@ mod tests {
             ".pdf, .txt, (no extension)"
         );
         assert_eq!(field("attachments.size", &json!([4096])), "4.0 KiB");
-        assert_eq!(field("extra", &json!({"brand": 3})), "1 vendor field(s), values not shown");
+        assert_eq!(
+            field("extra", &json!({"brand": 3})),
+            "1 vendor field(s), values not shown"
+        );
     }
 
     #[test]
@@ -491,8 +511,14 @@ mod tests {
             field("created_at", &json!("2023-05-01T09:00:00Z")),
             "2023-05-01T09:00:00Z"
         );
-        let custom = field("custom_fields", &json!({"cf-1": "Jane Doe 555 010 9999", "cf-2": 42.5}));
-        assert!(!custom.contains("Jane") && !custom.contains("555"), "{custom}");
+        let custom = field(
+            "custom_fields",
+            &json!({"cf-1": "Jane Doe 555 010 9999", "cf-2": 42.5}),
+        );
+        assert!(
+            !custom.contains("Jane") && !custom.contains("555"),
+            "{custom}"
+        );
         assert!(!custom.contains("42"), "{custom}");
     }
 }

@@ -390,9 +390,10 @@ fn sample_record(record: &SampleRecord) -> SampleRecordView {
         .map(|f| {
             let (target, fate) = match &f.target {
                 FieldFate::Kept => ("kept as is".to_string(), "kept"),
-                FieldFate::Altered { how } => {
-                    (format!("altered: {}", redact::contact_details(how)), "altered")
-                }
+                FieldFate::Altered { how } => (
+                    format!("altered: {}", redact::contact_details(how)),
+                    "altered",
+                ),
                 FieldFate::Dropped { reason } => (
                     format!("not kept: {}", redact::contact_details(reason)),
                     "dropped",

@@ -55,8 +55,13 @@ fn seed(path: &Path) {
     }
     for comment in &mut comments {
         if let Record::Comment(c) = comment {
-            c.body_text = format!("{} Write to {CUSTOMER_EMAIL} <b>or</b> {CUSTOMER_PHONE}", c.body_text);
-            c.body_html = Some(format!("<p>Write to <a href=\"mailto:{CUSTOMER_EMAIL}\">{CUSTOMER_EMAIL}</a> or {CUSTOMER_PHONE}</p>"));
+            c.body_text = format!(
+                "{} Write to {CUSTOMER_EMAIL} <b>or</b> {CUSTOMER_PHONE}",
+                c.body_text
+            );
+            c.body_html = Some(format!(
+                "<p>Write to <a href=\"mailto:{CUSTOMER_EMAIL}\">{CUSTOMER_EMAIL}</a> or {CUSTOMER_PHONE}</p>"
+            ));
         }
     }
     *tickets[0].id_mut() = HOSTILE_TICKET.to_string();
@@ -468,7 +473,10 @@ fn dry_run_samples_show_tickets_before_and_after_without_personal_data() {
         assert_no_personal_data(page);
     }
     // Redacted, not left out: the shape of the data is still there.
-    assert!(html.contains("j***@***.com"), "no masked address in the page");
+    assert!(
+        html.contains("j***@***.com"),
+        "no masked address in the page"
+    );
     assert!(html.contains("[phone]"), "no masked phone in the page");
     assert!(markdown.contains("j\\*\\*\\*@\\*\\*\\*.com"));
     assert!(markdown.contains("\\[phone\\]"));
