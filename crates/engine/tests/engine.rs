@@ -780,6 +780,20 @@ fn a_dry_run_shows_sample_tickets_field_by_field_with_their_comments_and_outcome
         }
     }
 
+    // The JSON form holds fates and outcomes, never the values read.
+    let json = serde_json::to_string(&report).expect("json");
+    assert!(json.contains("\"fate\":\"altered\""), "{json}");
+    for sample in &report.samples {
+        let subject = match &sample.ticket.record {
+            switchover_model::Record::Ticket(t) => t.subject.clone(),
+            _ => panic!("not a ticket"),
+        };
+        assert!(
+            !json.contains(&subject),
+            "JSON shows the subject {subject:?}"
+        );
+    }
+
     // Every ticket sampled: the comment with a 3 MiB attachment would fail, and says why.
     let all = dry_run(
         &source,

@@ -4,7 +4,8 @@
 //! collector whose check is one comparison per page.
 //!
 //! The records kept here hold the prospect's data as read, unredacted: whoever renders
-//! them (the report crate) redacts personal data.
+//! them (the report crate) redacts personal data. Their values are not serialized, so
+//! the dry run's JSON output (`--json`) shows fields, fates and outcomes only.
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,6 +41,8 @@ pub struct SampleRecord {
     /// Its id in the source.
     pub source_id: String,
     /// The record as read from the source (personal data included: redact to show).
+    /// Not serialized, so the dry run's JSON output holds no personal data.
+    #[serde(skip_serializing)]
     pub record: Record,
     /// Every field the source reads for this kind, in the model's order.
     pub fields: Vec<SampleField>,
@@ -54,7 +57,9 @@ pub struct SampleField {
     /// `attachments.size`.
     pub field: String,
     /// Its value in the source's projection; `null` when empty. A path inside a list
-    /// (`attachments.size`) gives the list of that value per element.
+    /// (`attachments.size`) gives the list of that value per element. Not serialized,
+    /// like [`SampleRecord::record`].
+    #[serde(skip_serializing)]
     pub value: serde_json::Value,
     /// What the target does with it.
     pub target: FieldFate,
