@@ -12,10 +12,14 @@ use switchover_model::{Kind, Record};
 
 mod embed;
 mod runs;
+mod samples;
 mod sink;
 
 use embed::SettledChildren;
 pub use runs::{DryRunReport, dry_run, migrate, retry_failed};
+pub use samples::{
+    COMMENTS_PER_SAMPLE, FieldFate, SampleField, SampleOutcome, SampleRecord, SampleTicket,
+};
 use sink::{HashingContent, Sink};
 
 use crate::EngineError;
@@ -58,6 +62,9 @@ pub struct Options {
     /// In delta runs, ask the source only for records changed since the last run, when
     /// it can filter (faster; deletions in the source are then not detected).
     pub incremental: bool,
+    /// Sample tickets a dry run keeps, with their comments, to show before and after;
+    /// 0 keeps none. A live run keeps none whatever this says.
+    pub samples: usize,
 }
 
 impl Default for Options {
@@ -72,6 +79,7 @@ impl Default for Options {
             batch_attempts: 6,
             backoff: Duration::from_millis(500),
             incremental: false,
+            samples: 3,
         }
     }
 }
@@ -342,6 +350,8 @@ struct Runner<'a> {
     /// Children written inside their parents this run, per child kind: added to the
     /// child kind's counts when its own pass finds them already written.
     embedded: HashMap<Kind, KindCounts>,
+    /// Sample tickets and their comments, collected in a dry run only.
+    samples: samples::Collector,
 }
 
 impl Runner<'_> {
@@ -447,6 +457,9 @@ impl Runner<'_> {
         final_pass: bool,
         counts: &mut KindCounts,
     ) -> Result<(), EngineError> {
+        if self.samples.wants(kind) {
+            self.samples.offer(kind, &records);
+        }
         let fields = self.ctx.fields(kind);
         let mut records = records;
         for record in records.iter_mut() {
@@ -949,6 +962,7 @@ fn runner<'a>(
             generation,
             pool: build_pool(options.concurrency)?,
             embedded: HashMap::new(),
+            samples: samples::Collector::new(if sink.is_dry() { options.samples } else { 0 }),
         },
         plan.left_behind,
     ))

@@ -30,7 +30,8 @@ mod verify;
 
 pub use events::{Cancel, Event, KindCounts, Observer, Silent};
 pub use executor::{
-    DryRunReport, Options, RunSummary, UnresolvedPolicy, dry_run, migrate, retry_failed,
+    COMMENTS_PER_SAMPLE, DryRunReport, FieldFate, Options, RunSummary, SampleField, SampleOutcome,
+    SampleRecord, SampleTicket, UnresolvedPolicy, dry_run, migrate, retry_failed,
 };
 pub use rollback::{RollbackSummary, rollback};
 pub use verify::{KindVerification, VerifyReport, verify};

@@ -47,6 +47,8 @@ struct RawRun {
     unresolved_references: Option<UnresolvedPolicy>,
     placeholder_user: Option<String>,
     incremental: Option<bool>,
+    /// Sample tickets a dry run's report shows before and after (0: none).
+    samples: Option<usize>,
 }
 
 /// Setting names that hold credentials and so must be references.
@@ -191,6 +193,7 @@ impl Plan {
                 unresolved,
                 placeholder_user: run.placeholder_user,
                 incremental: run.incremental.unwrap_or(false),
+                samples: run.samples.unwrap_or(Options::default().samples),
                 ..Options::default()
             },
             requests_per_minute: run.requests_per_minute,

@@ -525,4 +525,47 @@ fn dry_run_counts_comments_that_would_travel_inside_tickets() {
     assert!(report.run.kinds[&Kind::Ticket].requests > 0);
     assert_eq!(target.comments_inside.load(Ordering::SeqCst), 0);
     assert_eq!(target.comments_alone.load(Ordering::SeqCst), 0);
+
+    // Samples: comments read ahead (staged) still reach their ticket's sample, in time
+    // order, predicted as created (inside their ticket).
+    assert_eq!(report.samples.len(), Options::default().samples);
+    let all_comments = source
+        .read_page(
+            Kind::Comment,
+            &PageRequest {
+                page_size: Some(100_000),
+                ..Default::default()
+            },
+        )
+        .expect("read")
+        .records;
+    for sample in &report.samples {
+        let id = sample.ticket.source_id.as_str();
+        let expected = all_comments
+            .iter()
+            .filter(|c| c.parent().map(|(_, p)| p) == Some(id))
+            .count()
+            .min(switchover_engine::COMMENTS_PER_SAMPLE);
+        assert!(expected > 0, "{id} has comments in the dataset");
+        assert_eq!(sample.comments.len(), expected, "comments of {id}");
+        let times: Vec<_> = sample
+            .comments
+            .iter()
+            .map(|c| match &c.record {
+                switchover_model::Record::Comment(c) => c.created_at,
+                _ => None,
+            })
+            .collect();
+        let mut sorted = times.clone();
+        sorted.sort();
+        assert_eq!(times, sorted, "comments of {id} in time order");
+        for comment in &sample.comments {
+            assert_ne!(
+                comment.outcome,
+                switchover_engine::SampleOutcome::NotWritten,
+                "{}",
+                comment.source_id
+            );
+        }
+    }
 }

@@ -12,7 +12,10 @@ use switchover_adapter::{
 };
 use switchover_archive::Archive;
 use switchover_engine::state::StateStore;
-use switchover_engine::{Cancel, Options, Silent, migrate, retry_failed, rollback, verify};
+use switchover_engine::{
+    COMMENTS_PER_SAMPLE, Cancel, FieldFate, Options, SampleOutcome, Silent, dry_run, migrate,
+    retry_failed, rollback, verify,
+};
 use switchover_model::{Comment, Entity, Kind, Record, Ref, Ticket, TicketStatus};
 use switchover_testkit::Dataset;
 use switchover_testkit::wrap::{Wrap, Wrapped};
@@ -681,4 +684,167 @@ fn authentication_failure_mid_run_stops_the_run_at_once() {
     let (is_auth, message) = outcome.expect("the run must fail");
     assert!(is_auth, "{message}");
     assert!(message.contains("token revoked"), "{message}");
+}
+
+/// An archive as a narrower target declares itself: tickets' tags kept only as one
+/// label, their channel not kept at all, attachments up to 1 MiB.
+struct Labelling(Archive);
+
+impl Wrap for Labelling {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.0
+    }
+    fn capabilities(&self) -> Capabilities {
+        let mut caps = TargetInfo::capabilities(&self.0);
+        caps.adapter = "labelling".into();
+        caps.max_attachment_bytes = Some(1024 * 1024);
+        if let Some(ticket) = caps.kinds.get_mut(&Kind::Ticket) {
+            ticket.fields.remove("tags");
+            ticket.fields.remove("channel");
+            ticket.lossy =
+                switchover_adapter::LossyField::list(&[("tags", "joined into one label")]);
+        }
+        caps
+    }
+}
+
+#[test]
+fn a_dry_run_shows_sample_tickets_field_by_field_with_their_comments_and_outcomes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    seed(&src, 10);
+    let source = Archive::open_source(&src).expect("source");
+    let target = Wrapped(Labelling(
+        Archive::open_target(&dir.path().join("dst")).expect("target"),
+    ));
+    let dataset = Dataset::conformance();
+    let comments_of = |ticket: &str| -> usize {
+        if ticket.starts_with("gen-") {
+            return 2;
+        }
+        dataset
+            .of(Kind::Comment)
+            .iter()
+            .filter(|c| c.parent().map(|(_, p)| p) == Some(ticket))
+            .count()
+    };
+
+    let report = dry_run(
+        &source,
+        &target,
+        &test_options(),
+        None,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("dry run");
+    assert_eq!(report.samples.len(), Options::default().samples);
+    for sample in &report.samples {
+        let fate = |field: &str| {
+            sample
+                .ticket
+                .fields
+                .iter()
+                .find(|f| f.field == field)
+                .map(|f| f.target.clone())
+                .unwrap_or_else(|| panic!("no {field} in {}", sample.ticket.source_id))
+        };
+        assert_eq!(
+            fate("tags"),
+            FieldFate::Altered {
+                how: "joined into one label".into()
+            }
+        );
+        assert!(matches!(fate("channel"), FieldFate::Dropped { .. }));
+        assert_eq!(fate("subject"), FieldFate::Kept);
+        assert_eq!(fate("status"), FieldFate::Kept);
+        assert_eq!(sample.ticket.outcome, SampleOutcome::WouldBeCreated);
+        // Comments attached to their own ticket, all of them up to the cap, oldest first.
+        let id = sample.ticket.source_id.as_str();
+        assert_eq!(
+            sample.comments.len(),
+            comments_of(id).min(COMMENTS_PER_SAMPLE),
+            "comments of {id}"
+        );
+        assert!(
+            sample
+                .comments
+                .iter()
+                .all(|c| c.record.parent().map(|(_, p)| p) == Some(id))
+        );
+        for comment in &sample.comments {
+            assert!(comment.fields.iter().any(|f| f.field == "body_text"
+                && f.target == FieldFate::Kept
+                && f.value.is_string()));
+        }
+    }
+
+    // The JSON form holds fates and outcomes, never the values read.
+    let json = serde_json::to_string(&report).expect("json");
+    assert!(json.contains("\"fate\":\"altered\""), "{json}");
+    for sample in &report.samples {
+        let subject = match &sample.ticket.record {
+            switchover_model::Record::Ticket(t) => t.subject.clone(),
+            _ => panic!("not a ticket"),
+        };
+        assert!(
+            !json.contains(&subject),
+            "JSON shows the subject {subject:?}"
+        );
+    }
+
+    // Every ticket sampled: the comment with a 3 MiB attachment would fail, and says why.
+    let all = dry_run(
+        &source,
+        &target,
+        &Options {
+            samples: 100,
+            ..test_options()
+        },
+        None,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("dry run");
+    assert_eq!(all.samples.len(), dataset.of(Kind::Ticket).len() + 10);
+    let too_big = all
+        .samples
+        .iter()
+        .flat_map(|s| &s.comments)
+        .find(|c| c.source_id == "c-1")
+        .expect("c-1 sampled");
+    match &too_big.outcome {
+        SampleOutcome::WouldFail { reason, .. } => assert!(reason.contains("limit"), "{reason}"),
+        other => panic!("c-1 would be {other:?}"),
+    }
+
+    // Samples off: none kept.
+    let none = dry_run(
+        &source,
+        &target,
+        &Options {
+            samples: 0,
+            ..test_options()
+        },
+        None,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("dry run");
+    assert!(none.samples.is_empty());
+
+    // A live run keeps none (its summary has no place for them) and still moves.
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let summary = migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
+    assert!(!summary.interrupted);
+    assert!(summary.totals().created > 0);
 }

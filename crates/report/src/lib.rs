@@ -13,12 +13,16 @@
 //!   HTML auto-escaping) and data is wrapped in `<bdi>` so right-to-left text cannot
 //!   reorder the line around it. In Markdown every value is escaped by default too (a
 //!   custom auto-escape mode), and ids go into code spans fenced so they cannot end.
+//! - Sample tickets come from the engine unredacted; module [`redact`] masks the
+//!   prospect's customers' personal data before any template sees it, and the report
+//!   says what was redacted.
 //! - Numbers, grouping and capping are computed here in Rust (module `view`); the templates
 //!   under `templates/` only lay them out. The templates are compiled into the crate.
 
 #![deny(missing_docs)]
 
 mod markdown;
+pub mod redact;
 mod view;
 
 use minijinja::syntax::SyntaxConfig;

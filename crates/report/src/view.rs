@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use switchover_adapter::LossyField;
 use switchover_engine::state::Failure;
-use switchover_engine::{DryRunReport, KindVerification, VerifyReport};
+use switchover_engine::{
+    DryRunReport, FieldFate, KindVerification, SampleOutcome, SampleRecord, SampleTicket,
+    VerifyReport,
+};
 use switchover_model::Kind;
 
-use crate::{BudgetOrigin, ReportContext};
+use crate::{BudgetOrigin, ReportContext, redact};
 
 /// How many ids a report lists per group or per bucket; the rest are counted
 /// ("and 180 more").
@@ -339,6 +342,100 @@ pub struct DryRunView {
     pub integrations: Vec<String>,
     /// Whether the dry run was stopped before the end (the numbers are partial).
     pub interrupted: bool,
+    /// Sample tickets before and after, redacted.
+    pub samples: Vec<SampleView>,
+    /// What the samples' redaction hides, in one sentence.
+    pub redaction: &'static str,
+}
+
+/// One field of a sample record, redacted.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleRow {
+    /// Projection path.
+    pub field: String,
+    /// The value in the source, redacted.
+    pub source: String,
+    /// What the target does with it, in words.
+    pub target: String,
+    /// `kept`, `altered` or `dropped`, for styling.
+    pub fate: &'static str,
+}
+
+/// One record of a sample, redacted.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleRecordView {
+    /// Its source id (record ids are not personal data).
+    pub id: String,
+    /// Its fields.
+    pub rows: Vec<SampleRow>,
+    /// The predicted outcome, in words.
+    pub outcome: String,
+    /// Whether that outcome is a success.
+    pub ok: bool,
+}
+
+/// One sample ticket with its comments, redacted.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleView {
+    /// The ticket.
+    pub ticket: SampleRecordView,
+    /// Its first comments.
+    pub comments: Vec<SampleRecordView>,
+}
+
+fn sample_record(record: &SampleRecord) -> SampleRecordView {
+    let rows = record
+        .fields
+        .iter()
+        .map(|f| {
+            let (target, fate) = match &f.target {
+                FieldFate::Kept => ("kept as is".to_string(), "kept"),
+                FieldFate::Altered { how } => (
+                    format!("altered: {}", redact::contact_details(how)),
+                    "altered",
+                ),
+                FieldFate::Dropped { reason } => (
+                    format!("not kept: {}", redact::contact_details(reason)),
+                    "dropped",
+                ),
+            };
+            SampleRow {
+                field: f.field.clone(),
+                source: redact::field(&f.field, &f.value),
+                target,
+                fate,
+            }
+        })
+        .collect();
+    let (outcome, ok) = match &record.outcome {
+        SampleOutcome::WouldBeCreated => ("would be created".to_string(), true),
+        SampleOutcome::WouldFail { error_kind, reason } => (
+            format!(
+                "would fail ({}): {}",
+                error_kind.replace('_', " "),
+                redact::reason(reason)
+            ),
+            false,
+        ),
+        SampleOutcome::WouldBeSkipped { reason } => (
+            format!("would be skipped: {}", redact::reason(reason)),
+            false,
+        ),
+        SampleOutcome::NotWritten => ("not reached by the dry run".to_string(), false),
+    };
+    SampleRecordView {
+        id: record.source_id.clone(),
+        rows,
+        outcome,
+        ok,
+    }
+}
+
+fn sample_view(sample: &SampleTicket) -> SampleView {
+    SampleView {
+        ticket: sample_record(&sample.ticket),
+        comments: sample.comments.iter().map(sample_record).collect(),
+    }
 }
 
 fn dry_run_row(kind: String, c: &switchover_engine::KindCounts) -> DryRunKind {
@@ -408,6 +505,8 @@ impl DryRunView {
                 .map(|k| label(*k))
                 .collect(),
             interrupted: report.run.interrupted,
+            samples: report.samples.iter().map(sample_view).collect(),
+            redaction: redact::NOTICE,
         }
     }
 }

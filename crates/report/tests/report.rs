@@ -29,6 +29,11 @@ const HOSTILE_FILE: &str = "<script>steal()</script>.txt";
 /// A preflight warning naming a trigger the customer called something hostile.
 const HOSTILE_WARNING: &str =
     "trigger \"<script>notify()</script>\" e-mails requesters when a ticket is created";
+/// Personal data a prospect's customer wrote into every generated ticket and comment:
+/// no report may show it.
+const CUSTOMER_EMAIL: &str = "jane.doe@prospect-customer.com";
+/// Likewise a phone number.
+const CUSTOMER_PHONE: &str = "+1 (555) 010-9999";
 /// The target's attachment limit in these tests: generated attachments are 4096 bytes.
 const LIMIT: u64 = 4000;
 /// Generated tickets, each with two comments, the second carrying an attachment.
@@ -43,6 +48,22 @@ fn seed(path: &Path) {
     dataset.seed(&archive, &content).expect("seed dataset");
     let (mut tickets, mut comments) = Generated::tickets(0..TICKETS, 2, 4096);
     let first = tickets[0].id().to_string();
+    for ticket in &mut tickets {
+        if let Record::Ticket(t) = ticket {
+            t.subject = format!("{}: call me at {CUSTOMER_PHONE}", t.subject);
+        }
+    }
+    for comment in &mut comments {
+        if let Record::Comment(c) = comment {
+            c.body_text = format!(
+                "{} Write to {CUSTOMER_EMAIL} <b>or</b> {CUSTOMER_PHONE}",
+                c.body_text
+            );
+            c.body_html = Some(format!(
+                "<p>Write to <a href=\"mailto:{CUSTOMER_EMAIL}\">{CUSTOMER_EMAIL}</a> or {CUSTOMER_PHONE}</p>"
+            ));
+        }
+    }
     *tickets[0].id_mut() = HOSTILE_TICKET.to_string();
     for comment in &mut comments {
         if let Record::Comment(c) = comment
@@ -110,13 +131,17 @@ fn context(target: &str) -> ReportContext {
 }
 
 fn dry_run_report() -> DryRunReport {
+    dry_run_report_with(&options())
+}
+
+fn dry_run_report_with(options: &Options) -> DryRunReport {
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&dir.path().join("src"));
     let source = Archive::open_source(&dir.path().join("src")).expect("source");
     let target = Wrapped(Narrow(
         Archive::open_target(&dir.path().join("dst")).expect("target"),
     ));
-    dry_run(&source, &target, &options(), None, &Silent, &Cancel::new()).expect("dry run")
+    dry_run(&source, &target, options, None, &Silent, &Cancel::new()).expect("dry run")
 }
 
 /// Migrates into the narrower target and verifies; with `edit`, first changes the
@@ -216,7 +241,7 @@ fn assert_self_contained_and_inert(html: &str) {
     const ALLOWED: &[&str] = &[
         "!doctype", "html", "head", "meta", "title", "style", "body", "header", "main", "footer",
         "section", "h1", "h2", "h3", "p", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th",
-        "td", "ul", "li", "code", "bdi", "span", "div",
+        "td", "ul", "li", "code", "bdi", "span", "div", "h4",
     ];
     for tag in tags(html) {
         assert!(
@@ -411,6 +436,67 @@ fn customer_data_in_a_report_renders_as_text_never_as_markup() {
     assert!(pages[0].contains(&html_escaped(HOSTILE_FILE)));
     assert!(pages[1].contains(&format!(
         "<code><bdi>{}</bdi></code>",
+        html_escaped(HOSTILE_TICKET)
+    )));
+}
+
+/// The parts of the personal data a redaction that let them through would show.
+fn assert_no_personal_data(page: &str) {
+    for leak in [
+        CUSTOMER_EMAIL,
+        "jane.doe",
+        "prospect-customer",
+        "prospect\\-customer",
+        "010-9999",
+        "(555)",
+        "010\\-9999",
+        "5550109999",
+    ] {
+        assert!(!page.contains(leak), "the report shows {leak:?}");
+    }
+}
+
+#[test]
+fn dry_run_samples_show_tickets_before_and_after_without_personal_data() {
+    // Every ticket a sample: the conformance tickets come first, the generated ones
+    // holding the customer's e-mail address and phone number after them.
+    let dry = dry_run_report_with(&Options {
+        samples: 100,
+        ..options()
+    });
+    assert_eq!(dry.samples.len(), 4 + TICKETS);
+    let html = dry_run_html(&dry, &context("narrow")).expect("html");
+    let markdown = dry_run_markdown(&dry, &context("narrow")).expect("markdown");
+    for page in [&html, &markdown] {
+        assert!(page.contains("Sample tickets, before and after"));
+        assert!(page.contains("Personal data redacted"));
+        assert_no_personal_data(page);
+    }
+    // Redacted, not left out: the shape of the data is still there.
+    assert!(
+        html.contains("j***@***.com"),
+        "no masked address in the page"
+    );
+    assert!(html.contains("[phone]"), "no masked phone in the page");
+    assert!(markdown.contains("j\\*\\*\\*@\\*\\*\\*.com"));
+    assert!(markdown.contains("\\[phone\\]"));
+    // People by role, the lossy field with the target's (hostile) words, escaped.
+    assert!(html.contains("‹requester›"));
+    assert!(html.contains("altered: joined into one &lt;b&gt;label&lt;&#x2f;b&gt;"));
+    assert!(html.contains("kept as is"));
+    assert!(!html.contains("<b>"), "raw markup in the page");
+    assert!(!html.contains("<a "), "raw link in the page");
+    assert_self_contained_and_inert(&html);
+    assert_tables_well_formed(&markdown);
+    // The hostile ticket is a sample (it sorts first): its id is escaped text.
+    assert!(
+        dry.samples
+            .iter()
+            .any(|s| s.ticket.source_id == HOSTILE_TICKET),
+        "hostile ticket not sampled"
+    );
+    assert!(html.contains(&format!(
+        "Ticket <code><bdi>{}</bdi></code>",
         html_escaped(HOSTILE_TICKET)
     )));
 }

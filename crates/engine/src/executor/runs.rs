@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use switchover_adapter::{AdapterError, Capabilities, ErrorKind, Source, Target, TargetInfo};
 use switchover_model::{Kind, Record};
 
+use super::samples::{Collector, SampleTicket};
 use super::sink::{Dry, Live, Sink};
 use super::{Options, RunSummary, runner};
 use crate::EngineError;
@@ -31,7 +32,7 @@ pub fn migrate(
         return Err(EngineError::Plan(preflight.blockers));
     }
     let sink = Live(target);
-    run_migration(source, &sink, state, options, observer, cancel)
+    run_migration(source, &sink, state, options, observer, cancel).map(|(summary, _)| summary)
 }
 
 fn run_migration(
@@ -41,7 +42,7 @@ fn run_migration(
     options: &Options,
     observer: &dyn Observer,
     cancel: &Cancel,
-) -> Result<RunSummary, EngineError> {
+) -> Result<(RunSummary, Collector), EngineError> {
     let resuming = state.setting("in_progress")?.as_deref() == Some("1");
     let previous: i64 = state
         .setting("generation")?
@@ -129,6 +130,7 @@ fn run_migration(
     sink.finish()?;
     summary.failures = runner.state.failures()?;
     summary.interrupted = !completed;
+    let samples = std::mem::take(&mut runner.samples);
     if completed {
         runner.state.set_setting("in_progress", "0")?;
         runner
@@ -138,7 +140,7 @@ fn run_migration(
     } else {
         runner.state.end_run(run, "interrupted")?;
     }
-    Ok(summary)
+    Ok((summary, samples))
 }
 
 trait OkOrNotFound {
@@ -226,6 +228,10 @@ pub struct DryRunReport {
     pub warnings: Vec<String>,
     /// Fields of each kind the target will not keep as they are.
     pub lossy: BTreeMap<Kind, Vec<switchover_adapter::LossyField>>,
+    /// The first tickets the dry run processed (up to [`Options::samples`]) with their
+    /// comments, field by field as read and as the target would keep them. They hold
+    /// the source's data unredacted: redact before showing them to anyone.
+    pub samples: Vec<SampleTicket>,
 }
 
 /// Plans, reads, maps and validates everything a migration would, and writes nothing:
@@ -245,10 +251,11 @@ pub fn dry_run(
         capabilities: capabilities.clone(),
     };
     let mut state = StateStore::scratch()?;
-    let run = run_migration(source, &sink, &mut state, options, observer, cancel)?;
+    let (run, samples) = run_migration(source, &sink, &mut state, options, observer, cancel)?;
     let totals = run.totals();
     let budget = requests_per_minute.or(capabilities.requests_per_minute);
     let source_caps = source.capabilities();
+    let samples = samples.finish(&state, &run.failures, &source_caps, &capabilities)?;
     let lossy = run
         .kinds
         .keys()
@@ -267,6 +274,7 @@ pub fn dry_run(
         estimated_hours: budget.map(|b| totals.requests as f64 / f64::from(b.max(1)) / 60.0),
         warnings: preflight.warnings,
         lossy,
+        samples,
         run,
     })
 }
