@@ -505,6 +505,24 @@ impl Rt {
 
     // ---- tickets ----
 
+    /// How many tickets reading would return: those not deleted.
+    pub(crate) fn count_tickets(&self) -> Result<u64, AdapterError> {
+        let list = self.api.get_query(
+            "tickets",
+            &[
+                ("query", "id > 0 AND Status != 'deleted'".into()),
+                ("per_page", "1".into()),
+                ("fields", "id".into()),
+            ],
+        )?;
+        list.get("total").and_then(Value::as_u64).ok_or_else(|| {
+            AdapterError::fatal(
+                NAME,
+                "RT answered a ticket search without a total; is this RT 5's REST 2.0?",
+            )
+        })
+    }
+
     fn ticket_query(after: u64, request: &PageRequest) -> String {
         let mut query = format!("id > {after}");
         if let Some(since) = &request.changed_since {
