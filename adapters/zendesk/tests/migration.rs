@@ -312,3 +312,29 @@ fn a_delta_run_adds_a_late_reply_to_a_migrated_ticket_once() {
         );
     }
 }
+
+/// Zendesk archives closed tickets on its own schedule, imported ones too, and
+/// `GET /tickets` stops listing them: a verification days after the cutover must still
+/// find them and their comments.
+#[test]
+fn tickets_zendesk_archives_after_the_import_still_verify() {
+    let account = Account::start(EmulatorConfig::empty());
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed_archive(&dir.path().join("src"), 12);
+    let source = Archive::open_source(&dir.path().join("src")).expect("source");
+    let zendesk = Zendesk::connect(&account.good()).expect("connect");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let summary = migrate(
+        &source,
+        &zendesk,
+        &mut state,
+        &options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
+    assert!(summary.failures.is_empty(), "{:#?}", summary.failures);
+    let archived = account.emulator.archive_closed_tickets();
+    assert!(archived >= 3, "generated tickets 3, 7 and 11 are closed");
+    verify_matched(&source, &zendesk, &mut state);
+}

@@ -163,6 +163,29 @@ impl ZendeskEmulator {
         self.server.requests_served()
     }
 
+    /// Runs Zendesk's archiving: every closed ticket is archived (Zendesk does it some
+    /// time after closing, to imported historical tickets too): `GET /tickets` no longer
+    /// lists them and they refuse updates. Returns how many were archived.
+    pub fn archive_closed_tickets(&self) -> usize {
+        let mut st = match self.api.state.lock() {
+            Ok(st) => st,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let closed: Vec<u64> = st
+            .col(store::K::Tickets)
+            .overlay
+            .iter()
+            .filter_map(|(id, v)| {
+                v.as_ref()
+                    .filter(|t| t["status"] == serde_json::json!("closed"))
+                    .map(|_| *id)
+            })
+            .collect();
+        let count = closed.len();
+        st.archived.extend(closed);
+        count
+    }
+
     /// How many ticket creates/updates ran triggers (the Ticket Import API never does).
     pub fn trigger_runs(&self) -> u64 {
         match self.api.state.lock() {
