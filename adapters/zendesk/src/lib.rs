@@ -248,7 +248,7 @@ pub fn capabilities() -> Capabilities {
             ),
             (
                 "archived",
-                "the API does not say whether a ticket is archived (Zendesk archives closed tickets itself after 120 days); read as false, and imported without archive_immediately so that verify can read it back",
+                "the API does not say whether a ticket is archived (Zendesk archives closed tickets itself after 120 days); read as false, and imported without archive_immediately because archived tickets refuse the updates a delta run or a link completion makes",
             ),
             ("extra", "not kept"),
         ],
