@@ -15,7 +15,10 @@
 # The package's own config and database are never modified.
 #
 # Env knobs: RT_PRISTINE_DB (source DB to copy), RT_PORT (fixed port instead of a free one),
-#            RT_START_TIMEOUT (seconds, default 120), RT_WORKERS (Starlet workers, default 2).
+#            RT_START_TIMEOUT (seconds, default 120), RT_WORKERS (Starlet workers, default 2),
+#            RT_HONOUR_IMPORT_FIELDS=1 (serve REST 2.0 as RT builds before the October 2026
+#            security fix did: Created and Creator on a create are kept, not dropped; see
+#            RT-NOTES.md "Two kinds of RT"). Without it the server behaves as installed.
 set -euo pipefail
 
 RT_SERVER_BIN=/usr/share/request-tracker5/libexec/rt-server
@@ -118,6 +121,14 @@ exit 0
 EOF
     chmod 755 "$wd/sendmail"
 
+    local plugin_lines=""
+    rm -rf "$wd/plugins"
+    if [ "${RT_HONOUR_IMPORT_FIELDS:-0}" = 1 ]; then
+        write_honour_import_fields_plugin "$wd/plugins"
+        plugin_lines="\$RT::PluginPath = '$wd/plugins';
+Set(@Plugins, 'RT::Extension::SwitchoverHonourImportFields');"
+    fi
+
     local attempt port pid=""
     for attempt in 1 2 3 4 5; do
         port="${RT_PORT:-$(free_port)}"
@@ -143,6 +154,7 @@ Set(\$SendmailPath, '$wd/sendmail');
 Set(\$BcryptCost, 4);
 \$RT::MasonDataDir = '$wd/mason';
 \$RT::MasonSessionDir = '$wd/sessions';
+$plugin_lines
 1;
 EOF
         : > "$wd/rt-server.log"
@@ -183,6 +195,29 @@ RT_LOG=$wd/rt-server.log
 RT_WORKDIR=$wd
 EOF
     cat "$wd/env"
+}
+
+write_honour_import_fields_plugin() { # dir -> an RT plugin that keeps Created/Creator on REST 2.0 creates
+    local lib="$1/RT-Extension-SwitchoverHonourImportFields/lib/RT/Extension"
+    mkdir -p "$lib"
+    cat > "$lib/SwitchoverHonourImportFields.pm" <<'PERL'
+# Written by scripts/rt-server.sh for throwaway test servers only.
+# RT 5.0.3+dfsg-3~deb12u7 (and upstream's same fix) drops id, Creator, Created,
+# LastUpdated and LastUpdatedBy from every REST 2.0 write body, through the role method
+# RT::REST2::Resource::Record::Writable::immutable_fields. Builds before that fix passed
+# Created and Creator through to RT::Record::Create ("parameters passed in during an
+# import"). This plugin gives the role back that older behaviour, before the resource
+# classes compose it; on an RT without the method it changes nothing.
+package RT::Extension::SwitchoverHonourImportFields;
+use strict;
+use warnings;
+require RT::REST2::Resource::Record::Writable;
+if ( RT::REST2::Resource::Record::Writable->can('immutable_fields') ) {
+    Moose::Util::find_meta('RT::REST2::Resource::Record::Writable')
+        ->add_method( immutable_fields => sub { qw(id) } );
+}
+1;
+PERL
 }
 
 cmd_stop() {

@@ -21,6 +21,16 @@
 //! RT records who wrote a transaction and when as the API user and the time of the
 //! request; the original author and time are kept in a first line of the body,
 //! `[Switchover] originally by … at …`, which reading parses back.
+//!
+//! Two kinds of RT take a ticket's or user's original `Created` (and a ticket's
+//! `Creator`) differently: builds before the October 2026 security fix keep them on a
+//! REST 2.0 create, current Debian and upstream builds drop them silently. The adapter
+//! learns which kind it talks to from the read-back of its first create (see
+//! [`ImportFields`]), never from a version string, and where RT dropped them keeps the
+//! originals where an RT user can see and search them: the ticket custom fields
+//! `Switchover-Original-Created` and `Switchover-Original-Creator`, and a user's
+//! `[Switchover] created in the source helpdesk at …` line in Comments. Reading prefers
+//! those over RT's own values.
 
 #![deny(missing_docs)]
 
@@ -50,6 +60,34 @@ pub const NAME: &str = "rt";
 pub const MARKER_FIELD: &str = "Switchover-Source-Id";
 /// Prefix of the user `Organization` attribute that holds a user's source marker.
 pub const USER_MARKER_PREFIX: &str = "switchover:";
+/// Ticket custom field that keeps a ticket's original creation time (RFC 3339, UTC)
+/// where RT dropped the `Created` of the create.
+pub const ORIGINAL_CREATED_FIELD: &str = "Switchover-Original-Created";
+/// Ticket custom field that keeps the RT user name of a ticket's original creator
+/// where RT dropped the `Creator` of the create.
+pub const ORIGINAL_CREATOR_FIELD: &str = "Switchover-Original-Creator";
+
+/// What an RT server did with one import field (`Created`, `Creator`) of a REST 2.0
+/// create, as the read-back of the adapter's first such create showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportFields {
+    /// RT stored the value given (RT 4.4, 5.0.x before the October 2026 security fix).
+    Kept,
+    /// RT stored its own value instead (the request's time, the API user): current
+    /// Debian and upstream builds, whose REST 2.0 drops these fields silently.
+    Dropped,
+}
+
+/// The import fields whose treatment the adapter learns, one flag each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ImportField {
+    /// A ticket's `Created`.
+    TicketCreated,
+    /// A ticket's `Creator`.
+    TicketCreator,
+    /// A user's `Created`.
+    UserCreated,
+}
 
 /// Registers the RT adapter.
 pub fn register() -> AdapterSpec {
@@ -190,6 +228,7 @@ pub fn capabilities() -> Capabilities {
         "rollback: deleting a ticket sets its status to 'deleted' (RT's soft delete); deleted tickets vanish from searches, read-back and find_by_source, so a later run creates them anew; an RT admin can restore one by setting its status or remove it for good with rt-shredder".into(),
         "users, queues, custom fields and comments cannot be deleted through REST 2.0 (users, queues and custom fields can only be disabled); rollback leaves them in place".into(),
         "transaction authors and times cannot be set through REST 2.0: the original author and time are kept in a first line of each migrated comment".into(),
+        format!("ticket and user creation times and ticket creators: RT builds before the October 2026 security fix keep the Created and Creator of a REST 2.0 create, current builds drop them silently; the first create's read-back shows which, and where RT dropped them the originals are kept in the ticket custom fields {ORIGINAL_CREATED_FIELD} (RFC 3339, UTC) and {ORIGINAL_CREATOR_FIELD} (the RT user name), searchable in TicketSQL and shown on the ticket, and in a '[Switchover] created in the source helpdesk at TIME' line of a user's Comments; reading prefers these over RT's own"),
         "RT sends mail from scrips: preflight lists active notification scrips; with disable_notifications = true the target disables them (web UI, Admin > Scrips) before its first write".into(),
         "owners must have the OwnTicket right in the queue (REST 2.0 cannot grant rights); a refused owner is reported as a rejected assignee".into(),
         "REST 2.0 refuses empty files: a 0-byte attachment is recorded in a '[Switchover] empty attachment' line of the body and read back from it".into(),
@@ -222,10 +261,12 @@ pub(crate) struct Cache {
     pub(crate) users_by_id: HashMap<String, UserInfo>,
     /// Custom field id -> what it is.
     pub(crate) fields: HashMap<String, FieldInfo>,
-    /// Whether the marker custom field is known to exist.
-    pub(crate) marker_ready: bool,
     /// Whether notification scrips were dealt with.
     pub(crate) notifications_checked: bool,
+    /// Ticket custom fields known to exist, by name (the marker, the originals).
+    pub(crate) ticket_fields_ready: std::collections::BTreeSet<&'static str>,
+    /// What this server does with each import field, once a write showed it.
+    pub(crate) import_fields: BTreeMap<ImportField, ImportFields>,
 }
 
 /// A connection to one RT instance, usable as a source and as a target.
@@ -262,6 +303,41 @@ impl Rt {
             disable_notifications,
             cache: Mutex::new(Cache::default()),
         })
+    }
+
+    /// What this server was seen to do with an import field; `None` until a create
+    /// that carried it was read back.
+    pub fn import_fields(&self, field: ImportField) -> Option<ImportFields> {
+        self.cache().import_fields.get(&field).copied()
+    }
+
+    /// Records what a read-back showed about an import field; says so once per server.
+    pub(crate) fn learn_import_field(&self, field: ImportField, kept: bool) -> ImportFields {
+        let seen = if kept {
+            ImportFields::Kept
+        } else {
+            ImportFields::Dropped
+        };
+        let before = self.cache().import_fields.insert(field, seen);
+        if before.is_none() {
+            match seen {
+                ImportFields::Kept => log::info!(
+                    "rt: {} keeps {field:?} on REST 2.0 creates; the original value is stored as RT's own",
+                    self.api.root()
+                ),
+                ImportFields::Dropped => log::warn!(
+                    "rt: {} drops {field:?} from REST 2.0 creates (RT's security fix of October 2026); the original value is kept in {}",
+                    self.api.root(),
+                    match field {
+                        ImportField::TicketCreated => ORIGINAL_CREATED_FIELD,
+                        ImportField::TicketCreator => ORIGINAL_CREATOR_FIELD,
+                        ImportField::UserCreated =>
+                            "a '[Switchover] created in the source helpdesk at' line of the user's Comments",
+                    }
+                ),
+            }
+        }
+        seen
     }
 
     pub(crate) fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -446,6 +522,9 @@ impl TargetInfo for Rt {
         preflight.warnings.push(
             "RT cannot set who wrote a comment or when through REST 2.0: the original author and time are kept in a first line of each comment".into(),
         );
+        preflight.warnings.push(format!(
+            "if this RT drops Created and Creator from REST 2.0 creates (current builds do; the first create shows it), original ticket creation times and creators are kept in the custom fields {ORIGINAL_CREATED_FIELD} and {ORIGINAL_CREATOR_FIELD}, and a user's creation time in its Comments"
+        ));
         Ok(preflight)
     }
 }

@@ -11,8 +11,8 @@ use switchover_model::*;
 
 use crate::api::reader;
 use crate::{
-    FieldInfo, MARKER_FIELD, NAME, Rt, USER_MARKER_PREFIX, UserInfo, description_marker, segment,
-    split_description, text, time,
+    FieldInfo, MARKER_FIELD, NAME, ORIGINAL_CREATED_FIELD, ORIGINAL_CREATOR_FIELD, Rt,
+    USER_MARKER_PREFIX, UserInfo, description_marker, segment, split_description, text, time,
 };
 
 /// The pattern a number field is stored with (RT has no number type).
@@ -21,6 +21,9 @@ pub(crate) const NUMBER_PATTERN: &str = "^-?[0-9]+(\\.[0-9]+)?$";
 pub(crate) const MANDATORY: &str = "(?#Mandatory)";
 /// The line RT users' Comments carry when the source user was deleted.
 pub(crate) const DELETED_NOTE: &str = "[Switchover] deleted in the source helpdesk";
+/// The line of a migrated user's Comments that keeps its original creation time, where
+/// RT dropped the `Created` of the create.
+pub(crate) const CREATED_PREFIX: &str = "[Switchover] created in the source helpdesk at ";
 /// The first line of a migrated comment that keeps its original author and time.
 pub(crate) const ORIGIN_PREFIX: &str = "[Switchover] originally by ";
 /// A line recording an empty attachment REST 2.0 would not take.
@@ -243,7 +246,11 @@ impl Rt {
             },
             locale: nonempty(text(full, "Lang")),
             time_zone: nonempty(text(full, "Timezone")),
-            created_at: time(full, "Created"),
+            created_at: comments
+                .lines()
+                .find_map(|l| l.strip_prefix(CREATED_PREFIX))
+                .and_then(|at| at.trim().parse().ok())
+                .or_else(|| time(full, "Created")),
             updated_at: time(full, "LastUpdated"),
             extra,
             ..Default::default()
@@ -276,7 +283,7 @@ impl Rt {
         Ok((records, next_page(&list, page)))
     }
 
-    fn remember_user(&self, full: &Value) -> UserInfo {
+    pub(crate) fn remember_user(&self, full: &Value) -> UserInfo {
         let info = UserInfo {
             id: text(full, "id"),
             name: text(full, "Name"),
@@ -404,7 +411,7 @@ impl Rt {
             "RT::Group" => FieldObject::Organization,
             _ => return Ok(None),
         };
-        if name == MARKER_FIELD {
+        if [MARKER_FIELD, ORIGINAL_CREATED_FIELD, ORIGINAL_CREATOR_FIELD].contains(&name.as_str()) {
             return Ok(None);
         }
         let rt_type = text(cf, "Type");
@@ -570,6 +577,8 @@ impl Rt {
         full: &Value,
     ) -> Result<(Option<String>, Record), AdapterError> {
         let mut marker = None;
+        let mut original_created = None;
+        let mut original_creator = None;
         let mut custom_fields = CustomFields::new();
         for cf in full
             .get("CustomFields")
@@ -589,9 +598,20 @@ impl Rt {
             if values.is_empty() {
                 continue;
             }
-            if text(&cf, "name") == MARKER_FIELD {
-                marker = values.first().cloned();
-                continue;
+            match text(&cf, "name").as_str() {
+                MARKER_FIELD => {
+                    marker = values.first().cloned();
+                    continue;
+                }
+                ORIGINAL_CREATED_FIELD => {
+                    original_created = values.first().and_then(|v| v.parse::<Timestamp>().ok());
+                    continue;
+                }
+                ORIGINAL_CREATOR_FIELD => {
+                    original_creator = values.first().cloned();
+                    continue;
+                }
+                _ => {}
             }
             let id = text(&cf, "id");
             let Some(info) = self.field_info(&id)? else {
@@ -652,12 +672,15 @@ impl Rt {
             status: status_from_rt(&status),
             priority: priority_from_rt(text(full, "Priority").parse().unwrap_or(0)),
             requester,
-            submitter: self.user_ref(full, "Creator")?,
+            submitter: match original_creator {
+                Some(name) => Some(Ref::new(self.user(&name)?.id)),
+                None => self.user_ref(full, "Creator")?,
+            },
             assignee: self.user_ref(full, "Owner")?,
             group: Some(Ref::new(text(full, "Queue"))).filter(|g: &Ref<Group>| !g.id().is_empty()),
             custom_fields,
             links,
-            created_at: time(full, "Created"),
+            created_at: original_created.or_else(|| time(full, "Created")),
             updated_at: time(full, "LastUpdated"),
             solved_at: time(full, "Resolved"),
             extra,

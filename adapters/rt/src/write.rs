@@ -9,8 +9,13 @@ use switchover_adapter::{AdapterError, ContentSource, WriteOutcome, WriteRequest
 use switchover_http::multipart::{Form, Part};
 use switchover_model::*;
 
-use crate::read::{DELETED_NOTE, EMPTY_PREFIX, MANDATORY, NUMBER_PATTERN, ORIGIN_PREFIX};
-use crate::{MARKER_FIELD, NAME, Rt, USER_MARKER_PREFIX, description_marker, sql_time, text};
+use crate::read::{
+    CREATED_PREFIX, DELETED_NOTE, EMPTY_PREFIX, MANDATORY, NUMBER_PATTERN, ORIGIN_PREFIX,
+};
+use crate::{
+    ImportField, ImportFields, MARKER_FIELD, NAME, ORIGINAL_CREATED_FIELD, ORIGINAL_CREATOR_FIELD,
+    Rt, USER_MARKER_PREFIX, description_marker, sql_time, text,
+};
 
 fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> AdapterError {
     AdapterError::InvalidRecord {
@@ -153,14 +158,28 @@ impl Rt {
                 "[Switchover] admin in the source helpdesk; RT rights were not migrated".into(),
             );
         }
-        body.insert("Comments".into(), json!(notes.join("\n")));
+        let created_line = user.created_at.map(|at| format!("{CREATED_PREFIX}{at}"));
         if let Some(id) = existing {
+            // Comments are written whole: keep the creation line where RT keeps its own Created.
+            let keep_line = match self.import_fields(ImportField::UserCreated) {
+                Some(ImportFields::Dropped) => true,
+                Some(ImportFields::Kept) => false,
+                None => text(&self.api.get(&format!("user/{id}"))?, "Comments")
+                    .lines()
+                    .any(|l| l.starts_with(CREATED_PREFIX)),
+            };
+            notes.extend(created_line.filter(|_| keep_line));
+            body.insert("Comments".into(), json!(notes.join("\n")));
             self.api
                 .put(&format!("user/{id}"), &Value::Object(body))
                 .map_err(|e| e.for_record(NAME, Kind::User, &user.id))?;
             self.cache().users_by_id.remove(&id);
             return Ok(id);
         }
+        if self.import_fields(ImportField::UserCreated) == Some(ImportFields::Dropped) {
+            notes.extend(created_line.clone());
+        }
+        body.insert("Comments".into(), json!(notes.join("\n")));
         let name = user
             .email
             .clone()
@@ -171,7 +190,30 @@ impl Rt {
             body.insert("Created".into(), json!(sql_time(at)));
         }
         match self.api.post("user", &Value::Object(body.clone())) {
-            Ok(_) => Ok(self.user(&name)?.id),
+            Ok(_) => {
+                let Some(want) = &user.created_at else {
+                    return Ok(self.user(&name)?.id);
+                };
+                if self.import_fields(ImportField::UserCreated).is_some() {
+                    return Ok(self.user(&name)?.id);
+                }
+                // The first create with a Created: did RT keep it?
+                let full = self.api.get(&format!("user/{}", crate::segment(&name)))?;
+                let id = self.remember_user(&full).id;
+                let kept =
+                    crate::time(&full, "Created").map(|t| sql_time(&t)) == Some(sql_time(want));
+                if self.learn_import_field(ImportField::UserCreated, kept) == ImportFields::Dropped
+                {
+                    notes.extend(created_line);
+                    self.api
+                        .put(
+                            &format!("user/{id}"),
+                            &json!({"Comments": notes.join("\n")}),
+                        )
+                        .map_err(|e| e.for_record(NAME, Kind::User, &user.id))?;
+                }
+                Ok(id)
+            }
             Err(e) if e.is_rejection() => {
                 // An RT user with this e-mail may exist already (auto-created requestor):
                 // adopt it and mark it.
@@ -321,15 +363,20 @@ impl Rt {
         Ok(id)
     }
 
-    /// Creates the ticket custom field that holds source markers, if missing.
-    fn ensure_marker_field(&self) -> Result<(), AdapterError> {
-        if self.cache().marker_ready {
+    /// Creates a global ticket custom field of Switchover's (free text, one value), if
+    /// missing: the source marker, or one of the fields that keep original values.
+    fn ensure_ticket_field(
+        &self,
+        name: &'static str,
+        description: &str,
+    ) -> Result<(), AdapterError> {
+        if self.cache().ticket_fields_ready.contains(name) {
             return Ok(());
         }
         let list = self.api.search_json(
             "customfields",
             &[("fields", "Name,LookupType".into())],
-            &json!([{"field": "Name", "operator": "=", "value": MARKER_FIELD}]),
+            &json!([{"field": "Name", "operator": "=", "value": name}]),
         )?;
         let exists = list
             .get("items")
@@ -344,16 +391,89 @@ impl Rt {
                 .post(
                     "customfield",
                     &json!({
-                        "Name": MARKER_FIELD,
+                        "Name": name,
                         "Type": "FreeformSingle",
                         "LookupType": "RT::Queue-RT::Ticket",
                         "Queue": 0,
-                        "Description": "Id of the ticket in the helpdesk it was migrated from (written by Switchover; keep it for re-runs)",
+                        "Description": description,
                     }),
                 )
                 .map_err(|e| crate::api::http_err(&e))?;
         }
-        self.cache().marker_ready = true;
+        self.cache().ticket_fields_ready.insert(name);
+        Ok(())
+    }
+
+    fn ensure_marker_field(&self) -> Result<(), AdapterError> {
+        self.ensure_ticket_field(
+            MARKER_FIELD,
+            "Id of the ticket in the helpdesk it was migrated from (written by Switchover; keep it for re-runs)",
+        )
+    }
+
+    /// The custom fields that keep what RT dropped of a ticket's create, for the import
+    /// fields this server is known to drop.
+    fn original_fields(&self, ticket: &Ticket) -> Result<Map<String, Value>, AdapterError> {
+        let mut cfs = Map::new();
+        if self.import_fields(ImportField::TicketCreated) == Some(ImportFields::Dropped)
+            && let Some(at) = &ticket.created_at
+        {
+            self.ensure_ticket_field(
+                ORIGINAL_CREATED_FIELD,
+                "When the ticket was created in the helpdesk it was migrated from (RFC 3339, UTC; written by Switchover because this RT keeps its own Created)",
+            )?;
+            cfs.insert(ORIGINAL_CREATED_FIELD.into(), json!(at.to_string()));
+        }
+        if self.import_fields(ImportField::TicketCreator) == Some(ImportFields::Dropped)
+            && let Some(submitter) = &ticket.submitter
+        {
+            self.ensure_ticket_field(
+                ORIGINAL_CREATOR_FIELD,
+                "Who created the ticket in the helpdesk it was migrated from (RT user name; written by Switchover because this RT keeps its own Creator)",
+            )?;
+            cfs.insert(
+                ORIGINAL_CREATOR_FIELD.into(),
+                json!(self.user(submitter.id())?.name),
+            );
+        }
+        Ok(cfs)
+    }
+
+    /// After the first create that carried `Created` or `Creator`: reads the ticket back
+    /// to learn whether RT kept them, and if it dropped them, keeps the originals.
+    fn learn_ticket_import_fields(
+        &self,
+        ticket: &Ticket,
+        id: &str,
+        sent_creator: bool,
+    ) -> Result<(), AdapterError> {
+        let created_unknown =
+            ticket.created_at.is_some() && self.import_fields(ImportField::TicketCreated).is_none();
+        let creator_unknown =
+            sent_creator && self.import_fields(ImportField::TicketCreator).is_none();
+        if !created_unknown && !creator_unknown {
+            return Ok(());
+        }
+        let current = self.api.get(&format!("ticket/{id}"))?;
+        if created_unknown && let Some(want) = &ticket.created_at {
+            let kept =
+                crate::time(&current, "Created").map(|t| sql_time(&t)) == Some(sql_time(want));
+            self.learn_import_field(ImportField::TicketCreated, kept);
+        }
+        if creator_unknown && let Some(submitter) = &ticket.submitter {
+            let want = self.user(submitter.id())?;
+            let have = text(&current, "Creator");
+            self.learn_import_field(
+                ImportField::TicketCreator,
+                have == want.name || have == want.id,
+            );
+        }
+        let cfs = self.original_fields(ticket)?;
+        if !cfs.is_empty() {
+            self.api
+                .put(&format!("ticket/{id}"), &json!({"CustomFields": cfs}))
+                .map_err(|e| e.for_record(NAME, Kind::Ticket, &ticket.id))?;
+        }
         Ok(())
     }
 
@@ -398,6 +518,7 @@ impl Rt {
             };
             cfs.insert(field.id().to_string(), v);
         }
+        cfs.extend(self.original_fields(ticket)?);
         body.insert("CustomFields".into(), Value::Object(cfs));
         if create {
             if let Some(submitter) = &ticket.submitter {
@@ -431,6 +552,7 @@ impl Rt {
             }
             None => {
                 let mut body = self.ticket_body(ticket, true)?;
+                let sent_creator = body.contains_key("Creator");
                 // RT's default lifecycle does not let a ticket be born stalled.
                 let later = (status_to_rt(ticket.status) == "stalled")
                     .then(|| body.insert("Status".into(), json!("open")))
@@ -440,6 +562,7 @@ impl Rt {
                     .post("ticket", &Value::Object(body))
                     .map_err(|e| e.for_record(NAME, Kind::Ticket, &ticket.id))?;
                 let id = created_id(&answer);
+                self.learn_ticket_import_fields(ticket, &id, sent_creator)?;
                 if later.is_some() {
                     self.api
                         .put(

@@ -34,8 +34,22 @@ impl Drop for Server {
     }
 }
 
+/// Which REST 2.0 behaviour the throwaway RT shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RtKind {
+    /// The RT Debian ships today, as installed.
+    AsShipped,
+    /// The same RT with REST 2.0 keeping Created and Creator on a create, as builds
+    /// before the October 2026 security fix did (a plugin of rt-server.sh).
+    HonouringImportFields,
+}
+
 /// Starts RT, or says loudly why not (and fails when the test command requires RT).
 fn start() -> Option<Server> {
+    start_kind(RtKind::AsShipped)
+}
+
+fn start_kind(kind: RtKind) -> Option<Server> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let script = root.join("scripts/rt-server.sh");
     if !Path::new(RT_SERVER_BIN).exists() {
@@ -51,6 +65,14 @@ fn start() -> Option<Server> {
     let output = Command::new(&script)
         .arg("start")
         .arg(dir.path())
+        .env(
+            "RT_HONOUR_IMPORT_FIELDS",
+            if kind == RtKind::HonouringImportFields {
+                "1"
+            } else {
+                "0"
+            },
+        )
         .output()
         .expect("run rt-server.sh");
     assert!(
@@ -105,15 +127,58 @@ fn settings(server: &Server, password: &str, name: &str) -> Settings {
         .with("disable_notifications", true)
 }
 
-fn email_records(server: &Server) -> u64 {
-    let client = HttpClient::new(ClientConfig {
+/// A plain REST 2.0 client, beside the adapter, to ask RT directly.
+fn rest(server: &Server) -> HttpClient {
+    HttpClient::new(ClientConfig {
         auth: Auth::basic(
             server.var("RT_USER"),
             Secret::new(server.var("RT_PASSWORD")),
         ),
         ..ClientConfig::new(format!("{}/REST/2.0/", server.var("RT_URL")))
     })
-    .expect("client");
+    .expect("client")
+}
+
+fn get(client: &HttpClient, path: &str) -> serde_json::Value {
+    client
+        .send(switchover_http::Request::get(path))
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .json()
+        .expect("json")
+}
+
+/// Whether this RT keeps a past `Created` on a REST 2.0 ticket create, asked of RT
+/// itself with a throwaway ticket (in a queue of its own, so no migration reads it).
+fn server_keeps_created(server: &Server) -> bool {
+    let client = rest(server);
+    let queue: serde_json::Value = client
+        .send(
+            switchover_http::Request::post("queue")
+                .json(&serde_json::json!({"Name": "probe"}))
+                .expect("body"),
+        )
+        .expect("create probe queue")
+        .json()
+        .expect("json");
+    let answer: serde_json::Value = client
+        .send(
+            switchover_http::Request::post("ticket")
+                .json(&serde_json::json!({
+                    "Queue": queue["id"], "Subject": "probe", "Created": "2001-02-03 04:05:06"
+                }))
+                .expect("body"),
+        )
+        .expect("create probe ticket")
+        .json()
+        .expect("json");
+    let id = answer["id"].as_str().expect("ticket id").to_string();
+    let ticket = get(&client, &format!("ticket/{id}"));
+    let _ = client.send(switchover_http::Request::delete(format!("ticket/{id}")));
+    ticket["Created"] == "2001-02-03T04:05:06Z"
+}
+
+fn email_records(server: &Server) -> u64 {
+    let client = rest(server);
     let answer: serde_json::Value = client
         .send(switchover_http::Request::get("transactions").query("query", "Type = 'EmailRecord'"))
         .expect("search EmailRecord transactions")
@@ -199,13 +264,27 @@ fn scrip_rows_are_parsed_with_action_and_state() {
 /// is listed as lossy, not silently dropped.
 #[test]
 fn archive_to_rt_to_archive_verifies_on_the_portable_fields() {
+    round_trip(RtKind::AsShipped);
+}
+
+/// The same on an RT that keeps Created and Creator on REST 2.0 creates (RT 4.4 and
+/// 5.0.x before the October 2026 security fix): the adapter sees it and stores the
+/// originals as RT's own.
+#[test]
+fn archive_to_rt_to_archive_verifies_on_an_rt_that_keeps_import_fields() {
+    round_trip(RtKind::HonouringImportFields);
+}
+
+fn round_trip(kind: RtKind) {
     use switchover_adapter::{Source, Target};
     use switchover_archive::Archive;
     use switchover_engine::state::StateStore;
     use switchover_engine::{Cancel, Options, Silent, migrate, verify};
     use switchover_model::Kind;
 
-    let Some(server) = start() else { return };
+    let Some(server) = start_kind(kind) else {
+        return;
+    };
     let rt_settings = settings(&server, &server.var("RT_PASSWORD"), "password");
     let dir = tempfile::tempdir().expect("tempdir");
     let dataset = switchover_testkit::Dataset::conformance();
@@ -262,6 +341,8 @@ fn archive_to_rt_to_archive_verifies_on_the_portable_fields() {
         }
     }
 
+    let learned = originals_are_kept_where_this_rt_keeps_them(&server, &rt, &dataset);
+
     // Leg 2: RT -> a new archive, the compliance copy.
     let rt_source = switchover_rt::Rt::connect(&rt_settings).expect("connect");
     let back = Archive::open_target(&dir.path().join("kept")).expect("target");
@@ -292,4 +373,150 @@ fn archive_to_rt_to_archive_verifies_on_the_portable_fields() {
     .expect("verify leg 2");
     assert!(report2.all_matched(), "RT -> archive differs: {report2:#?}");
     Target::finish(&back).expect("seal the kept archive");
+
+    // What RT itself does, asked without the adapter, is what the adapter learned.
+    let keeps = server_keeps_created(&server);
+    assert_eq!(
+        keeps,
+        kind == RtKind::HonouringImportFields,
+        "the {kind:?} server's own behaviour"
+    );
+    assert_eq!(
+        learned == switchover_rt::ImportFields::Kept,
+        keeps,
+        "the adapter learned {learned:?} from a server that keeps Created: {keeps}"
+    );
+}
+
+/// After archive -> RT: the adapter learned from RT's answers whether it keeps Created and
+/// Creator, and each original lives where an RT user finds it: RT's own Created and
+/// Creator, or the Switchover-Original-* ticket fields (searchable) and the user's Comments.
+fn originals_are_kept_where_this_rt_keeps_them(
+    server: &Server,
+    rt: &switchover_rt::Rt,
+    dataset: &switchover_testkit::Dataset,
+) -> switchover_rt::ImportFields {
+    use switchover_model::{Kind, Record};
+    use switchover_rt::{
+        ImportField, ImportFields, ORIGINAL_CREATED_FIELD, ORIGINAL_CREATOR_FIELD,
+    };
+    let client = rest(server);
+    let created = rt
+        .import_fields(ImportField::TicketCreated)
+        .expect("the adapter learned what RT does with a ticket's Created");
+    let creator = rt
+        .import_fields(ImportField::TicketCreator)
+        .expect("the adapter learned what RT does with a ticket's Creator");
+    let user_created = rt
+        .import_fields(ImportField::UserCreated)
+        .expect("the adapter learned what RT does with a user's Created");
+    let mut checked = 0;
+    for record in dataset.of(Kind::Ticket) {
+        let Record::Ticket(ticket) = record else {
+            continue;
+        };
+        let Some(at) = ticket.created_at else {
+            continue;
+        };
+        let query = format!("'CF.{{{}}}' = '{}'", switchover_rt::MARKER_FIELD, ticket.id);
+        let found = client
+            .send(switchover_http::Request::get("tickets").query("query", &query))
+            .expect("search by marker")
+            .json::<serde_json::Value>()
+            .expect("json");
+        let id = found["items"][0]["id"]
+            .as_str()
+            .expect("migrated ticket")
+            .to_string();
+        let full = get(&client, &format!("ticket/{id}"));
+        let field = |name: &str| {
+            full["CustomFields"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|cf| cf["name"] == name)
+                .and_then(|cf| cf["values"][0].as_str())
+                .map(str::to_string)
+        };
+        match created {
+            ImportFields::Kept => {
+                assert_eq!(
+                    full["Created"],
+                    at.to_string().as_str(),
+                    "RT's own Created of {}",
+                    ticket.id
+                );
+                assert_eq!(
+                    field(ORIGINAL_CREATED_FIELD),
+                    None,
+                    "no copy where RT kept it"
+                );
+            }
+            ImportFields::Dropped => {
+                assert_eq!(
+                    field(ORIGINAL_CREATED_FIELD),
+                    Some(at.to_string()),
+                    "ticket {}",
+                    ticket.id
+                );
+                let query = format!("'CF.{{{ORIGINAL_CREATED_FIELD}}}' = '{at}'");
+                let hits = get(&client, &format!("tickets?query={}", urlencode(&query)));
+                assert!(
+                    hits["items"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| t["id"] == id.as_str()),
+                    "TicketSQL finds ticket {id} by its original creation time: {hits}"
+                );
+            }
+        }
+        if ticket.submitter.is_some() && creator == ImportFields::Dropped {
+            assert!(
+                field(ORIGINAL_CREATOR_FIELD).is_some(),
+                "ticket {} keeps its creator",
+                ticket.id
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "the dataset has tickets with creation times");
+    for record in dataset.of(Kind::User) {
+        let Record::User(user) = record else { continue };
+        let (Some(at), Some(email)) = (user.created_at, &user.email) else {
+            continue;
+        };
+        let full = get(&client, &format!("user/{}", urlencode(email)));
+        let line = format!("[Switchover] created in the source helpdesk at {at}");
+        let comments = full["Comments"].as_str().unwrap_or_default();
+        match user_created {
+            ImportFields::Kept => {
+                assert_eq!(
+                    full["Created"],
+                    at.to_string().as_str(),
+                    "RT's own Created of {email}"
+                );
+                assert!(
+                    !comments.contains(&line),
+                    "no copy where RT kept it: {comments}"
+                );
+            }
+            ImportFields::Dropped => assert!(
+                comments.contains(&line),
+                "user {email}'s Comments: {comments}"
+            ),
+        }
+    }
+    created
+}
+
+fn urlencode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
