@@ -509,6 +509,7 @@ impl Store {
                     )),
                     source_id,
                     children: Vec::new(),
+                    adopted: None,
                 });
                 continue;
             }
@@ -522,6 +523,7 @@ impl Store {
                     )),
                     source_id,
                     children: Vec::new(),
+                    adopted: None,
                 });
                 continue;
             }
@@ -533,6 +535,7 @@ impl Store {
                     source_id,
                     result: Err(e),
                     children: Vec::new(),
+                    adopted: None,
                 });
                 continue;
             }
@@ -602,6 +605,7 @@ impl Store {
                 result: Ok(id.clone()),
                 source_id: id,
                 children: Vec::new(),
+                adopted: None,
             });
         }
         Ok(outcomes)

@@ -440,4 +440,17 @@ impl Target for Freshdesk {
         Self::supported(kind, "delete")?;
         self.delete_records(kind, target_ids)
     }
+
+    fn release(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        before: &switchover_adapter::Adopted,
+    ) -> Result<(), AdapterError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.release(kind, target_id, before)
+    }
 }

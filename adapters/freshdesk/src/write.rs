@@ -4,7 +4,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use switchover_adapter::{AdapterError, ContentSource, WriteOutcome, WriteRequest};
+use switchover_adapter::{AdapterError, Adopted, ContentSource, WriteOutcome, WriteRequest};
 use switchover_http::Request;
 use switchover_http::multipart::{Form, Part};
 use switchover_model::*;
@@ -66,6 +66,39 @@ fn time_text(t: &Option<Timestamp>) -> String {
         .unwrap_or_else(|| "an unknown time".into())
 }
 
+/// What an adopted company had of the fields a write sets; its marker field cleared.
+fn company_before(company: &Value, marker_field: &str) -> Value {
+    let mut before = Map::new();
+    for key in ["name", "description", "note", "domains"] {
+        before.insert(key.into(), company.get(key).cloned().unwrap_or(Value::Null));
+    }
+    let mut custom = company
+        .get("custom_fields")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    custom.insert(marker_field.into(), Value::Null);
+    before.insert("custom_fields".into(), Value::Object(custom));
+    Value::Object(before)
+}
+
+/// What an adopted contact had of the fields `body` sets. A contact found by its marker
+/// (`marked`) gives back its values with the marker cleared.
+fn contact_before(contact: &Value, body: &Value, marked: bool) -> Value {
+    let mut before = Map::new();
+    if let Value::Object(fields) = body {
+        for key in fields.keys() {
+            let value = contact.get(key).cloned().unwrap_or(Value::Null);
+            before.insert(key.clone(), value);
+        }
+    }
+    let marker = before.get("unique_external_id").and_then(Value::as_str);
+    if marked || marker.is_some_and(|m| m.starts_with(CONTACT_MARKER_PREFIX)) {
+        before.insert("unique_external_id".into(), Value::Null);
+    }
+    Value::Object(before)
+}
+
 impl Freshdesk {
     pub(crate) fn write(
         &self,
@@ -81,7 +114,7 @@ impl Freshdesk {
         for request in batch {
             let source_id = request.record.id().to_string();
             match self.write_one(kind, request, content) {
-                Ok(target_id) => {
+                Ok((target_id, adopted)) => {
                     self.cache()
                         .markers
                         .entry(kind)
@@ -91,6 +124,7 @@ impl Freshdesk {
                         source_id,
                         result: Ok(target_id),
                         children: Vec::new(),
+                        adopted,
                     });
                 }
                 Err(e) if e.is_retryable() || e.stops_run() => {
@@ -102,6 +136,7 @@ impl Freshdesk {
                     source_id,
                     result: Err(e),
                     children: Vec::new(),
+                    adopted: None,
                 }),
             }
         }
@@ -113,22 +148,66 @@ impl Freshdesk {
         kind: Kind,
         request: &WriteRequest,
         content: &dyn ContentSource,
-    ) -> Result<String, AdapterError> {
+    ) -> Result<(String, Option<Adopted>), AdapterError> {
         let source_id = request.record.id();
         let existing = match &request.existing {
             Some(id) => Some(id.clone()),
             None => self.markers(kind)?.get(source_id).cloned(),
         };
+        // A record not in the engine's id map that the target has (by marker or by name)
+        // was there before this run could see: it is reported adopted, so a rollback
+        // gives it back instead of deleting it.
+        let fresh = request.existing.is_none();
+        let created = |id: String| (id, None);
         match &request.record {
-            Record::FieldDefinition(f) => self.write_field(f, existing),
-            Record::Organization(o) => self.write_company(o, existing),
-            Record::User(u) => self.write_user(u, existing),
-            Record::Group(g) => self.write_group(g, existing),
-            Record::Ticket(t) => self.write_ticket(t, existing),
-            Record::Comment(c) => self.write_note(c, existing, content),
-            Record::SatisfactionRating(r) => self.write_rating(r, existing),
+            Record::FieldDefinition(f) => self.write_field(f, existing, fresh),
+            Record::Organization(o) => self.write_company(o, existing, fresh),
+            Record::User(u) => self.write_user(u, existing, fresh),
+            Record::Group(g) => self.write_group(g, existing, fresh),
+            Record::Ticket(t) => self.write_ticket(t, existing).map(created),
+            Record::Comment(c) => self.write_note(c, existing, content).map(created),
+            Record::SatisfactionRating(r) => self.write_rating(r, existing).map(created),
             other => Err(AdapterError::unsupported(NAME, other.kind(), "write")),
         }
+    }
+
+    /// Gives back a record the migration adopted: writes back the values it had (which
+    /// also removes the marker the adopting write added). Never deletes anything.
+    pub(crate) fn release(
+        &self,
+        kind: Kind,
+        id: &str,
+        before: &Adopted,
+    ) -> Result<(), AdapterError> {
+        let path = match kind {
+            Kind::FieldDefinition => {
+                let object = before
+                    .before
+                    .get("object")
+                    .and_then(Value::as_str)
+                    .unwrap_or("ticket");
+                format!("admin/{object}_fields/{id}")
+            }
+            Kind::Group => format!("groups/{id}"),
+            Kind::Organization => format!("companies/{id}"),
+            Kind::User if before.before.get("signature").is_some() => format!("agents/{id}"),
+            Kind::User => format!("contacts/{id}"),
+            other => return Err(AdapterError::unsupported(NAME, other, "give back")),
+        };
+        let mut body = before.before.clone();
+        if let Value::Object(map) = &mut body {
+            map.remove("object");
+        }
+        self.api
+            .write_json(Request::put(path), &body, kind, id)
+            .map(|_| ())?;
+        if let Some(markers) = self.cache().markers.get_mut(&kind) {
+            markers.retain(|_, target| target != id);
+        }
+        if kind == Kind::FieldDefinition {
+            self.refresh_fields();
+        }
+        Ok(())
     }
 
     fn target_id(value: &Value, kind: Kind, source_id: &str) -> Result<String, AdapterError> {
@@ -224,7 +303,8 @@ impl Freshdesk {
         &self,
         f: &FieldDefinition,
         existing: Option<String>,
-    ) -> Result<String, AdapterError> {
+        fresh: bool,
+    ) -> Result<(String, Option<Adopted>), AdapterError> {
         let object = fd_object(f.object);
         let kind = Kind::FieldDefinition;
         let marker = desc_marker(&f.id);
@@ -236,8 +316,20 @@ impl Freshdesk {
                 .find(|x| x.object == object && x.label.eq_ignore_ascii_case(&f.title)),
         };
         if let Some(current) = current {
-            // Matched (or written before): make sure it carries the marker.
+            // Matched (or written before): make sure it carries the marker. A field the
+            // target had (found by label, not by marker or id map) is adopted.
             let (text_part, found) = split_desc(Some(&current.description));
+            let adopted = fresh.then(|| Adopted {
+                before: json!({
+                    "object": object,
+                    "description": match &found {
+                        // Found by label: as the target had it.
+                        None => current.description.clone(),
+                        // Found by marker with no id map row: the text without it.
+                        Some(_) => text_part.clone().unwrap_or_default(),
+                    }
+                }),
+            });
             if found.as_deref() != Some(f.id.as_str()) {
                 let description = match text_part {
                     Some(t) => format!("{t}\n{marker}"),
@@ -251,7 +343,7 @@ impl Freshdesk {
                 )?;
                 self.refresh_fields();
             }
-            return Ok(current.id.to_string());
+            return Ok((current.id.to_string(), adopted));
         }
         let mut body = json!({
             "label": f.title, "label_for_customers": f.title, "type": fd_type(f.field_type),
@@ -272,14 +364,15 @@ impl Freshdesk {
             &f.id,
         )?;
         self.refresh_fields();
-        Self::target_id(&created, kind, &f.id)
+        Ok((Self::target_id(&created, kind, &f.id)?, None))
     }
 
     fn write_company(
         &self,
         o: &Organization,
         existing: Option<String>,
-    ) -> Result<String, AdapterError> {
+        fresh: bool,
+    ) -> Result<(String, Option<Adopted>), AdapterError> {
         let kind = Kind::Organization;
         let marker = self.ensure_marker_field("company")?;
         let mut custom = self.custom_json("company", &o.custom_fields, kind, &o.id)?;
@@ -288,19 +381,87 @@ impl Freshdesk {
             "name": o.name, "description": o.details, "note": o.notes,
             "domains": o.domains, "custom_fields": custom,
         });
-        let answer = match existing {
+        let answer = match &existing {
             Some(id) => {
-                self.api
-                    .write_json(Request::put(format!("companies/{id}")), &body, kind, &o.id)?
+                let before = fresh
+                    .then(|| self.api.get(&format!("companies/{id}"), &[]))
+                    .transpose()?;
+                let answer = self.api.write_json(
+                    Request::put(format!("companies/{id}")),
+                    &body,
+                    kind,
+                    &o.id,
+                )?;
+                let adopted = before.map(|b| Adopted {
+                    before: company_before(&b, &marker.name),
+                });
+                return Ok((Self::target_id(&answer, kind, &o.id)?, adopted));
             }
-            None => self
+            None => match self
                 .api
-                .write_json(Request::post("companies"), &body, kind, &o.id)?,
+                .write_json(Request::post("companies"), &body, kind, &o.id)
+            {
+                Ok(answer) => answer,
+                Err(AdapterError::InvalidRecord { field, .. }) if field.contains("name") => {
+                    // Company names are unique: a company of that name is adopted, as
+                    // Zendesk organizations are, unless another migration marked it.
+                    let found = self.company_named(&o.name)?.ok_or_else(|| {
+                        invalid(
+                            kind,
+                            &o.id,
+                            "name",
+                            "duplicate name, but no company of that name is listed",
+                        )
+                    })?;
+                    let other = found
+                        .get("custom_fields")
+                        .and_then(|c| c.get(&marker.name))
+                        .and_then(Value::as_str)
+                        .filter(|m| !m.is_empty() && *m != o.id);
+                    if let Some(other) = other {
+                        return Err(invalid(
+                            kind,
+                            &o.id,
+                            "name",
+                            format!(
+                                "the target's company '{}' already carries the source marker '{other}' of another record; rename one of them",
+                                o.name
+                            ),
+                        ));
+                    }
+                    let id = Self::target_id(&found, kind, &o.id)?;
+                    let answer = self.api.write_json(
+                        Request::put(format!("companies/{id}")),
+                        &body,
+                        kind,
+                        &o.id,
+                    )?;
+                    let adopted = Adopted {
+                        before: company_before(&found, &marker.name),
+                    };
+                    return Ok((Self::target_id(&answer, kind, &o.id)?, Some(adopted)));
+                }
+                Err(e) => return Err(e),
+            },
         };
-        Self::target_id(&answer, kind, &o.id)
+        Ok((Self::target_id(&answer, kind, &o.id)?, None))
     }
 
-    fn write_user(&self, u: &User, existing: Option<String>) -> Result<String, AdapterError> {
+    /// The company of this name on the target, if any (names are unique).
+    fn company_named(&self, name: &str) -> Result<Option<Value>, AdapterError> {
+        Ok(self
+            .api
+            .list_all("companies", &[])?
+            .into_iter()
+            .find(|c| text(c, "name").is_some_and(|n| n.eq_ignore_ascii_case(name))))
+    }
+
+    fn write_user(
+        &self,
+        u: &User,
+        existing: Option<String>,
+        fresh: bool,
+    ) -> Result<(String, Option<Adopted>), AdapterError> {
         let kind = Kind::User;
         if matches!(u.role, UserRole::Agent | UserRole::Admin) {
             let email = u.email.clone().unwrap_or_default();
@@ -326,6 +487,13 @@ impl Freshdesk {
             };
             let id = Self::target_id(&agent, kind, &u.id)?;
             let (rest, found) = split_signature(agent.get("signature").and_then(Value::as_str));
+            // Agents are never created: each is adopted, its signature kept to give back.
+            let adopted = fresh.then(|| Adopted {
+                before: json!({"signature": match &found {
+                    None => agent.get("signature").cloned().unwrap_or(Value::Null),
+                    Some(_) => json!(rest.clone().unwrap_or_default()),
+                }}),
+            });
             if found.as_deref() != Some(u.id.as_str()) {
                 let signature = format!("{}{}", rest.unwrap_or_default(), signature_marker(&u.id));
                 self.api.write_json(
@@ -335,7 +503,7 @@ impl Freshdesk {
                     &u.id,
                 )?;
             }
-            return Ok(id);
+            return Ok((id, adopted));
         }
         let mut body = json!({
             "name": if u.name.is_empty() { u.email.clone().unwrap_or_else(|| u.id.clone()) } else { u.name.clone() },
@@ -347,8 +515,15 @@ impl Freshdesk {
         if let Some(language) = u.locale.as_deref().and_then(|l| l.split(['-', '_']).next()) {
             body["language"] = json!(language.to_ascii_lowercase());
         }
+        let mut adopted = None;
         let id = match existing {
             Some(id) => {
+                if fresh {
+                    let before = self.api.get(&format!("contacts/{id}"), &[])?;
+                    adopted = Some(Adopted {
+                        before: contact_before(&before, &body, true),
+                    });
+                }
                 self.api
                     .write_json(Request::put(format!("contacts/{id}")), &body, kind, &u.id)?;
                 id
@@ -371,6 +546,9 @@ impl Freshdesk {
                             invalid(kind, &u.id, "email", "the email is taken by an agent")
                         })?;
                     let id = Self::target_id(&found, kind, &u.id)?;
+                    adopted = Some(Adopted {
+                        before: contact_before(&found, &body, false),
+                    });
                     self.api.write_json(
                         Request::put(format!("contacts/{id}")),
                         &body,
@@ -382,13 +560,18 @@ impl Freshdesk {
                 Err(e) => return Err(e),
             },
         };
-        if u.state == UserState::Deleted {
+        if u.state == UserState::Deleted && adopted.is_none() {
             self.api.delete(&format!("contacts/{id}"), kind, &u.id)?;
         }
-        Ok(id)
+        Ok((id, adopted))
     }
 
-    fn write_group(&self, g: &Group, existing: Option<String>) -> Result<String, AdapterError> {
+    fn write_group(
+        &self,
+        g: &Group,
+        existing: Option<String>,
+        fresh: bool,
+    ) -> Result<(String, Option<Adopted>), AdapterError> {
         let kind = Kind::Group;
         let marker = desc_marker(&g.id);
         let description = match g.description.as_deref().filter(|d| !d.is_empty()) {
@@ -396,8 +579,18 @@ impl Freshdesk {
             None => marker,
         };
         let body = json!({"name": g.name, "description": description});
+        let mut adopted = None;
         let answer = match existing {
             Some(id) => {
+                if fresh {
+                    // Marked, but not in the id map: give back its text without the marker.
+                    let before = self.api.get(&format!("groups/{id}"), &[])?;
+                    let (text_part, _) =
+                        split_desc(before.get("description").and_then(Value::as_str));
+                    adopted = Some(Adopted {
+                        before: json!({"name": before.get("name"), "description": text_part.unwrap_or_default()}),
+                    });
+                }
                 self.api
                     .write_json(Request::put(format!("groups/{id}")), &body, kind, &g.id)?
             }
@@ -422,13 +615,19 @@ impl Freshdesk {
                             )
                         })?;
                     let id = Self::target_id(&found, kind, &g.id)?;
+                    adopted = Some(Adopted {
+                        before: json!({
+                            "name": found.get("name"),
+                            "description": found.get("description").cloned().unwrap_or(json!("")),
+                        }),
+                    });
                     self.api
                         .write_json(Request::put(format!("groups/{id}")), &body, kind, &g.id)?
                 }
                 Err(e) => return Err(e),
             },
         };
-        Self::target_id(&answer, kind, &g.id)
+        Ok((Self::target_id(&answer, kind, &g.id)?, adopted))
     }
 
     fn write_ticket(&self, t: &Ticket, existing: Option<String>) -> Result<String, AdapterError> {

@@ -189,14 +189,8 @@ fn archive_to_freshdesk_to_archive_verifies_on_the_portable_fields_despite_fault
     .expect("archive -> freshdesk");
     assert!(moved.failures.is_empty(), "failures: {:#?}", moved.failures);
     assert_eq!(moved.kinds[&Kind::Ticket].created, 4);
-    let report = verify(
-        &Source::capabilities(&archive),
-        &freshdesk,
-        &mut state,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify leg 1");
+    let report =
+        verify(&archive, &freshdesk, &mut state, &Kind::ALL, &Silent).expect("verify leg 1");
     assert!(
         report.all_matched(),
         "archive -> freshdesk differs: {report:#?}"
@@ -244,14 +238,7 @@ fn archive_to_freshdesk_to_archive_verifies_on_the_portable_fields_despite_fault
         returned.failures
     );
     assert_eq!(returned.kinds[&Kind::Ticket].created, 4);
-    let report2 = verify(
-        &Source::capabilities(&source),
-        &back,
-        &mut state2,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify leg 2");
+    let report2 = verify(&source, &back, &mut state2, &Kind::ALL, &Silent).expect("verify leg 2");
     assert!(
         report2.all_matched(),
         "freshdesk -> archive differs: {report2:#?}"
@@ -321,14 +308,8 @@ fn zendesk_to_freshdesk_and_back_verifies_on_the_portable_fields() {
     )
     .expect("zendesk -> freshdesk");
     let there = started.elapsed();
-    let report = verify(
-        &Source::capabilities(&source),
-        &target,
-        &mut state,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify zendesk -> freshdesk");
+    let report = verify(&source, &target, &mut state, &Kind::ALL, &Silent)
+        .expect("verify zendesk -> freshdesk");
     eprintln!(
         "zendesk -> freshdesk: {} failures, {:.1}s, {} zendesk + {} freshdesk requests",
         moved.failures.len(),
@@ -370,14 +351,8 @@ fn zendesk_to_freshdesk_and_back_verifies_on_the_portable_fields() {
         &Cancel::new(),
     )
     .expect("freshdesk -> zendesk");
-    let report2 = verify(
-        &Source::capabilities(&fd_source),
-        &zd_target,
-        &mut state2,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify freshdesk -> zendesk");
+    let report2 = verify(&fd_source, &zd_target, &mut state2, &Kind::ALL, &Silent)
+        .expect("verify freshdesk -> zendesk");
     eprintln!(
         "freshdesk -> zendesk: {} failures in {:.1}s in all",
         returned.failures.len(),

@@ -106,6 +106,7 @@ impl Rt {
                     source_id,
                     result,
                     children: Vec::new(),
+                    adopted: None,
                 }),
             }
         }
@@ -605,6 +606,7 @@ impl Rt {
                     source_id: source_id.clone(),
                     result: Err(invalid(Kind::Ticket, &source_id, "kind", "not a ticket")),
                     children: Vec::new(),
+                    adopted: None,
                 });
                 continue;
             };
@@ -624,6 +626,7 @@ impl Rt {
                 source_id,
                 result,
                 children: Vec::new(),
+                adopted: None,
             });
         }
         // Links need both tickets: set them once the whole batch exists.

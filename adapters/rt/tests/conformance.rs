@@ -276,7 +276,7 @@ fn archive_to_rt_to_archive_verifies_on_an_rt_that_keeps_import_fields() {
 }
 
 fn round_trip(kind: RtKind) {
-    use switchover_adapter::{Source, Target};
+    use switchover_adapter::Target;
     use switchover_archive::Archive;
     use switchover_engine::state::StateStore;
     use switchover_engine::{Cancel, Options, Silent, migrate, verify};
@@ -309,14 +309,7 @@ fn round_trip(kind: RtKind) {
         moved.failures
     );
     assert_eq!(moved.kinds[&Kind::Ticket].created, 4);
-    let report = verify(
-        &Source::capabilities(&archive),
-        &rt,
-        &mut state,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify leg 1");
+    let report = verify(&archive, &rt, &mut state, &Kind::ALL, &Silent).expect("verify leg 1");
     assert!(report.all_matched(), "archive -> RT differs: {report:#?}");
     let comment_lossy: Vec<&str> = report.kinds[&Kind::Comment]
         .lossy
@@ -363,14 +356,8 @@ fn round_trip(kind: RtKind) {
     );
     assert_eq!(returned.kinds[&Kind::Ticket].created, 4);
     assert_eq!(returned.kinds[&Kind::Comment].created, 6);
-    let report2 = verify(
-        &Source::capabilities(&rt_source),
-        &back,
-        &mut state2,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify leg 2");
+    let report2 =
+        verify(&rt_source, &back, &mut state2, &Kind::ALL, &Silent).expect("verify leg 2");
     assert!(report2.all_matched(), "RT -> archive differs: {report2:#?}");
     Target::finish(&back).expect("seal the kept archive");
 

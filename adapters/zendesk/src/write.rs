@@ -25,6 +25,7 @@ fn outcome(source_id: &str, result: Result<String, AdapterError>) -> WriteOutcom
         source_id: source_id.to_string(),
         result,
         children: Vec::new(),
+        adopted: None,
     }
 }
 

@@ -116,6 +116,12 @@ pub struct WriteOutcome {
     /// is not known written: the engine asks [`Target::find_embedded`] or writes it as
     /// a record of its own kind later.
     pub children: Vec<WriteOutcome>,
+    /// Set when the target already had this record before the migration (a group of
+    /// the same name, a user with the same e-mail) and the write adopted it instead of
+    /// creating one: rollback then gives it back ([`Target::release`]) instead of
+    /// deleting it. `None` means the write created the record (or updated one it had
+    /// created before).
+    pub adopted: Option<Adopted>,
 }
 
 impl WriteOutcome {
@@ -125,8 +131,31 @@ impl WriteOutcome {
             source_id: source_id.into(),
             result,
             children: Vec::new(),
+            adopted: None,
         }
     }
+
+    /// The outcome of a write that adopted a record the target already had.
+    pub fn adopted(
+        source_id: impl Into<String>,
+        target_id: impl Into<String>,
+        adopted: Adopted,
+    ) -> Self {
+        WriteOutcome {
+            adopted: Some(adopted),
+            ..WriteOutcome::new(source_id, Ok(target_id.into()))
+        }
+    }
+}
+
+/// What a target had of a record the migration adopted, so that a rollback can give it
+/// back as it was.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Adopted {
+    /// The values the adopting write changed, as the target had them before, in the
+    /// adapter's own form (the vendor's field names). [`Target::release`] writes them
+    /// back.
+    pub before: serde_json::Value,
 }
 
 /// A record read back from a target.
@@ -228,10 +257,23 @@ pub trait Target: TargetInfo {
         Ok(())
     }
 
-    /// Deletes records by target id; per-record results in the same order.
+    /// Deletes records by target id; per-record results in the same order. The engine
+    /// asks only for records the migration created.
     fn delete(
         &self,
         kind: Kind,
         target_ids: &[String],
     ) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
+
+    /// Gives back a record the migration adopted ([`WriteOutcome::adopted`]): removes
+    /// its source marker and writes back the values it had before. Never deletes it.
+    /// The default says the target cannot, and rollback leaves the record in place.
+    fn release(&self, kind: Kind, target_id: &str, before: &Adopted) -> Result<(), AdapterError> {
+        let _ = (target_id, before);
+        Err(AdapterError::unsupported(
+            &self.capabilities().adapter,
+            kind,
+            "give back (release) adopted records of",
+        ))
+    }
 }

@@ -177,15 +177,24 @@ fn print_summary(summary: &RunSummary) -> Result<()> {
     writeln!(out, "run {} ({})", summary.run, summary.mode)?;
     writeln!(
         out,
-        "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
-        "kind", "created", "updated", "unchanged", "reconciled", "failed", "skipped", "deleted"
+        "{:<22} {:>9} {:>8} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
+        "kind",
+        "created",
+        "adopted",
+        "updated",
+        "unchanged",
+        "reconciled",
+        "failed",
+        "skipped",
+        "deleted"
     )?;
     for (kind, c) in &summary.kinds {
         writeln!(
             out,
-            "{:<22} {:>9} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
+            "{:<22} {:>9} {:>8} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8}",
             kind.as_str(),
             c.created,
+            c.adopted,
             c.updated,
             c.unchanged,
             c.reconciled,
@@ -267,14 +276,15 @@ fn print_verify(report: &VerifyReport) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  digest root",
-        "kind", "matched", "differ", "missing", "extra", "unmarked"
+        "{:<22} {:>8} {:>8} {:>7} {:>8} {:>6} {:>9}  digest root",
+        "kind", "source", "matched", "differ", "missing", "extra", "unmarked"
     )?;
     for (kind, v) in &report.kinds {
         writeln!(
             out,
-            "{:<22} {:>8} {:>7} {:>8} {:>6} {:>9}  {}",
+            "{:<22} {:>8} {:>8} {:>7} {:>8} {:>6} {:>9}  {}",
             kind.as_str(),
+            v.source_records,
             v.matched,
             v.differ,
             v.missing,
@@ -282,18 +292,48 @@ fn print_verify(report: &VerifyReport) -> Result<()> {
             v.unmarked,
             v.target_root
         )?;
-        for (label, ids) in [
-            ("differ", &v.differ_ids),
-            ("missing on target", &v.missing_ids),
-            ("extra on target", &v.extra_ids),
-        ] {
-            if !ids.is_empty() {
-                writeln!(
-                    out,
-                    "    {label}: {}",
-                    ids.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
-                )?;
+        let lines = |items: Vec<String>, total: u64| {
+            let mut text = items.into_iter().take(10).collect::<Vec<_>>().join("; ");
+            if total > 10 {
+                text.push_str(&format!("; and {} more", total - 10));
             }
+            text
+        };
+        if !v.differing.is_empty() {
+            writeln!(
+                out,
+                "    differ (fields): {}",
+                lines(
+                    v.differing.iter().map(ToString::to_string).collect(),
+                    v.differ
+                )
+            )?;
+        }
+        if v.missing > 0 {
+            let reasons: Vec<String> = v
+                .missing_by_reason
+                .iter()
+                .map(|(reason, n)| format!("{n} {}", reason.describe()))
+                .collect();
+            writeln!(out, "    missing on target: {}", reasons.join(", "))?;
+            writeln!(
+                out,
+                "      {}",
+                lines(
+                    v.missing_records.iter().map(ToString::to_string).collect(),
+                    v.missing
+                )
+            )?;
+        }
+        if !v.extra_records.is_empty() {
+            writeln!(
+                out,
+                "    extra on target: {}",
+                lines(
+                    v.extra_records.iter().map(ToString::to_string).collect(),
+                    v.extra
+                )
+            )?;
         }
         for a in &v.attachments_differ {
             writeln!(out, "    attachment: {a}")?;
@@ -333,7 +373,7 @@ pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
     let report = switchover_engine::verify(
-        &opened.source.capabilities(),
+        opened.source.as_ref(),
         opened.target.as_ref(),
         &mut state,
         &opened.plan.options.kinds,
@@ -357,7 +397,7 @@ pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
 pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
     if !yes {
         bail!(
-            "rollback deletes from the target every record this migration created; run again with --yes to confirm"
+            "rollback deletes from the target every record this migration created and gives back, as they were, the records it adopted; run again with --yes to confirm"
         );
     }
     let opened = open(plan_path)?;
@@ -365,12 +405,37 @@ pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
     let summary = switchover_engine::rollback(opened.target.as_ref(), &mut state, &Bars::new())?;
     let mut out = std::io::stdout().lock();
     for (kind, n) in &summary.deleted {
-        writeln!(out, "{:<22} {n} deleted", kind.as_str())?;
+        writeln!(
+            out,
+            "{:<22} {n} deleted (created by the migration)",
+            kind.as_str()
+        )?;
+    }
+    for (kind, n) in &summary.released {
+        writeln!(
+            out,
+            "{:<22} {n} given back (the target had them before; marker removed, earlier values restored)",
+            kind.as_str()
+        )?;
     }
     for (kind, n) in &summary.not_deletable {
         writeln!(
             out,
             "{:<22} {n} left in place: the target cannot delete them",
+            kind.as_str()
+        )?;
+    }
+    for (kind, n) in &summary.not_releasable {
+        writeln!(
+            out,
+            "{:<22} {n} adopted, left in place with the migration's marker and values: the target cannot give them back",
+            kind.as_str()
+        )?;
+    }
+    for (kind, n) in &summary.origin_unknown {
+        writeln!(
+            out,
+            "{:<22} {n} left in place: their origin is unknown (found by marker after a crash), so they may have been there before",
             kind.as_str()
         )?;
     }
@@ -561,7 +626,7 @@ pub fn bench(tickets: usize, attachment_bytes: usize, dir: Option<PathBuf>) -> R
     let moved = summary.totals().processed();
     let t2 = Instant::now();
     let report = switchover_engine::verify(
-        &opened.source.capabilities(),
+        opened.source.as_ref(),
         opened.target.as_ref(),
         &mut state,
         &opened.plan.options.kinds,

@@ -63,8 +63,8 @@ impl Observer for Bars {
                 let bar = self.bar(*kind, None);
                 bar.set_position(counts.processed());
                 bar.finish_with_message(format!(
-                    "created {} updated {} unchanged {} failed {}",
-                    counts.created, counts.updated, counts.unchanged, counts.failed
+                    "created {} adopted {} updated {} unchanged {} failed {}",
+                    counts.created, counts.adopted, counts.updated, counts.unchanged, counts.failed
                 ));
             }
             Event::Backoff { kind, wait, reason } => {

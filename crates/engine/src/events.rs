@@ -57,6 +57,9 @@ pub enum Event {
 pub struct KindCounts {
     /// Newly created on the target.
     pub created: u64,
+    /// Already on the target before the migration (same name, same e-mail) and adopted:
+    /// marked and updated, never deleted by a rollback.
+    pub adopted: u64,
     /// Updated on the target (changed in the source since the last run).
     pub updated: u64,
     /// Already on the target with the same digest.
@@ -82,6 +85,7 @@ impl KindCounts {
     /// Adds another count set.
     pub fn add(&mut self, other: &KindCounts) {
         self.created += other.created;
+        self.adopted += other.adopted;
         self.updated += other.updated;
         self.unchanged += other.unchanged;
         self.reconciled += other.reconciled;
@@ -95,7 +99,13 @@ impl KindCounts {
 
     /// Records processed.
     pub fn processed(&self) -> u64 {
-        self.created + self.updated + self.unchanged + self.reconciled + self.failed + self.skipped
+        self.created
+            + self.adopted
+            + self.updated
+            + self.unchanged
+            + self.reconciled
+            + self.failed
+            + self.skipped
     }
 }
 

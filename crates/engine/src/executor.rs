@@ -150,20 +150,22 @@ impl Ctx<'_> {
     }
 
     /// Writes one batch, retrying transient failures and rate limits. Before re-sending
-    /// after a transient failure it asks the target which records landed anyway.
+    /// after a transient failure it asks the target which records landed anyway; those
+    /// are also returned by source id, as their origin (created or adopted) is unknown.
     fn write_with_retry(
         &self,
         kind: Kind,
         batch: &[WriteRequest],
-    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+    ) -> Result<BatchWritten, AdapterError> {
         let mut remaining: Vec<WriteRequest> = batch.to_vec();
         let mut done = Vec::with_capacity(batch.len());
+        let mut found = Vec::new();
         let attempts = self.options.batch_attempts.max(1);
         for attempt in 1..=attempts {
             match self.sink.write(kind, &remaining, &self.content) {
                 Ok(outcomes) => {
                     done.extend(outcomes);
-                    return Ok(done);
+                    return Ok((done, found));
                 }
                 Err(e) if e.is_retryable() && attempt < attempts && !self.cancel.is_cancelled() => {
                     let wait = self.backoff(attempt - 1, &e);
@@ -183,18 +185,15 @@ impl Ctx<'_> {
                             let id = r.record.id();
                             match landed.get(id) {
                                 Some(target) => {
-                                    done.push(WriteOutcome {
-                                        source_id: id.to_string(),
-                                        result: Ok(target.clone()),
-                                        children: Vec::new(),
-                                    });
+                                    done.push(WriteOutcome::new(id, Ok(target.clone())));
+                                    found.push(id.to_string());
                                     false
                                 }
                                 None => true,
                             }
                         });
                         if remaining.is_empty() {
-                            return Ok(done);
+                            return Ok((done, found));
                         }
                     }
                 }
@@ -262,8 +261,12 @@ impl Ctx<'_> {
     }
 }
 
+/// A batch's outcomes, and the source ids among them that were found by marker after a
+/// lost answer (their origin, created or adopted, is unknown).
+type BatchWritten = (Vec<WriteOutcome>, Vec<String>);
+
 /// Reads one page, waiting out rate limits and transient failures.
-fn read_with_retry(
+pub(crate) fn read_with_retry(
     kind: Kind,
     source: &dyn Source,
     request: &PageRequest,
@@ -607,7 +610,7 @@ impl Runner<'_> {
                 .ceil() as u64;
         }
         let ctx = &self.ctx;
-        let results: Vec<Result<Vec<WriteOutcome>, AdapterError>> = self.pool.install(|| {
+        let results: Vec<Result<BatchWritten, AdapterError>> = self.pool.install(|| {
             batches
                 .par_iter()
                 .map(|batch| ctx.write_with_retry(kind, batch))
@@ -619,6 +622,7 @@ impl Runner<'_> {
             .map(|(r, d, w)| (r.id(), (r, d, w.existing.is_some())))
             .collect();
         let mut written: Vec<(String, String, Digest)> = Vec::new();
+        let mut origins: Vec<(String, crate::state::Origin)> = Vec::new();
         let mut downloaded: Vec<(String, Digest, u64)> = Vec::new();
         let mut refused: Vec<String> = Vec::new();
         let mut settled_children = SettledChildren::default();
@@ -632,8 +636,9 @@ impl Runner<'_> {
             .unwrap_or_default();
         for (batch, result) in batches.iter().zip(results) {
             match result {
-                Ok(outcomes) => {
+                Ok((outcomes, found_by_marker)) => {
                     for outcome in outcomes {
+                        let origin_unknown = found_by_marker.contains(&outcome.source_id);
                         let Some((record, digest, was_update)) =
                             by_id.get(outcome.source_id.as_str()).copied()
                         else {
@@ -660,8 +665,22 @@ impl Runner<'_> {
                                 );
                                 if was_update {
                                     counts.updated += 1;
+                                } else if origin_unknown {
+                                    // Landed, answer lost, found by marker: created or
+                                    // adopted, nobody can say; rollback leaves it.
+                                    counts.reconciled += 1;
+                                } else if let Some(adopted) = &outcome.adopted {
+                                    counts.adopted += 1;
+                                    origins.push((
+                                        outcome.source_id.clone(),
+                                        crate::state::Origin::Adopted(adopted.before.clone()),
+                                    ));
                                 } else {
                                     counts.created += 1;
+                                    origins.push((
+                                        outcome.source_id.clone(),
+                                        crate::state::Origin::Created,
+                                    ));
                                 }
                                 if deferred.contains(&outcome.source_id) {
                                     let json = serde_json::to_string(record).unwrap_or_default();
@@ -695,6 +714,7 @@ impl Runner<'_> {
         }
         self.state.record_attachments(&downloaded)?;
         self.state.mark_written(kind, self.generation, &written)?;
+        self.state.record_origins(kind, &origins)?;
         self.state.drop_pending(kind, &refused)?;
         if let Some(children) = &children {
             let embedded = self.embedded.entry(children.kind).or_default();
@@ -702,6 +722,12 @@ impl Runner<'_> {
             embedded.attachment_bytes += settled_children.attachment_bytes;
             self.state
                 .mark_written(children.kind, self.generation, &settled_children.written)?;
+            let created: Vec<(String, crate::state::Origin)> = settled_children
+                .written
+                .iter()
+                .map(|(id, _, _)| (id.clone(), crate::state::Origin::Created))
+                .collect();
+            self.state.record_origins(children.kind, &created)?;
             self.state
                 .drop_pending(children.kind, &settled_children.not_written)?;
         }

@@ -34,7 +34,10 @@ pub use executor::{
     SampleRecord, SampleTicket, UnresolvedPolicy, dry_run, migrate, retry_failed,
 };
 pub use rollback::{RollbackSummary, rollback};
-pub use verify::{KindVerification, VerifyReport, verify};
+pub use verify::{
+    DifferingRecord, ExtraRecord, KindVerification, MissingReason, MissingRecord, VerifyReport,
+    verify,
+};
 
 use switchover_adapter::AdapterError;
 
@@ -47,6 +50,10 @@ pub enum EngineError {
     /// An adapter failed in a way that stops the run (authentication, bad settings, fatal).
     #[error("{0}")]
     Adapter(#[from] AdapterError),
+    /// Nothing has been migrated with this state store, so there is nothing to verify
+    /// or roll back; says what to run instead.
+    #[error("{0}")]
+    NotMigrated(String),
     /// The plan is wrong; every problem is listed.
     #[error("the plan has {} problem(s):\n  - {}", .0.len(), .0.join("\n  - "))]
     Plan(Vec<String>),

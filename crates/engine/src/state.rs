@@ -37,6 +37,16 @@ impl RecordStatus {
     }
 }
 
+/// How a record came to be on the target.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub enum Origin {
+    /// This migration created it: rollback deletes it.
+    Created,
+    /// The target had it before and the migration adopted it; the values it had before,
+    /// in the adapter's form: rollback gives it back.
+    Adopted(serde_json::Value),
+}
+
 /// One row of the id map.
 #[derive(Debug, Clone)]
 pub struct MappedRecord {
@@ -132,6 +142,8 @@ impl StateStore {
                  digest TEXT,
                  status TEXT NOT NULL,
                  seen_run INTEGER,
+                 origin TEXT,
+                 before TEXT,
                  PRIMARY KEY (kind, source_id)
              ) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS id_map_target ON id_map (kind, target_id);
@@ -175,7 +187,93 @@ impl StateStore {
              );",
         )
         .map_err(db("cannot create state tables"))?;
+        // State files from before origins were recorded: add the columns (their rows
+        // keep an unknown origin, which rollback never deletes).
+        let has_origin: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('id_map') WHERE name = 'origin'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("cannot read the id map's columns"))?;
+        if has_origin == 0 {
+            conn.execute_batch(
+                "ALTER TABLE id_map ADD COLUMN origin TEXT; ALTER TABLE id_map ADD COLUMN before TEXT;",
+            )
+            .map_err(db("cannot add origins to the id map"))?;
+        }
         Ok(StateStore { conn })
+    }
+
+    /// Records how written records came to be on the target, in one transaction:
+    /// created by this migration, or adopted with what they had before (`before`, the
+    /// adapter's JSON). Rows not recorded here (found by marker after a crash) keep an
+    /// unknown origin.
+    pub fn record_origins(
+        &mut self,
+        kind: Kind,
+        origins: &[(String, Origin)],
+    ) -> Result<(), EngineError> {
+        if origins.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE id_map SET origin = ?3, before = ?4 WHERE kind = ?1 AND source_id = ?2",
+                )
+                .map_err(db("cannot prepare origin"))?;
+            for (source_id, origin) in origins {
+                let (name, before) = match origin {
+                    Origin::Created => ("created", None),
+                    Origin::Adopted(before) => ("adopted", Some(before.to_string())),
+                };
+                stmt.execute(params![kind_text(kind), source_id, name, before])
+                    .map_err(db("cannot record origin"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit origins"))
+    }
+
+    /// Written records of a kind with their origin, `(source id, target id, origin)`
+    /// (`None`: unknown), ordered by source id, in pages after `after`.
+    #[allow(clippy::type_complexity)]
+    pub fn written_origins_page(
+        &self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, String, Option<Origin>)>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT source_id, target_id, origin, before FROM id_map WHERE kind = ?1 AND status = 'written' AND source_id > ?2 ORDER BY source_id LIMIT ?3")
+            .map_err(db("cannot prepare written"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind), after, limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(db("cannot list written"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (source, target, origin, before) = row.map_err(db("cannot list written"))?;
+            let origin = match origin.as_deref() {
+                Some("created") => Some(Origin::Created),
+                Some("adopted") => Some(Origin::Adopted(
+                    before
+                        .and_then(|b| serde_json::from_str(&b).ok())
+                        .unwrap_or(serde_json::Value::Null),
+                )),
+                _ => None,
+            };
+            out.push((source, target, origin));
+        }
+        Ok(out)
     }
 
     /// Starts a run and returns its id.
@@ -373,7 +471,9 @@ impl StateStore {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO id_map (kind, source_id, digest, status) VALUES (?1, ?2, ?3, 'pending')
-                     ON CONFLICT(kind, source_id) DO UPDATE SET status = CASE WHEN status = 'written' THEN 'written' ELSE 'pending' END",
+                     ON CONFLICT(kind, source_id) DO UPDATE SET status = CASE WHEN status = 'written' THEN 'written' ELSE 'pending' END,
+                         origin = CASE WHEN status = 'written' THEN origin ELSE NULL END,
+                         before = CASE WHEN status = 'written' THEN before ELSE NULL END",
                 )
                 .map_err(db("cannot prepare intent"))?;
             for (id, digest) in records {
@@ -654,17 +754,56 @@ impl StateStore {
             .map(|row| row.and_then(|(d, s)| d.parse().ok().map(|d| (d, s as u64))))
     }
 
-    /// Starts a verification pass: forgets what an earlier pass saw.
+    /// Whether any run (a migration, finished or not, or a retry) has begun on this
+    /// state store: before one, there is nothing to verify or roll back.
+    pub fn has_any_run(&self) -> Result<bool, EngineError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM runs WHERE mode <> 'dry-run'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(db("cannot read runs"))
+    }
+
+    /// Starts a verification pass: forgets what an earlier pass read from either side.
     pub fn begin_verify(&self) -> Result<(), EngineError> {
         self.conn
             .execute_batch(
-                "CREATE TABLE IF NOT EXISTS verify_seen (
+                "DROP TABLE IF EXISTS verify_seen;
+                 DROP TABLE IF EXISTS verify_source;
+                 CREATE TABLE verify_seen (
                      kind TEXT NOT NULL, source_id TEXT NOT NULL, digest TEXT NOT NULL,
+                     fields TEXT NOT NULL,
                      PRIMARY KEY (kind, source_id)
                  ) WITHOUT ROWID;
-                 DELETE FROM verify_seen;",
+                 CREATE TABLE verify_source (
+                     kind TEXT NOT NULL, source_id TEXT NOT NULL, digest TEXT NOT NULL,
+                     fields TEXT NOT NULL,
+                     PRIMARY KEY (kind, source_id)
+                 ) WITHOUT ROWID;",
             )
             .map_err(db("cannot prepare verification"))
+    }
+
+    /// Records the digest of a record as read from the source; false if read before.
+    pub fn verify_source_record(
+        &self,
+        kind: Kind,
+        source_id: &str,
+        digest: &Digest,
+        fields: &str,
+    ) -> Result<bool, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO verify_source (kind, source_id, digest, fields) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(db("cannot prepare verify source record"))?;
+        stmt.execute(params![kind_text(kind), source_id, digest.to_hex(), fields])
+            .map(|n| n == 1)
+            .map_err(db("cannot record source digest"))
     }
 
     /// Records the digest of a record read back from the target; false if seen before.
@@ -673,14 +812,15 @@ impl StateStore {
         kind: Kind,
         source_id: &str,
         digest: &Digest,
+        fields: &str,
     ) -> Result<bool, EngineError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "INSERT OR IGNORE INTO verify_seen (kind, source_id, digest) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO verify_seen (kind, source_id, digest, fields) VALUES (?1, ?2, ?3, ?4)",
             )
             .map_err(db("cannot prepare verify record"))?;
-        stmt.execute(params![kind_text(kind), source_id, digest.to_hex()])
+        stmt.execute(params![kind_text(kind), source_id, digest.to_hex(), fields])
             .map(|n| n == 1)
             .map_err(db("cannot record verified digest"))
     }
@@ -692,9 +832,30 @@ impl StateStore {
         after: &str,
         limit: usize,
     ) -> Result<Vec<(String, Digest)>, EngineError> {
+        self.verify_page("verify_seen", kind, after, limit)
+    }
+
+    /// Source digests of a kind as the verification read them, ordered by source id, in
+    /// pages after `after`.
+    pub fn verify_source_page(
+        &self,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Digest)>, EngineError> {
+        self.verify_page("verify_source", kind, after, limit)
+    }
+
+    fn verify_page(
+        &self,
+        table: &str,
+        kind: Kind,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Digest)>, EngineError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT source_id, digest FROM verify_seen WHERE kind = ?1 AND source_id > ?2 ORDER BY source_id LIMIT ?3")
+            .prepare_cached(&format!("SELECT source_id, digest FROM {table} WHERE kind = ?1 AND source_id > ?2 ORDER BY source_id LIMIT ?3"))
             .map_err(db("cannot prepare verified page"))?;
         let rows = stmt
             .query_map(params![kind_text(kind), after, limit as i64], |r| {
@@ -706,36 +867,92 @@ impl StateStore {
             .map_err(db("cannot list verified"))
     }
 
-    /// Written records of a kind the verification pass did not see on the target.
-    pub fn missing_after_verify(
+    /// Every record of a kind the verification read from the source and found on the
+    /// target: `(source id, source digest, source field digests, target digest, target
+    /// field digests)`, in source id order.
+    pub fn verify_pairs(
         &self,
         kind: Kind,
-        limit: usize,
-    ) -> Result<(u64, Vec<String>), EngineError> {
-        let count = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM id_map m WHERE m.kind = ?1 AND m.status = 'written'
-                 AND NOT EXISTS (SELECT 1 FROM verify_seen v WHERE v.kind = m.kind AND v.source_id = m.source_id)",
-                params![kind_text(kind)],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(db("cannot count missing"))?;
+        mut each: impl FnMut(String, String, String, String, String),
+    ) -> Result<(), EngineError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT source_id FROM id_map m WHERE m.kind = ?1 AND m.status = 'written'
-                 AND NOT EXISTS (SELECT 1 FROM verify_seen v WHERE v.kind = m.kind AND v.source_id = m.source_id)
-                 ORDER BY source_id LIMIT ?2",
+                "SELECT s.source_id, s.digest, s.fields, t.digest, t.fields FROM verify_source s
+                 JOIN verify_seen t ON t.kind = s.kind AND t.source_id = s.source_id
+                 WHERE s.kind = ?1 ORDER BY s.source_id",
+            )
+            .map_err(db("cannot prepare verify pairs"))?;
+        let mut rows = stmt
+            .query(params![kind_text(kind)])
+            .map_err(db("cannot list verify pairs"))?;
+        while let Some(r) = rows.next().map_err(db("cannot read verify pair"))? {
+            let get = |i: usize| r.get::<_, String>(i).map_err(db("cannot read verify pair"));
+            each(get(0)?, get(1)?, get(2)?, get(3)?, get(4)?);
+        }
+        Ok(())
+    }
+
+    /// Records of a kind the verification read from the source but not on the target,
+    /// with what the id map and the failures say of them: `(source id, id map status,
+    /// failure kind, failure message)`, in source id order.
+    #[allow(clippy::type_complexity)]
+    pub fn verify_missing(
+        &self,
+        kind: Kind,
+        mut each: impl FnMut(String, Option<String>, Option<String>, Option<String>),
+    ) -> Result<(), EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.source_id, m.status, f.error_kind, f.message FROM verify_source s
+                 LEFT JOIN id_map m ON m.kind = s.kind AND m.source_id = s.source_id
+                 LEFT JOIN failures f ON f.kind = s.kind AND f.source_id = s.source_id
+                 WHERE s.kind = ?1
+                 AND NOT EXISTS (SELECT 1 FROM verify_seen t WHERE t.kind = s.kind AND t.source_id = s.source_id)
+                 ORDER BY s.source_id",
             )
             .map_err(db("cannot prepare missing"))?;
-        let rows = stmt
-            .query_map(params![kind_text(kind), limit as i64], |r| r.get(0))
+        let mut rows = stmt
+            .query(params![kind_text(kind)])
             .map_err(db("cannot list missing"))?;
-        let ids = rows
-            .collect::<Result<_, _>>()
-            .map_err(db("cannot list missing"))?;
-        Ok((count as u64, ids))
+        while let Some(r) = rows.next().map_err(db("cannot read missing"))? {
+            let id: String = r.get(0).map_err(db("cannot read missing"))?;
+            let opt = |i: usize| {
+                r.get::<_, Option<String>>(i)
+                    .map_err(db("cannot read missing"))
+            };
+            each(id, opt(1)?, opt(2)?, opt(3)?);
+        }
+        Ok(())
+    }
+
+    /// Records of a kind on the target that carry a source id the verification did not
+    /// read from the source: `(source id, id map status)`, in source id order.
+    pub fn verify_extra(
+        &self,
+        kind: Kind,
+        mut each: impl FnMut(String, Option<String>),
+    ) -> Result<(), EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT t.source_id, m.status FROM verify_seen t
+                 LEFT JOIN id_map m ON m.kind = t.kind AND m.source_id = t.source_id
+                 WHERE t.kind = ?1
+                 AND NOT EXISTS (SELECT 1 FROM verify_source s WHERE s.kind = t.kind AND s.source_id = t.source_id)
+                 ORDER BY t.source_id",
+            )
+            .map_err(db("cannot prepare extra"))?;
+        let mut rows = stmt
+            .query(params![kind_text(kind)])
+            .map_err(db("cannot list extra"))?;
+        while let Some(r) = rows.next().map_err(db("cannot read extra"))? {
+            let id: String = r.get(0).map_err(db("cannot read extra"))?;
+            let status: Option<String> = r.get(1).map_err(db("cannot read extra"))?;
+            each(id, status);
+        }
+        Ok(())
     }
 
     /// Remembers a record written without its references to records of its own kind

@@ -1,46 +1,142 @@
-//! Verification: read the target back, recompute digests on the portable projection,
-//! hash attachment bytes, and sort every record into matched, differ, missing on target
-//! and extra on target, with per-kind Merkle roots and one manifest digest.
+//! Verification: a proof computed from the two sides, never from the migration's own
+//! bookkeeping. The source is read afresh and every record in the plan's scope is
+//! digested on the portable projection; the target is read back and digested the same
+//! way (its references turned back into source ids through the id map). Each source
+//! record is then matched, differing (with the fields named), or missing on the target
+//! with the reason the state store knows (failed, skipped by policy, outcome unknown,
+//! never attempted, rolled back, or written and since gone); each target record with a
+//! source marker the source no longer has is extra. The Merkle roots and the manifest
+//! digest of the source side are computed from what was read from the source.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
-use switchover_adapter::{Capabilities, LossyField, PageRequest, Target};
-use switchover_model::Kind;
-use switchover_model::digest::{ContentHasher, Digest, record_digest};
+use switchover_adapter::{Capabilities, LossyField, PageRequest, Source, Target};
+use switchover_model::digest::{ContentHasher, Digest, FieldSet, field_digests, record_digest};
 use switchover_model::merkle::{MerkleBuilder, manifest_digest};
+use switchover_model::{Kind, Record};
 
 use crate::EngineError;
-use crate::events::{Event, Observer};
+use crate::events::{Cancel, Event, Observer};
+use crate::executor::{Options, read_with_retry};
 use crate::planner::plan_kinds;
 use crate::state::StateStore;
 
-/// How many ids each list of a report keeps (the counts are always complete).
+/// How many records each list of a report keeps (the counts are always complete).
 const LIST_LIMIT: usize = 1000;
+
+/// A record on both sides whose compared fields differ.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DifferingRecord {
+    /// Its source id.
+    pub source_id: String,
+    /// The portable fields whose values differ.
+    pub fields: Vec<String>,
+}
+
+impl fmt::Display for DifferingRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.source_id, self.fields.join(", "))
+    }
+}
+
+/// Why a source record is not on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingReason {
+    /// Its write failed; the error is recorded (`switchover retry-failed` sends it again).
+    Failed,
+    /// The plan's `unresolved_references = "skip"` left it out.
+    SkippedByPolicy,
+    /// A write was sent and its outcome is unknown (an interrupted run); the next
+    /// `migrate` settles it through the target's source marker.
+    OutcomeUnknown,
+    /// No run has tried it: new in the source since, or the run stopped before it.
+    NeverAttempted,
+    /// A rollback removed it.
+    RolledBack,
+    /// The id map says it was written, but the target no longer has it.
+    GoneFromTarget,
+}
+
+impl MissingReason {
+    /// The reason in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            MissingReason::Failed => "failed",
+            MissingReason::SkippedByPolicy => "skipped by the plan's policy",
+            MissingReason::OutcomeUnknown => "sent, outcome unknown (run migrate to settle)",
+            MissingReason::NeverAttempted => "never attempted (run migrate)",
+            MissingReason::RolledBack => "rolled back",
+            MissingReason::GoneFromTarget => "written, but no longer on the target",
+        }
+    }
+}
+
+/// A source record not on the target, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MissingRecord {
+    /// Its source id.
+    pub source_id: String,
+    /// Why it is not there.
+    pub reason: MissingReason,
+    /// The recorded error, for failed and skipped records.
+    pub error: Option<String>,
+}
+
+impl fmt::Display for MissingRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source_id, self.reason.describe())?;
+        if let Some(error) = &self.error {
+            write!(f, ": {error}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A target record whose source marker names no record the source has now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ExtraRecord {
+    /// The source id its marker names.
+    pub source_id: String,
+    /// What is known of it.
+    pub reason: String,
+}
+
+impl fmt::Display for ExtraRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.source_id, self.reason)
+    }
+}
 
 /// The verification of one kind.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct KindVerification {
-    /// Records equal on every portable field.
+    /// Records read from the source: the plan's scope for this kind.
+    pub source_records: u64,
+    /// Source records on the target and equal on every compared field.
     pub matched: u64,
-    /// Records on both sides whose portable fields differ.
+    /// Source records on the target whose compared fields differ.
     pub differ: u64,
-    /// Source ids of differing records (first 1000).
-    pub differ_ids: Vec<String>,
-    /// Records written by the migration and not found on the target.
+    /// The differing records with the fields that differ (first 1000).
+    pub differing: Vec<DifferingRecord>,
+    /// Source records not on the target.
     pub missing: u64,
-    /// Source ids of missing records (first 1000).
-    pub missing_ids: Vec<String>,
-    /// Records on the target carrying a source marker this migration does not know.
+    /// How many are missing for each reason.
+    pub missing_by_reason: BTreeMap<MissingReason, u64>,
+    /// The missing records with their reasons (first 1000).
+    pub missing_records: Vec<MissingRecord>,
+    /// Target records carrying a source marker of no source record, or a second copy.
     pub extra: u64,
-    /// Their source markers (first 1000).
-    pub extra_ids: Vec<String>,
+    /// The extra records (first 1000).
+    pub extra_records: Vec<ExtraRecord>,
     /// Records on the target without any source marker (there before the migration).
     pub unmarked: u64,
     /// The fields compared.
     pub fields: Vec<String>,
     /// Fields the target does not keep as they are, and how.
     pub lossy: Vec<LossyField>,
-    /// Merkle root over the source digests recorded at write time.
+    /// Merkle root over the digests of the records read from the source.
     pub source_root: Digest,
     /// Merkle root over the digests read back from the target.
     pub target_root: Digest,
@@ -48,6 +144,35 @@ pub struct KindVerification {
     pub attachments_checked: u64,
     /// Attachments whose bytes on the target do not hash to the source's SHA-256.
     pub attachments_differ: Vec<String>,
+}
+
+impl KindVerification {
+    /// Whether every source record of the kind is on the target and equal, and nothing
+    /// else carries a marker.
+    pub fn all_matched(&self) -> bool {
+        self.differ == 0
+            && self.missing == 0
+            && self.extra == 0
+            && self.attachments_differ.is_empty()
+    }
+
+    fn add_missing(&mut self, record: MissingRecord) {
+        self.missing += 1;
+        *self.missing_by_reason.entry(record.reason).or_default() += 1;
+        if self.missing_records.len() < LIST_LIMIT {
+            self.missing_records.push(record);
+        }
+    }
+
+    fn add_extra(&mut self, source_id: String, reason: impl Into<String>) {
+        self.extra += 1;
+        if self.extra_records.len() < LIST_LIMIT {
+            self.extra_records.push(ExtraRecord {
+                source_id,
+                reason: reason.into(),
+            });
+        }
+    }
 }
 
 /// A verification report.
@@ -64,24 +189,29 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
-    /// Whether everything matched.
+    /// Whether every in-scope source record is on the target and equal.
     pub fn all_matched(&self) -> bool {
-        self.kinds.values().all(|k| {
-            k.differ == 0 && k.missing == 0 && k.extra == 0 && k.attachments_differ.is_empty()
-        })
+        self.kinds.values().all(KindVerification::all_matched)
     }
 }
 
-/// Verifies what the migration recorded in `state` against what `target` holds.
+/// Verifies the target against a fresh reading of the source, for the kinds of the plan.
+/// An error if no migration has run on `state` yet: there is nothing to verify.
 pub fn verify(
-    source_capabilities: &Capabilities,
+    source: &dyn Source,
     target: &dyn Target,
     state: &mut StateStore,
     kinds: &[Kind],
     observer: &dyn Observer,
 ) -> Result<VerifyReport, EngineError> {
+    if !state.has_any_run()? {
+        return Err(EngineError::NotMigrated(
+            "no migration has run on this state store yet, so there is nothing to verify; run `switchover migrate` first (or `switchover dry-run` for a preview)".into(),
+        ));
+    }
+    let source_caps = source.capabilities();
     let target_caps = target.capabilities();
-    let plan = plan_kinds(kinds, source_capabilities, &target_caps);
+    let plan = plan_kinds(kinds, &source_caps, &target_caps);
     let mut report = VerifyReport::default();
     state.begin_verify()?;
     for kind in plan.moves {
@@ -92,45 +222,25 @@ pub fn verify(
             ));
             continue;
         }
-        let fields = Capabilities::portable_fields(source_capabilities, &target_caps, kind);
+        let fields = Capabilities::portable_fields(&source_caps, &target_caps, kind);
         let mut result = KindVerification {
             fields: fields.iter().cloned().collect(),
-            lossy: Capabilities::lossy_fields(source_capabilities, &target_caps, kind),
+            lossy: Capabilities::lossy_fields(&source_caps, &target_caps, kind),
             ..Default::default()
         };
-        observer.event(&Event::KindStarted { kind, total: None });
-        let mut reverse: HashMap<(Kind, String), Option<String>> = HashMap::new();
-        let mut request = PageRequest {
-            page_size: Some(500),
-            ..Default::default()
-        };
-        let mut seen = 0u64;
-        loop {
-            let page = target.read_back(kind, &request)?;
-            state.begin_batch()?;
-            let checked = check_page(
-                page.records,
-                kind,
-                &fields,
-                &target_caps,
-                target,
-                state,
-                &mut reverse,
-                &mut result,
-            );
-            state.commit_batch()?;
-            seen += checked?;
-            observer.event(&Event::Progress { kind, done: seen });
-            match page.next {
-                Some(next) => request.cursor = Some(next),
-                None => break,
-            }
-        }
-        let (missing, missing_ids) = state.missing_after_verify(kind, LIST_LIMIT)?;
-        result.missing = missing;
-        result.missing_ids = missing_ids;
-        result.source_root = source_root(state, kind)?;
-        result.target_root = target_root(state, kind)?;
+        read_source_side(source, kind, &fields, state, observer, &mut result)?;
+        read_target_side(
+            target,
+            kind,
+            &fields,
+            &target_caps,
+            state,
+            observer,
+            &mut result,
+        )?;
+        classify(state, kind, &mut result)?;
+        result.source_root = root(state, kind, StateStore::verify_source_page)?;
+        result.target_root = root(state, kind, StateStore::verified_page)?;
         report.kinds.insert(kind, result);
     }
     report.not_verified.extend(plan.left_behind);
@@ -149,12 +259,174 @@ pub fn verify(
     Ok(report)
 }
 
+/// The digest of a record and of each of its fields, as stored for the comparison.
+fn digests(record: &Record, fields: &FieldSet) -> (Digest, String) {
+    let per_field = serde_json::to_string(&field_digests(record, fields)).unwrap_or_default();
+    (record_digest(record, fields), per_field)
+}
+
+/// Reads every record of `kind` from the source and records its digests.
+fn read_source_side(
+    source: &dyn Source,
+    kind: Kind,
+    fields: &FieldSet,
+    state: &mut StateStore,
+    observer: &dyn Observer,
+    result: &mut KindVerification,
+) -> Result<(), EngineError> {
+    let total = source.count(kind).ok().flatten();
+    observer.event(&Event::KindStarted { kind, total });
+    let options = Options::default();
+    let cancel = Cancel::new();
+    let mut request = PageRequest {
+        page_size: source
+            .capabilities()
+            .kind(kind)
+            .map(|c| c.page_size)
+            .filter(|n| *n > 0),
+        ..Default::default()
+    };
+    loop {
+        let page = read_with_retry(kind, source, &request, &options, observer, &cancel)?;
+        state.begin_batch()?;
+        for mut record in page.records {
+            // The bytes were hashed when they were downloaded from the source; the
+            // target's are hashed on read-back.
+            if let Some(attachments) = record.attachments_mut() {
+                for attachment in attachments.iter_mut().filter(|a| a.sha256.is_none()) {
+                    if let Some((digest, size)) = state.attachment(&attachment.id)? {
+                        attachment.sha256 = Some(digest.to_hex());
+                        attachment.size = size;
+                    }
+                }
+            }
+            let (digest, per_field) = digests(&record, fields);
+            if state.verify_source_record(kind, record.id(), &digest, &per_field)? {
+                result.source_records += 1;
+            }
+        }
+        state.commit_batch()?;
+        observer.event(&Event::Progress {
+            kind,
+            done: result.source_records,
+        });
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Reads every record of `kind` back from the target and records its digests in
+/// source id space.
+fn read_target_side(
+    target: &dyn Target,
+    kind: Kind,
+    fields: &FieldSet,
+    target_caps: &Capabilities,
+    state: &mut StateStore,
+    observer: &dyn Observer,
+    result: &mut KindVerification,
+) -> Result<(), EngineError> {
+    let mut reverse: HashMap<(Kind, String), Option<String>> = HashMap::new();
+    let mut request = PageRequest {
+        page_size: Some(500),
+        ..Default::default()
+    };
+    let mut seen = 0u64;
+    loop {
+        let page = target.read_back(kind, &request)?;
+        state.begin_batch()?;
+        let checked = check_page(
+            page.records,
+            kind,
+            fields,
+            target_caps,
+            target,
+            state,
+            &mut reverse,
+            result,
+        );
+        state.commit_batch()?;
+        seen += checked?;
+        observer.event(&Event::Progress { kind, done: seen });
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// Sorts the records of both sides into matched, differing, missing and extra.
+fn classify(
+    state: &StateStore,
+    kind: Kind,
+    result: &mut KindVerification,
+) -> Result<(), EngineError> {
+    state.verify_pairs(
+        kind,
+        |source_id, digest, fields, target_digest, target_fields| {
+            if digest == target_digest {
+                result.matched += 1;
+                return;
+            }
+            result.differ += 1;
+            if result.differing.len() < LIST_LIMIT {
+                let want: BTreeMap<String, String> =
+                    serde_json::from_str(&fields).unwrap_or_default();
+                let have: BTreeMap<String, String> =
+                    serde_json::from_str(&target_fields).unwrap_or_default();
+                let names: std::collections::BTreeSet<&String> = want
+                    .keys()
+                    .chain(have.keys())
+                    .filter(|k| want.get(*k) != have.get(*k))
+                    .collect();
+                result.differing.push(DifferingRecord {
+                    source_id,
+                    fields: names.into_iter().cloned().collect(),
+                });
+            }
+        },
+    )?;
+    state.verify_missing(kind, |source_id, status, error_kind, message| {
+        let reason = match (status.as_deref(), error_kind.as_deref()) {
+            (_, Some("skipped_reference")) => MissingReason::SkippedByPolicy,
+            (_, Some(_)) => MissingReason::Failed,
+            (Some("pending"), None) => MissingReason::OutcomeUnknown,
+            (Some("written"), None) => MissingReason::GoneFromTarget,
+            (Some("rolled_back"), None) => MissingReason::RolledBack,
+            _ => MissingReason::NeverAttempted,
+        };
+        let error = error_kind.is_some().then_some(message).flatten();
+        result.add_missing(MissingRecord {
+            source_id,
+            reason,
+            error,
+        });
+    })?;
+    state.verify_extra(kind, |source_id, status| {
+        let reason = match status.as_deref() {
+            Some("written") => {
+                "migrated, but the source no longer has it (deleted since; a delta run removes it)"
+            }
+            Some("deleted_in_source") => {
+                "deleted in the source, and a delta run could not remove it"
+            }
+            _ => "its marker names no record this migration knows",
+        };
+        result.add_extra(source_id, reason);
+    })?;
+    Ok(())
+}
+
 /// Checks one page of read-back records; returns how many were compared.
 #[allow(clippy::too_many_arguments)]
 fn check_page(
     records: Vec<switchover_adapter::ReadBack>,
     kind: Kind,
-    fields: &switchover_model::digest::FieldSet,
+    fields: &FieldSet,
     target_caps: &Capabilities,
     target: &dyn Target,
     state: &mut StateStore,
@@ -170,18 +442,6 @@ fn check_page(
         };
         let Some(source_id) = source_id else {
             result.unmarked += 1;
-            continue;
-        };
-        let Some(expected) = state
-            .lookup(kind, &[source_id.as_str()])?
-            .into_iter()
-            .find(|(_, _, s)| *s == crate::state::RecordStatus::Written)
-            .map(|(_, row, _)| row.digest)
-        else {
-            result.extra += 1;
-            if result.extra_ids.len() < LIST_LIMIT {
-                result.extra_ids.push(source_id);
-            }
             continue;
         };
         // Back to source ids, so the digest compares like with like.
@@ -205,23 +465,10 @@ fn check_page(
             }
         });
         *record.id_mut() = source_id.clone();
-        let digest = record_digest(&record, fields);
-        if !state.verify_seen(kind, &source_id, &digest)? {
-            result.extra += 1;
-            if result.extra_ids.len() < LIST_LIMIT {
-                result
-                    .extra_ids
-                    .push(format!("{source_id} (a second copy)"));
-            }
+        let (digest, per_field) = digests(&record, fields);
+        if !state.verify_seen(kind, &source_id, &digest, &per_field)? {
+            result.add_extra(source_id, "a second copy on the target");
             continue;
-        }
-        if expected == Some(digest) {
-            result.matched += 1;
-        } else {
-            result.differ += 1;
-            if result.differ_ids.len() < LIST_LIMIT {
-                result.differ_ids.push(source_id.clone());
-            }
         }
         if target_caps.read_back_hashes_attachments {
             // The hashes were taken from the target's bytes and are part of the digest.
@@ -265,30 +512,18 @@ fn check_page(
     Ok(seen)
 }
 
-fn source_root(state: &StateStore, kind: Kind) -> Result<Digest, EngineError> {
-    let mut builder = MerkleBuilder::new();
-    let mut after = String::new();
-    loop {
-        let page = state.written_page(kind, &after, 5000)?;
-        let Some(last) = page.last() else { break };
-        after = last.0.clone();
-        for (source, _, digest) in &page {
-            builder
-                .push(source, &digest.unwrap_or_default())
-                .map_err(|e| EngineError::State(e.to_string()))?;
-        }
-    }
-    Ok(builder.finish())
-}
+/// Reads one page of `(source id, digest)` of one side of a verification.
+type DigestPage = fn(&StateStore, Kind, &str, usize) -> Result<Vec<(String, Digest)>, EngineError>;
 
-fn target_root(state: &StateStore, kind: Kind) -> Result<Digest, EngineError> {
+/// A Merkle root over one side's digests of a kind, in source id order.
+fn root(state: &StateStore, kind: Kind, page: DigestPage) -> Result<Digest, EngineError> {
     let mut builder = MerkleBuilder::new();
     let mut after = String::new();
     loop {
-        let page = state.verified_page(kind, &after, 5000)?;
-        let Some(last) = page.last() else { break };
+        let rows = page(state, kind, &after, 5000)?;
+        let Some(last) = rows.last() else { break };
         after = last.0.clone();
-        for (source, digest) in &page {
+        for (source, digest) in &rows {
             builder
                 .push(source, digest)
                 .map_err(|e| EngineError::State(e.to_string()))?;

@@ -266,14 +266,7 @@ fn comment_count(path: &Path) -> (usize, usize) {
 }
 
 fn verify_all(source: &Archive, target: &Wrapped<Importing>, state: &mut StateStore) {
-    let report = verify(
-        &Source::capabilities(source),
-        target,
-        state,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify");
+    let report = verify(source, target, state, &Kind::ALL, &Silent).expect("verify");
     assert!(report.all_matched(), "{report:#?}");
 }
 

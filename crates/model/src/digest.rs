@@ -153,6 +153,26 @@ pub fn record_digest(record: &Record, fields: &FieldSet) -> Digest {
     Digest::of(to_canonical_string(&projection(record, fields)).as_bytes())
 }
 
+/// The digest of each top-level field of the portable projection, as 16 hex digits:
+/// what a verification keeps of a record to name the fields that differ without
+/// keeping its content.
+pub fn field_digests(
+    record: &Record,
+    fields: &FieldSet,
+) -> std::collections::BTreeMap<String, String> {
+    match projection(record, fields) {
+        Value::Object(map) => map
+            .into_iter()
+            .filter(|(key, _)| key != "kind")
+            .map(|(key, value)| {
+                let hex = Digest::of(to_canonical_string(&value).as_bytes()).to_hex();
+                (key, hex[..16].to_string())
+            })
+            .collect(),
+        _ => Default::default(),
+    }
+}
+
 /// Streaming SHA-256 of attachment bytes.
 #[derive(Default, Clone)]
 pub struct ContentHasher {

@@ -518,6 +518,8 @@ pub struct VerifyKind {
     pub kind: String,
     /// Whether everything of it matched.
     pub ok: bool,
+    /// Records read from the source (the plan's scope).
+    pub source_records: String,
     /// Matched records.
     pub matched: String,
     /// Differing records.
@@ -532,11 +534,13 @@ pub struct VerifyKind {
     pub attachments_checked: String,
     /// Attachments whose bytes differ.
     pub attachments_differing: String,
-    /// Ids that differ.
+    /// Records that differ, each with the fields that differ.
     pub differ_ids: Capped,
-    /// Ids missing on the target.
+    /// Records missing on the target, each with why.
     pub missing_ids: Capped,
-    /// Source markers extra on the target.
+    /// How many are missing for each reason, in words.
+    pub missing_by_reason: Vec<String>,
+    /// Source markers extra on the target, each with what is known of it.
     pub extra_ids: Capped,
     /// Attachments that differ, one line each.
     pub attachments_differ: Capped,
@@ -550,11 +554,17 @@ pub struct VerifyKind {
     pub roots_equal: bool,
 }
 
+/// One line per listed record.
+fn lines<T: std::fmt::Display>(records: &[T]) -> Vec<String> {
+    records.iter().map(ToString::to_string).collect()
+}
+
 impl VerifyKind {
     fn new(kind: Kind, v: &KindVerification) -> Self {
         VerifyKind {
             kind: label(kind),
-            ok: v.differ == 0 && v.missing == 0 && v.extra == 0 && v.attachments_differ.is_empty(),
+            ok: v.all_matched(),
+            source_records: thousands(v.source_records),
             matched: thousands(v.matched),
             differ: thousands(v.differ),
             missing: thousands(v.missing),
@@ -562,9 +572,14 @@ impl VerifyKind {
             unmarked: thousands(v.unmarked),
             attachments_checked: thousands(v.attachments_checked),
             attachments_differing: thousands(v.attachments_differ.len() as u64),
-            differ_ids: Capped::new(&v.differ_ids, v.differ),
-            missing_ids: Capped::new(&v.missing_ids, v.missing),
-            extra_ids: Capped::new(&v.extra_ids, v.extra),
+            differ_ids: Capped::new(&lines(&v.differing), v.differ),
+            missing_ids: Capped::new(&lines(&v.missing_records), v.missing),
+            missing_by_reason: v
+                .missing_by_reason
+                .iter()
+                .map(|(reason, n)| format!("{} {}", thousands(*n), reason.describe()))
+                .collect(),
+            extra_ids: Capped::new(&lines(&v.extra_records), v.extra),
             attachments_differ: Capped::new(
                 &v.attachments_differ,
                 v.attachments_differ.len() as u64,
@@ -621,12 +636,13 @@ impl VerifyView {
         };
         let verdict = if all_matched {
             format!(
-                "ALL MATCHED: {} record(s) on the target equal the source on every compared field{not_verified}.",
+                "ALL MATCHED: all {} record(s) read from the source are on the target and equal on every compared field{not_verified}.",
                 thousands(matched)
             )
         } else {
             format!(
-                "DIFFERENCES FOUND: {} differ, {} missing on the target, {} extra on the target, {} attachment(s) differ; {} matched{not_verified}.",
+                "DIFFERENCES FOUND: of {} record(s) read from the source, {} differ and {} are missing on the target; {} extra on the target, {} attachment(s) differ; {} matched{not_verified}.",
+                thousands(sum(|v| v.source_records)),
                 thousands(sum(|v| v.differ)),
                 thousands(sum(|v| v.missing)),
                 thousands(sum(|v| v.extra)),

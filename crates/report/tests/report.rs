@@ -184,14 +184,7 @@ fn verify_report(edit: bool) -> VerifyReport {
             )
             .expect("edit");
     }
-    verify(
-        &Source::capabilities(&source),
-        &target,
-        &mut state,
-        &Kind::ALL,
-        &Silent,
-    )
-    .expect("verify")
+    verify(&source, &target, &mut state, &Kind::ALL, &Silent).expect("verify")
 }
 
 fn read_all(source: &Archive, kind: Kind) -> Vec<Record> {
@@ -435,7 +428,7 @@ fn customer_data_in_a_report_renders_as_text_never_as_markup() {
     )));
     assert!(pages[0].contains(&html_escaped(HOSTILE_FILE)));
     assert!(pages[1].contains(&format!(
-        "<code><bdi>{}</bdi></code>",
+        "<code><bdi>{} (subject)</bdi></code>",
         html_escaped(HOSTILE_TICKET)
     )));
 }
@@ -508,7 +501,7 @@ fn verify_html_says_all_matched_after_a_clean_migration() {
     let html = verify_html(&report, &context("narrow")).expect("render");
     let matched: u64 = report.kinds.values().map(|k| k.matched).sum();
     assert!(html.contains(&format!(
-        "<p class=\"verdict ok\" id=\"verdict\">Verdict: ALL MATCHED: {} record(s)",
+        "<p class=\"verdict ok\" id=\"verdict\">Verdict: ALL MATCHED: all {} record(s) read from the source are on the target",
         thousands(matched)
     )));
     assert!(!html.contains("DIFFERENCES FOUND"));
@@ -531,8 +524,9 @@ fn verify_html_says_all_matched_after_a_clean_migration() {
     assert!(html.contains("1 kind(s) not verified, listed below"));
     for (kind, v) in &report.kinds {
         assert!(html.contains(&format!(
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">0</td>",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">0</td>",
             label(*kind),
+            thousands(v.source_records),
             thousands(v.matched)
         )));
         assert!(html.contains(&format!(
@@ -552,14 +546,23 @@ fn verify_html_says_all_matched_after_a_clean_migration() {
 fn verify_html_names_the_record_edited_on_the_target() {
     let report = verify_report(true);
     assert!(!report.all_matched());
-    assert_eq!(report.kinds[&Kind::Ticket].differ_ids, [HOSTILE_TICKET]);
+    assert_eq!(
+        report.kinds[&Kind::Ticket].differing,
+        [switchover_engine::DifferingRecord {
+            source_id: HOSTILE_TICKET.into(),
+            fields: vec!["subject".into()],
+        }]
+    );
     let html = verify_html(&report, &context("narrow")).expect("render");
+    assert!(
+        html.contains("<p class=\"verdict bad\" id=\"verdict\">Verdict: DIFFERENCES FOUND: of ")
+    );
     assert!(html.contains(
-        "<p class=\"verdict bad\" id=\"verdict\">Verdict: DIFFERENCES FOUND: 1 differ, 0 missing on the target, 0 extra on the target, 0 attachment(s) differ;"
+        "record(s) read from the source, 1 differ and 0 are missing on the target; 0 extra on the target"
     ));
     assert!(!html.contains("ALL MATCHED"));
     assert!(html.contains(&format!(
-        "<p>Differ (1):</p><ul class=\"ids\"><li><code><bdi>{}</bdi></code></li></ul>",
+        "<p>Differ (1), with the fields that differ:</p><ul class=\"ids\"><li><code><bdi>{} (subject)</bdi></code></li></ul>",
         html_escaped(HOSTILE_TICKET)
     )));
     assert!(html.contains("<td class=\"bad\">differences</td>"));
@@ -613,8 +616,13 @@ fn markdown_reports_have_well_formed_tables_and_escape_customer_data() {
     assert!(dry_md.contains("- trigger \"\\<script\\>notify()\\</script\\>\" e-mails requesters"));
     assert!(dry_md.contains(&format!("`{HOSTILE_COMMENT}`")));
     assert!(matched_md.contains("**Verdict: ALL MATCHED: "));
-    assert!(mismatch_md.contains("**Verdict: DIFFERENCES FOUND: 1 differ, "));
-    assert!(mismatch_md.contains(&format!("- Differ (1): `{HOSTILE_TICKET}`")));
+    assert!(mismatch_md.contains("**Verdict: DIFFERENCES FOUND: of "));
+    assert!(
+        mismatch_md.contains(" read from the source, 1 differ and 0 are missing on the target;")
+    );
+    assert!(mismatch_md.contains(&format!(
+        "- Differ (1), with the fields that differ: `{HOSTILE_TICKET} (subject)`"
+    )));
 }
 
 fn thousands(n: u64) -> String {

@@ -138,6 +138,7 @@ impl Dry {
             source_id: id,
             result,
             children,
+            adopted: None,
         }
     }
 }
