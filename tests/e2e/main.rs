@@ -95,8 +95,9 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
         .expect("final migrate");
     assert!(
         status.status.success(),
-        "final migrate failed: {}",
-        String::from_utf8_lossy(&status.stdout)
+        "final migrate failed: {}{}",
+        String::from_utf8_lossy(&status.stdout),
+        String::from_utf8_lossy(&status.stderr)
     );
     let verify = Command::new(BIN)
         .arg("verify")
@@ -386,4 +387,126 @@ fn ctrl_c_stops_cleanly_and_the_next_migrate_resumes() {
         "{}",
         String::from_utf8_lossy(&verify.stdout)
     );
+}
+
+/// The bad night in miniature, through the binary: the source's agents have no seat on
+/// the target (a live Freshdesk account with its own companies, groups and fields), so
+/// the agents fail and the tickets and comments that name them fail after them.
+/// `migrate` and `failures` show the agents as the root cause with what to do, and
+/// `verify` refuses to certify, listing every missing record with its reason.
+#[test]
+fn failures_show_the_root_cause_and_verify_refuses_an_incomplete_migration() {
+    use switchover_freshdesk_emulator::FreshdeskEmulator;
+    use switchover_sandbox::EmulatorConfig;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 0);
+    let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
+        organizations: 2,
+        groups: 2,
+        custom_fields: true,
+        ..EmulatorConfig::empty()
+    })
+    .expect("freshdesk");
+    std::fs::write(dir.path().join("fd-key"), freshdesk.api_key()).expect("key file");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[source]\nadapter = \"archive\"\npath = \"src\"\n[target]\nadapter = \"freshdesk\"\nurl = \"{}\"\napi_key = \"file:fd-key\"\n\
+             [run]\nstate = \"state.sqlite\"\nbatch_size = 10\n",
+            freshdesk.base_url()
+        ),
+    )
+    .expect("write plan");
+
+    let verify_first = Command::new(BIN)
+        .arg("verify")
+        .arg(&plan)
+        .output()
+        .expect("verify");
+    assert!(
+        !verify_first.status.success(),
+        "verify before any migration must fail"
+    );
+    assert!(
+        String::from_utf8_lossy(&verify_first.stderr).contains("no migration has run"),
+        "{}",
+        String::from_utf8_lossy(&verify_first.stderr)
+    );
+
+    let migrate = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("migrate");
+    let out = String::from_utf8_lossy(&migrate.stdout);
+    assert_eq!(
+        migrate.status.code(),
+        Some(2),
+        "{out}{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let first_group = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("1. "))
+        .unwrap_or_default();
+    assert!(
+        first_group.contains("users [invalid_record], and because of them"),
+        "the agents without a seat come first, with what followed: {out}"
+    );
+    assert!(out.contains("no Freshdesk agent has the email"), "{out}");
+    assert!(out.contains("what to do:"), "{out}");
+
+    let failures = Command::new(BIN)
+        .args(["failures", "--json"])
+        .arg(&plan)
+        .output()
+        .expect("failures");
+    assert_eq!(failures.status.code(), Some(2));
+    let document: serde_json::Value =
+        serde_json::from_slice(&failures.stdout).expect("failures --json is JSON");
+    let groups = document["failure_groups"].as_array().expect("groups");
+    assert_eq!(groups[0]["kind"], "user", "{document:#}");
+    let follow_on: u64 = groups[0]["follow_on"]
+        .as_object()
+        .map(|m| m.values().filter_map(serde_json::Value::as_u64).sum())
+        .unwrap_or(0);
+    assert!(
+        follow_on > 0,
+        "tickets and comments failed because of the agents: {document:#}"
+    );
+    let total: u64 = groups
+        .iter()
+        .map(|g| {
+            g["count"].as_u64().unwrap_or(0)
+                + g["follow_on"]
+                    .as_object()
+                    .map(|m| m.values().filter_map(serde_json::Value::as_u64).sum())
+                    .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(
+        total as usize,
+        document["failures"].as_array().map_or(0, Vec::len),
+        "every failure is in exactly one group"
+    );
+
+    let verify = Command::new(BIN)
+        .arg("verify")
+        .arg(&plan)
+        .output()
+        .expect("verify");
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert_eq!(
+        verify.status.code(),
+        Some(3),
+        "an incomplete migration is not certified: {report}"
+    );
+    assert!(report.contains("DIFFERENCES FOUND"), "{report}");
+    assert!(
+        report.contains("missing on target: ") && report.contains(" failed"),
+        "{report}"
+    );
+    assert!(!report.contains("all matched"), "{report}");
 }

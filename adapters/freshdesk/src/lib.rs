@@ -278,6 +278,8 @@ pub(crate) struct FieldInfo {
     pub(crate) label: String,
     pub(crate) kind: String,
     pub(crate) description: String,
+    /// The description exactly as listed (`null` and `""` differ), to give it back.
+    pub(crate) description_raw: Value,
     pub(crate) required: bool,
     pub(crate) choices: Vec<String>,
     pub(crate) position: Option<i64>,
@@ -319,6 +321,24 @@ fn flag(settings: &Settings, key: &str) -> Result<bool, AdapterError> {
 }
 
 impl Freshdesk {
+    /// Whether any record of `kind` on the target carries a source marker.
+    fn any_marked(&self, kind: Kind) -> Result<bool, AdapterError> {
+        let mut request = PageRequest {
+            page_size: Some(100),
+            ..Default::default()
+        };
+        loop {
+            let page = self.read_back(kind, &request)?;
+            if page.records.iter().any(|r| r.source_id.is_some()) {
+                return Ok(true);
+            }
+            match page.next {
+                Some(next) => request.cursor = Some(next),
+                None => return Ok(false),
+            }
+        }
+    }
+
     /// Connects with the plan's settings (no request is sent until used).
     pub fn connect(settings: &Settings) -> Result<Self, AdapterError> {
         let url = settings.string("url")?;
@@ -439,6 +459,33 @@ impl Target for Freshdesk {
     ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
         Self::supported(kind, "delete")?;
         self.delete_records(kind, target_ids)
+    }
+
+    /// The company and ticket marker fields, once no company or ticket on the target
+    /// carries a marker (a full read of both: rollbacks are rare).
+    fn remove_helpers(&self) -> Result<Vec<String>, AdapterError> {
+        let mut removed = Vec::new();
+        for (object, kind) in [("company", Kind::Organization), ("ticket", Kind::Ticket)] {
+            let Some(field) = self
+                .fields()?
+                .into_iter()
+                .find(|f| f.object == object && read::is_marker_field(f))
+            else {
+                continue;
+            };
+            if self.any_marked(kind)? {
+                continue;
+            }
+            let id = field.id.to_string();
+            self.api.delete(
+                &format!("admin/{object}_fields/{id}"),
+                Kind::FieldDefinition,
+                &id,
+            )?;
+            self.refresh_fields();
+            removed.push(format!("the {object} field '{MARKER_FIELD_LABEL}'"));
+        }
+        Ok(removed)
     }
 
     fn release(

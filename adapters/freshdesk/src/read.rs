@@ -232,6 +232,7 @@ impl Freshdesk {
                     label: text(f, "label").unwrap_or_default(),
                     kind: text(f, "type").unwrap_or_default(),
                     description: text(f, "description").unwrap_or_default(),
+                    description_raw: f.get("description").cloned().unwrap_or(Value::Null),
                     required: f.get("required_for_agents").and_then(Value::as_bool) == Some(true),
                     choices: f
                         .get("choices")

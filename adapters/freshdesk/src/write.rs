@@ -219,7 +219,7 @@ impl Freshdesk {
         })
     }
 
-    fn refresh_fields(&self) {
+    pub(crate) fn refresh_fields(&self) {
         self.cache().fields = None;
     }
 
@@ -324,9 +324,9 @@ impl Freshdesk {
                     "object": object,
                     "description": match &found {
                         // Found by label: as the target had it.
-                        None => current.description.clone(),
+                        None => current.description_raw.clone(),
                         // Found by marker with no id map row: the text without it.
-                        Some(_) => text_part.clone().unwrap_or_default(),
+                        Some(_) => json!(text_part.clone().unwrap_or_default()),
                     }
                 }),
             });

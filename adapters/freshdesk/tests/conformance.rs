@@ -598,3 +598,153 @@ fn bench_zendesk_to_freshdesk() {
         moved.failures.len()
     );
 }
+
+/// What a live account holds that a migration must leave as it was: groups, companies,
+/// agents and the field definitions, as Freshdesk's API lists them (times of the last
+/// change left out).
+fn account_snapshot(
+    freshdesk: &FreshdeskEmulator,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    use switchover_http::{Auth, ClientConfig, HttpClient, Request};
+    let client = HttpClient::new(ClientConfig {
+        auth: Auth::basic(freshdesk.api_key(), switchover_adapter::Secret::new("X")),
+        ..ClientConfig::new(format!("{}/api/v2/", freshdesk.base_url()))
+    })
+    .expect("client");
+    let mut snapshot = std::collections::BTreeMap::new();
+    for path in [
+        "groups",
+        "companies",
+        "agents",
+        "admin/ticket_fields",
+        "admin/contact_fields",
+        "admin/company_fields",
+    ] {
+        let mut list: serde_json::Value = client
+            .send(Request::get(path).query("per_page", "100"))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .json()
+            .expect("json");
+        if let Some(items) = list.as_array_mut() {
+            for item in items.iter_mut() {
+                if let Some(map) = item.as_object_mut() {
+                    map.remove("updated_at");
+                }
+            }
+            items.sort_by_key(|i| i["id"].as_u64());
+        }
+        snapshot.insert(path.to_string(), list);
+    }
+    snapshot
+}
+
+/// The target is a live account: it already holds the groups, companies and contact
+/// and company fields the source has (same names). The migration adopts them, counts
+/// them apart from what it created, verifies, and a rollback gives them back exactly as
+/// they were while deleting everything it created.
+#[test]
+fn rollback_on_a_live_account_leaves_what_it_had_as_it_was() {
+    use switchover_zendesk_emulator::ZendeskEmulator;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = EmulatorConfig {
+        organizations: 3,
+        users: 6,
+        agents: 2,
+        groups: 2,
+        tickets: 6,
+        comments_per_ticket: 2,
+        custom_fields: true,
+        ..EmulatorConfig::empty()
+    };
+    let zendesk = ZendeskEmulator::start(config.clone()).expect("zendesk");
+    let token = dir.path().join("zd-token");
+    std::fs::write(&token, zendesk.api_token()).expect("token file");
+    let source = switchover_zendesk::Zendesk::connect(
+        &Settings::new("zendesk", Default::default())
+            .with("url", zendesk.base_url())
+            .with("email", zendesk.email())
+            .with("api_token", format!("file:{}", token.display())),
+    )
+    .expect("zendesk source");
+    // The live account: the same companies, groups, agents and fields, no tickets yet.
+    let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
+        tickets: 0,
+        users: 0,
+        ..config.clone()
+    })
+    .expect("freshdesk");
+    let before = account_snapshot(&freshdesk);
+    assert!(
+        before["groups"].as_array().is_some_and(|g| g.len() >= 2)
+            && before["companies"].as_array().is_some_and(|c| c.len() >= 3),
+        "the account is not empty: {before:#?}"
+    );
+    let fd_settings = settings(
+        &freshdesk.base_url(),
+        &freshdesk.api_key(),
+        dir.path(),
+        "fd-key",
+    );
+    let target = switchover_freshdesk::Freshdesk::connect(&fd_settings).expect("freshdesk target");
+    let options = Options {
+        batch_size: Some(20),
+        backoff: std::time::Duration::from_millis(10),
+        ..Options::default()
+    };
+    let mut state = StateStore::open(&dir.path().join("zd-fd.sqlite")).expect("state");
+    let moved = migrate(
+        &source,
+        &target,
+        &mut state,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("zendesk -> freshdesk");
+    assert!(moved.failures.is_empty(), "failures: {:#?}", moved.failures);
+    for kind in [Kind::Group, Kind::Organization, Kind::FieldDefinition] {
+        assert!(
+            moved.kinds[&kind].adopted > 0,
+            "{kind}: the account's own records are adopted, not created: {:?}",
+            moved.kinds[&kind]
+        );
+    }
+    assert_eq!(
+        moved.kinds[&Kind::Organization].created,
+        0,
+        "{:?}",
+        moved.kinds
+    );
+    assert!(moved.kinds[&Kind::Ticket].created > 0);
+    let report = verify(&source, &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    assert!(
+        report.all_matched(),
+        "zendesk -> live freshdesk differs: {report:#?}"
+    );
+
+    let undone = switchover_engine::rollback(&target, &mut state, &Silent).expect("rollback");
+    assert!(undone.failed.is_empty(), "{:#?}", undone.failed);
+    assert!(
+        undone.released.get(&Kind::Group).copied().unwrap_or(0) >= 2,
+        "{undone:#?}"
+    );
+    assert!(
+        undone.deleted.get(&Kind::Ticket).copied().unwrap_or(0) > 0,
+        "{undone:#?}"
+    );
+    let after = account_snapshot(&freshdesk);
+    for (path, was) in &before {
+        assert_eq!(&after[path], was, "{path} changed by migrate + rollback");
+    }
+    let tickets = switchover_freshdesk::Freshdesk::connect(&fd_settings)
+        .expect("connect")
+        .read_page(Kind::Ticket, &PageRequest::default())
+        .expect("tickets")
+        .records;
+    assert!(
+        tickets.is_empty(),
+        "rollback left tickets: {}",
+        tickets.len()
+    );
+}

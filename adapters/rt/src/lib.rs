@@ -579,4 +579,13 @@ impl Target for Rt {
         }
         Ok(target_ids.iter().map(|id| self.delete_ticket(id)).collect())
     }
+
+    fn release(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        before: &switchover_adapter::Adopted,
+    ) -> Result<(), AdapterError> {
+        self.release(kind, target_id, before)
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use serde_json::{Map, Value, json};
-use switchover_adapter::{AdapterError, ContentSource, WriteOutcome, WriteRequest};
+use switchover_adapter::{AdapterError, Adopted, ContentSource, WriteOutcome, WriteRequest};
 use switchover_http::multipart::{Form, Part};
 use switchover_model::*;
 
@@ -83,9 +83,12 @@ impl Rt {
                 Some(id) => Some(id.clone()),
                 None => self.find_one(kind, &source_id)?,
             };
+            // A record the target has but the id map does not know is adopted.
+            let mut adopted = None;
+            let slot = request.existing.is_none().then_some(&mut adopted);
             let result = match (&request.record, kind) {
-                (Record::User(user), Kind::User) => self.write_user(user, existing),
-                (Record::Group(group), Kind::Group) => self.write_queue(group, existing),
+                (Record::User(user), Kind::User) => self.write_user(user, existing, slot),
+                (Record::Group(group), Kind::Group) => self.write_queue(group, existing, slot),
                 (Record::FieldDefinition(field), Kind::FieldDefinition) => {
                     self.write_field(field, existing)
                 }
@@ -106,7 +109,7 @@ impl Rt {
                     source_id,
                     result,
                     children: Vec::new(),
-                    adopted: None,
+                    adopted,
                 }),
             }
         }
@@ -115,7 +118,14 @@ impl Rt {
 
     // ---- users ----
 
-    fn write_user(&self, user: &User, existing: Option<String>) -> Result<String, AdapterError> {
+    /// Writes a user; one the target had (same e-mail, or found by marker with no id
+    /// map row) is adopted, and `adopted` gets what it had before.
+    fn write_user(
+        &self,
+        user: &User,
+        existing: Option<String>,
+        adopted: Option<&mut Option<Adopted>>,
+    ) -> Result<String, AdapterError> {
         let mut body = Map::new();
         body.insert("RealName".into(), json!(user.name));
         body.insert(
@@ -161,6 +171,9 @@ impl Rt {
         }
         let created_line = user.created_at.map(|at| format!("{CREATED_PREFIX}{at}"));
         if let Some(id) = existing {
+            if let Some(slot) = adopted {
+                *slot = Some(self.before(&format!("user/{id}"), &body, &["Comments"])?);
+            }
             // Comments are written whole: keep the creation line where RT keeps its own Created.
             let keep_line = match self.import_fields(ImportField::UserCreated) {
                 Some(ImportFields::Dropped) => true,
@@ -223,6 +236,9 @@ impl Rt {
                     Some(id) => {
                         body.remove("Name");
                         body.remove("Created");
+                        if let Some(slot) = adopted {
+                            *slot = Some(self.before(&format!("user/{id}"), &body, &[])?);
+                        }
                         self.api
                             .put(&format!("user/{id}"), &Value::Object(body))
                             .map_err(|e| e.for_record(NAME, Kind::User, &user.id))?;
@@ -235,14 +251,75 @@ impl Rt {
         }
     }
 
+    /// What the record at `path` had of the keys `body` sets (plus `extra`), to give back.
+    fn before(
+        &self,
+        path: &str,
+        body: &Map<String, Value>,
+        extra: &[&str],
+    ) -> Result<Adopted, AdapterError> {
+        let current = self.api.get(path)?;
+        let mut before = Map::new();
+        for key in body.keys().map(String::as_str).chain(extra.iter().copied()) {
+            let value = match current.get(key) {
+                Some(Value::Object(reference)) => {
+                    reference.get("id").cloned().unwrap_or(Value::Null)
+                }
+                Some(other) => other.clone(),
+                None => Value::Null,
+            };
+            before.insert(key.to_string(), value);
+        }
+        // A marker an earlier run left (this run has no id map row) goes too.
+        if let Some(Value::String(org)) = before.get("Organization")
+            && org.starts_with(USER_MARKER_PREFIX)
+        {
+            before.insert("Organization".into(), json!(""));
+        }
+        Ok(Adopted {
+            before: Value::Object(before),
+        })
+    }
+
+    /// A queue found by its marker with no id map row: given back without the marker.
+    fn before_unmarked_queue(&self, id: &str) -> Result<Adopted, AdapterError> {
+        let current = self.api.get(&format!("queue/{id}"))?;
+        let (description, _) = crate::split_description(&text(&current, "Description"));
+        Ok(Adopted {
+            before: json!({"Name": text(&current, "Name"), "Description": description.unwrap_or_default()}),
+        })
+    }
+
+    /// Gives back an adopted user or queue: its earlier values, marker removed.
+    pub(crate) fn release(&self, kind: Kind, id: &str, had: &Adopted) -> Result<(), AdapterError> {
+        let path = match kind {
+            Kind::User => format!("user/{id}"),
+            Kind::Group => format!("queue/{id}"),
+            other => return Err(AdapterError::unsupported(NAME, other, "give back")),
+        };
+        self.api
+            .put(&path, &had.before)
+            .map_err(|e| e.for_record(NAME, kind, id))?;
+        self.cache().users_by_id.remove(id);
+        Ok(())
+    }
+
     // ---- queues ----
 
-    fn write_queue(&self, group: &Group, existing: Option<String>) -> Result<String, AdapterError> {
+    fn write_queue(
+        &self,
+        group: &Group,
+        existing: Option<String>,
+        adopted: Option<&mut Option<Adopted>>,
+    ) -> Result<String, AdapterError> {
         let body = json!({
             "Name": group.name,
             "Description": with_marker(group.description.as_deref(), &group.id),
         });
         if let Some(id) = existing {
+            if let Some(slot) = adopted {
+                *slot = Some(self.before_unmarked_queue(&id)?);
+            }
             self.api
                 .put(&format!("queue/{id}"), &body)
                 .map_err(|e| e.for_record(NAME, Kind::Group, &group.id))?;
@@ -257,6 +334,10 @@ impl Rt {
                     .get(&format!("queue/{}", crate::segment(&group.name)))
                     .map_err(|_| e.for_record(NAME, Kind::Group, &group.id))?;
                 let id = text(&queue, "id");
+                let map = body.as_object().cloned().unwrap_or_default();
+                if let Some(slot) = adopted {
+                    *slot = Some(self.before(&format!("queue/{id}"), &map, &[])?);
+                }
                 self.api
                     .put(&format!("queue/{id}"), &body)
                     .map_err(|e| e.for_record(NAME, Kind::Group, &group.id))?;

@@ -742,4 +742,13 @@ impl Target for Zendesk {
             _ => self.delete_kind(kind, target_ids),
         }
     }
+
+    fn release(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        before: &switchover_adapter::Adopted,
+    ) -> Result<(), AdapterError> {
+        self.release(kind, target_id, before)
+    }
 }

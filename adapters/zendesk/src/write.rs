@@ -6,7 +6,9 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
-use switchover_adapter::{AdapterError, ContentSource, Preflight, WriteOutcome, WriteRequest};
+use switchover_adapter::{
+    AdapterError, Adopted, ContentSource, Preflight, WriteOutcome, WriteRequest,
+};
 use switchover_http::{HttpError, Request};
 use switchover_model::*;
 
@@ -19,6 +21,24 @@ mod memberships;
 
 /// Longest wait for one bulk job to complete.
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What `record` (as Zendesk lists it) had of the fields `body` is about to set; a
+/// source marker another run left is cleared, so giving it back unmarks it.
+fn before_values(record: &Value, body: &Value) -> Value {
+    let mut before = Map::new();
+    if let Value::Object(fields) = body {
+        for key in fields.keys().filter(|k| k.as_str() != "id") {
+            before.insert(key.clone(), record.get(key).cloned().unwrap_or(Value::Null));
+        }
+    }
+    before.insert("external_id".into(), Value::Null);
+    if let Some(previous) = record.get("external_id").filter(|e| !e.is_null())
+        && body.get("external_id") != Some(previous)
+    {
+        before.insert("external_id".into(), previous.clone());
+    }
+    Value::Object(before)
+}
 
 fn outcome(source_id: &str, result: Result<String, AdapterError>) -> WriteOutcome {
     WriteOutcome {
@@ -224,9 +244,24 @@ impl Zendesk {
         let mut items = Vec::new();
         let mut outcomes: Vec<Option<WriteOutcome>> = Vec::new();
         let mut positions = Vec::new();
+        // Users the target already has (same e-mail) are updated by the upsert: keep what
+        // they had first, so that the write reports them adopted and a rollback can give
+        // them back.
+        let mut before: HashMap<usize, Adopted> = HashMap::new();
         for (i, request) in batch.iter().enumerate() {
             match self.upsert_body(request) {
                 Ok(body) => {
+                    if kind == Kind::User
+                        && request.existing.is_none()
+                        && let Some(had) = self.user_with_email(request)?
+                    {
+                        before.insert(
+                            i,
+                            Adopted {
+                                before: before_values(&had, &body),
+                            },
+                        );
+                    }
                     items.push(body);
                     positions.push(i);
                     outcomes.push(None);
@@ -249,7 +284,9 @@ impl Zendesk {
                 let source_id = batch[*i].record.id();
                 match by_index.remove(&n) {
                     Some(r) if r.succeeded_id().is_some() => {
-                        outcomes[*i] = Some(outcome(source_id, Ok(id_of(&r.id))));
+                        let mut written = outcome(source_id, Ok(id_of(&r.id)));
+                        written.adopted = before.remove(i);
+                        outcomes[*i] = Some(written);
                     }
                     Some(r) => {
                         let reason = r
@@ -300,8 +337,8 @@ impl Zendesk {
                     Some(WriteOutcome { result: Err(AdapterError::InvalidRecord { reason, .. }), .. })
                         if reason.contains("DuplicateValue") || reason.contains("name")
                 );
-                if refused_name && let Some(id) = self.adopt_organization(request)? {
-                    *slot = Some(outcome(request.record.id(), Ok(id)));
+                if refused_name && let Some((id, had)) = self.adopt_organization(request)? {
+                    *slot = Some(WriteOutcome::adopted(request.record.id(), id, had));
                 }
             }
         }
@@ -318,7 +355,10 @@ impl Zendesk {
 
     /// An organization refused because its name is taken: the target's organization of
     /// that name, if it carries no other source marker, is adopted (marked and updated).
-    fn adopt_organization(&self, request: &WriteRequest) -> Result<Option<String>, AdapterError> {
+    fn adopt_organization(
+        &self,
+        request: &WriteRequest,
+    ) -> Result<Option<(String, Adopted)>, AdapterError> {
         let Record::Organization(org) = &request.record else {
             return Ok(None);
         };
@@ -334,8 +374,12 @@ impl Zendesk {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|v| serde_json::from_value::<wire::Organization>(v.clone()).ok())
-            .find(|o| {
+            .filter_map(|v| {
+                serde_json::from_value::<wire::Organization>(v.clone())
+                    .ok()
+                    .map(|o| (o, v))
+            })
+            .find(|(o, _)| {
                 o.name
                     .as_deref()
                     .is_some_and(|n| n.eq_ignore_ascii_case(&org.name))
@@ -343,18 +387,63 @@ impl Zendesk {
                         .as_deref()
                         .is_none_or(|e| e.is_empty() || e == org.id)
             });
-        let Some(target) = found.and_then(|o| o.id) else {
+        let Some((target, raw)) = found.and_then(|(o, raw)| o.id.map(|id| (id, raw))) else {
             return Ok(None);
         };
-        let body = json!({"organization": self.upsert_body(request)?});
+        let upsert = self.upsert_body(request)?;
+        let had = Adopted {
+            before: before_values(raw, &upsert),
+        };
+        let body = json!({"organization": upsert});
         let sent = Request::put(format!("organizations/{target}.json"))
             .json(&body)
             .map_err(|e| e.into_adapter(NAME))?;
         match self.http.send(sent) {
-            Ok(_) => Ok(Some(target.0)),
+            Ok(_) => Ok(Some((target.0, had))),
             Err(e) if e.is_rejection() => Ok(None),
             Err(e) => Err(e.into_adapter(NAME)),
         }
+    }
+
+    /// The target's user with the e-mail of a user about to be upserted, as Zendesk
+    /// lists it; `None` when there is none (the upsert will create one).
+    fn user_with_email(&self, request: &WriteRequest) -> Result<Option<Value>, AdapterError> {
+        let Record::User(user) = &request.record else {
+            return Ok(None);
+        };
+        let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) else {
+            return Ok(None);
+        };
+        let page: Value = self
+            .http
+            .send(Request::get("users/search.json").query("query", format!("email:{email}")))
+            .and_then(|r| r.json())
+            .map_err(|e| e.into_adapter(NAME))?;
+        Ok(page
+            .get("users")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|u| {
+                u.get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email))
+            })
+            .cloned())
+    }
+
+    /// Gives back an adopted user or organization: its earlier values, marker cleared.
+    pub(crate) fn release(&self, kind: Kind, id: &str, had: &Adopted) -> Result<(), AdapterError> {
+        let (path, key) = match kind {
+            Kind::User => (format!("users/{id}.json"), "user"),
+            Kind::Organization => (format!("organizations/{id}.json"), "organization"),
+            other => return Err(AdapterError::unsupported(NAME, other, "give back")),
+        };
+        let sent = Request::put(path)
+            .json(&json!({ key: had.before }))
+            .map_err(|e| e.into_adapter(NAME))?;
+        self.http.send(sent).map_err(|e| e.into_adapter(NAME))?;
+        Ok(())
     }
 
     fn wait_for_job(&self, mut job: wire::JobStatus) -> Result<wire::JobStatus, AdapterError> {

@@ -265,6 +265,13 @@ pub trait Target: TargetInfo {
         target_ids: &[String],
     ) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
 
+    /// Called at the end of a rollback: removes what the adapter added to the target for
+    /// its own bookkeeping (a source-marker custom field, say) where no record on the
+    /// target uses it any more, and says what it removed. The default removes nothing.
+    fn remove_helpers(&self) -> Result<Vec<String>, AdapterError> {
+        Ok(Vec::new())
+    }
+
     /// Gives back a record the migration adopted ([`WriteOutcome::adopted`]): removes
     /// its source marker and writes back the values it had before. Never deletes it.
     /// The default says the target cannot, and rollback leaves the record in place.

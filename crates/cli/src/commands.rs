@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use switchover_adapter::{Capabilities, RegistryError, Source, Target};
 use switchover_archive::Archive;
+use switchover_engine::failures::{FailureGroup, root_causes};
 use switchover_engine::plan::Plan;
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, EngineError, RunSummary, Silent, VerifyReport};
@@ -207,17 +208,16 @@ fn print_summary(summary: &RunSummary) -> Result<()> {
         writeln!(out, "not moved: {kind}: {reason}")?;
     }
     if !summary.failures.is_empty() {
+        let groups = root_causes(&summary.failures);
         writeln!(
             out,
-            "\n{} record(s) failed (first 20 shown; `switchover retry-failed <plan>` sends them again):",
-            summary.failures.len()
+            "\n{} record(s) failed, in {} group(s) by root cause (`switchover failures <plan>` lists them all; `switchover retry-failed <plan>` sends them again):",
+            summary.failures.len(),
+            groups.len()
         )?;
-        for f in summary.failures.iter().take(20) {
-            writeln!(
-                out,
-                "  {} '{}': [{}] {}",
-                f.kind, f.source_id, f.error_kind, f.message
-            )?;
+        print_failure_groups(&mut out, &groups[..groups.len().min(10)])?;
+        if groups.len() > 10 {
+            writeln!(out, "  and {} more group(s)", groups.len() - 10)?;
         }
     }
     if summary.interrupted {
@@ -240,7 +240,7 @@ fn run_status(summary: &RunSummary) -> ExitCode {
 }
 
 /// `switchover migrate`.
-pub fn migrate(plan_path: &Path) -> Result<ExitCode> {
+pub fn migrate(plan_path: &Path, json: bool) -> Result<ExitCode> {
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
     let cancel = cancel_on_ctrl_c();
@@ -252,12 +252,16 @@ pub fn migrate(plan_path: &Path) -> Result<ExitCode> {
         &Bars::new(),
         &cancel,
     )?;
-    print_summary(&summary)?;
+    if json {
+        print_json_summary(&summary)?;
+    } else {
+        print_summary(&summary)?;
+    }
     Ok(run_status(&summary))
 }
 
 /// `switchover retry-failed`.
-pub fn retry_failed(plan_path: &Path) -> Result<ExitCode> {
+pub fn retry_failed(plan_path: &Path, json: bool) -> Result<ExitCode> {
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
     let summary = switchover_engine::retry_failed(
@@ -268,8 +272,114 @@ pub fn retry_failed(plan_path: &Path) -> Result<ExitCode> {
         &Bars::new(),
         &cancel_on_ctrl_c(),
     )?;
-    print_summary(&summary)?;
+    if json {
+        print_json_summary(&summary)?;
+    } else {
+        print_summary(&summary)?;
+    }
     Ok(run_status(&summary))
+}
+
+/// A run's summary with its failure groups, as one JSON document on stdout.
+fn print_json_summary(summary: &RunSummary) -> Result<()> {
+    let groups = root_causes(&summary.failures);
+    let document = serde_json::json!({ "summary": summary, "failure_groups": groups });
+    writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&document)?
+    )?;
+    Ok(())
+}
+
+/// Failure groups as a person reads them: the root cause, how many it took down, an
+/// example, what to do.
+fn print_failure_groups(out: &mut dyn Write, groups: &[FailureGroup]) -> Result<()> {
+    for (n, g) in groups.iter().enumerate() {
+        let follow: Vec<String> = g
+            .follow_on
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect();
+        writeln!(
+            out,
+            "  {}. {} {} [{}]{}",
+            n + 1,
+            g.count,
+            g.kind,
+            g.error_kind,
+            if follow.is_empty() {
+                String::new()
+            } else {
+                format!(", and because of them {}", follow.join(", "))
+            }
+        )?;
+        writeln!(
+            out,
+            "     e.g. {} '{}': {}",
+            g.example.kind, g.example.source_id, g.example.message
+        )?;
+        let shown: Vec<&str> = g.source_ids.iter().take(10).map(String::as_str).collect();
+        let more = g.count.saturating_sub(shown.len() as u64);
+        writeln!(
+            out,
+            "     records: {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )?;
+        writeln!(out, "     what to do: {}", g.what_to_do)?;
+    }
+    Ok(())
+}
+
+/// `switchover failures`: the state store's failures grouped by root cause.
+pub fn failures(plan_path: &Path, json: bool, kind: Option<&str>) -> Result<ExitCode> {
+    let plan = Plan::load(plan_path)?;
+    let state = StateStore::open(&plan.state)?;
+    let kind: Option<switchover_model::Kind> = kind
+        .map(|k| {
+            k.parse().map_err(|_| {
+                anyhow::anyhow!(
+                    "--kind '{k}' is not a kind; use one of: {}",
+                    switchover_model::Kind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let all = state.failures()?;
+    let groups: Vec<FailureGroup> = root_causes(&all)
+        .into_iter()
+        .filter(|g| kind.is_none_or(|k| g.kind == k))
+        .collect();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let document = serde_json::json!({ "failure_groups": groups, "failures": all });
+        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
+    } else if groups.is_empty() {
+        writeln!(out, "no failures recorded in {}", plan.state.display())?;
+    } else {
+        writeln!(
+            out,
+            "{} failure(s) in {} group(s) by root cause (`switchover retry-failed {}` sends them again):",
+            all.len(),
+            groups.len(),
+            plan_path.display()
+        )?;
+        print_failure_groups(&mut out, &groups)?;
+    }
+    Ok(if all.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RECORDS_FAILED)
+    })
 }
 
 fn print_verify(report: &VerifyReport) -> Result<()> {
@@ -439,6 +549,12 @@ pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
             kind.as_str()
         )?;
     }
+    for helper in &summary.helpers_removed {
+        writeln!(
+            out,
+            "removed {helper} (the migration's bookkeeping; nothing uses it now)"
+        )?;
+    }
     for (kind, id, why) in &summary.failed {
         writeln!(out, "failed: {kind} '{id}': {why}")?;
     }
@@ -564,7 +680,7 @@ pub fn demo(dir: Option<PathBuf>, tickets: usize) -> Result<ExitCode> {
     let plan = write_plan(&dir)?;
     writeln!(out, "plan: {}\n", plan.display())?;
     drop(out);
-    let migrated = migrate(&plan)?;
+    let migrated = migrate(&plan, false)?;
     println_out("")?;
     let verified = verify(
         &plan,

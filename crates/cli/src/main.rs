@@ -34,6 +34,9 @@ enum Command {
     Migrate {
         /// The plan file (TOML).
         plan: PathBuf,
+        /// Print the run's summary and failure groups as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Read the target back and compare digests with what was moved.
     Verify {
@@ -62,6 +65,21 @@ enum Command {
     RetryFailed {
         /// The plan file (TOML).
         plan: PathBuf,
+        /// Print the run's summary and failure groups as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the records that failed, grouped by root cause: a record whose failure made
+    /// others fail comes first, with their count and what to do.
+    Failures {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// Print the groups, and every failure, as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only failures rooted in this kind (e.g. `organizations`).
+        #[arg(long)]
+        kind: Option<String>,
     },
     /// List the adapters this build knows, with what each can read and write.
     Adapters {
@@ -123,11 +141,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { dir, tickets } => commands::demo(dir, tickets),
-        Command::Migrate { plan } => commands::migrate(&plan),
+        Command::Migrate { plan, json } => commands::migrate(&plan, json),
         Command::Verify { plan, outputs } => commands::verify(&plan, &outputs),
         Command::Rollback { plan, yes } => commands::rollback(&plan, yes),
         Command::DryRun { plan, outputs } => commands::dry_run(&plan, &outputs),
-        Command::RetryFailed { plan } => commands::retry_failed(&plan),
+        Command::RetryFailed { plan, json } => commands::retry_failed(&plan, json),
+        Command::Failures { plan, json, kind } => commands::failures(&plan, json, kind.as_deref()),
         Command::Adapters { json } => commands::list_adapters(json),
         Command::Bench {
             tickets,

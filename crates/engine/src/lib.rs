@@ -22,6 +22,7 @@
 
 pub mod events;
 mod executor;
+pub mod failures;
 pub mod plan;
 pub mod planner;
 mod rollback;

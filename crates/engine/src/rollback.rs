@@ -31,6 +31,9 @@ pub struct RollbackSummary {
     /// Records whose origin is unknown (a crash lost the write's answer, or the state
     /// store predates origins): left in place, since they may have been there before.
     pub origin_unknown: Vec<(Kind, u64)>,
+    /// Bookkeeping the target adapter had added (marker fields) and removed, as nothing
+    /// uses it any more.
+    pub helpers_removed: Vec<String>,
 }
 
 /// Undoes every record the id map says this migration wrote, by its origin.
@@ -139,6 +142,9 @@ pub fn rollback(
                 "{kind}: {unknown} record(s) whose origin is unknown stay on the target (they may have been there before the migration)"
             )));
         }
+    }
+    if summary.failed.is_empty() && summary.origin_unknown.is_empty() {
+        summary.helpers_removed = target.remove_helpers()?;
     }
     target.finish()?;
     state.set_setting("in_progress", "0")?;

@@ -57,51 +57,7 @@ pub struct FailureGroup {
     pub ids: Capped,
 }
 
-/// The grouping key of a failure message: the record's own quoted id, anything in
-/// square brackets (a file name) and numbers outside quotes (sizes) do not make a
-/// different reason; a quoted id of another record (the user a comment refers to) does.
-pub(crate) fn reason_key(message: &str, source_id: &str) -> String {
-    let message = if source_id.is_empty() {
-        message.to_string()
-    } else {
-        message.replace(&format!("'{source_id}'"), "'\u{0}'")
-    };
-    let mut key = String::with_capacity(message.len());
-    let mut in_quote = false;
-    let mut previous: Option<char> = None;
-    let mut chars = message.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '[' => {
-                // Skip to the closing bracket; an unclosed one swallows the rest.
-                for inner in chars.by_ref() {
-                    if inner == ']' {
-                        break;
-                    }
-                }
-                key.push_str("[]");
-                previous = Some(']');
-                continue;
-            }
-            '\'' if !in_quote && !previous.is_some_and(char::is_alphanumeric) => in_quote = true,
-            '\'' if in_quote && !chars.peek().is_some_and(|n| n.is_alphanumeric()) => {
-                in_quote = false
-            }
-            d if d.is_ascii_digit() && !in_quote => {
-                while chars.peek().is_some_and(char::is_ascii_digit) {
-                    chars.next();
-                }
-                key.push('#');
-                previous = Some('#');
-                continue;
-            }
-            _ => {}
-        }
-        key.push(c);
-        previous = Some(c);
-    }
-    key
-}
+pub(crate) use switchover_engine::failures::reason_key;
 
 /// A kind as a person reads it: `kb articles`, `group memberships`.
 pub(crate) fn label(kind: Kind) -> String {

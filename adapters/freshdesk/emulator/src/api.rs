@@ -740,8 +740,19 @@ fn route(state: &State, request: &Request) -> Answer {
                     "inconsistent_state",
                 )),
                 Some(_) => {
-                    if let Some(id) = num(2) {
-                        fields.remove(&id);
+                    let removed = num(2).and_then(|id| fields.remove(&id));
+                    // The field's values go with it, as in Freshdesk.
+                    if let Some(name) = removed.as_ref().and_then(|f| f["name"].as_str()) {
+                        let records = match object {
+                            "company" => &mut account.companies,
+                            "contact" => &mut account.contacts,
+                            _ => &mut account.tickets,
+                        };
+                        for record in records.values_mut() {
+                            if let Some(custom) = record["custom_fields"].as_object_mut() {
+                                custom.remove(name);
+                            }
+                        }
                     }
                     Ok(Response::empty(204))
                 }
