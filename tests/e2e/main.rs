@@ -510,3 +510,165 @@ fn failures_show_the_root_cause_and_verify_refuses_an_incomplete_migration() {
     );
     assert!(!report.contains("all matched"), "{report}");
 }
+
+/// The target dies in the middle of a run: the run does not go on failing batch after
+/// batch in silence. Past the plan's `give_up_after_seconds` it stops with exit 6 and
+/// says which side stopped answering, since when, and that the state is saved; while
+/// it waits, stderr (not a terminal here) says so in log lines.
+#[test]
+fn a_target_that_dies_mid_run_stops_the_run_within_the_bound_and_says_so() {
+    use switchover_freshdesk_emulator::FreshdeskEmulator;
+    use switchover_sandbox::EmulatorConfig;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 400);
+    let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
+        faults: "latency=4ms".parse().expect("faults"),
+        ..EmulatorConfig::empty()
+    })
+    .expect("freshdesk");
+    for (name, email) in [
+        ("Ada Admin", "ada@helpdesk.example"),
+        ("Grace Agent", "grace@helpdesk.example"),
+    ] {
+        freshdesk.add_agent(name, email);
+    }
+    std::fs::write(dir.path().join("fd-key"), freshdesk.api_key()).expect("key file");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[source]\nadapter = \"archive\"\npath = \"src\"\n[target]\nadapter = \"freshdesk\"\nurl = \"{}\"\napi_key = \"file:fd-key\"\n\
+             [run]\nstate = \"state.sqlite\"\nbatch_size = 10\ngive_up_after_seconds = 3\n",
+            freshdesk.base_url()
+        ),
+    )
+    .expect("write plan");
+    let child = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn migrate");
+    std::thread::sleep(Duration::from_millis(2500));
+    drop(freshdesk);
+    let died = Instant::now();
+    let output = child.wait_with_output().expect("wait");
+    let stopped_after = died.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(6),
+        "exit 6 for a dead target: {stderr}"
+    );
+    assert!(
+        stopped_after < Duration::from_secs(30),
+        "the run stopped {stopped_after:?} after the target died; the bound is 3 s plus the retry in flight"
+    );
+    assert!(
+        stderr.contains("the target (freshdesk) has not answered since"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("run `switchover migrate` again"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("waiting "),
+        "retry waits are logged when stderr is not a terminal: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("has not answered since").count(),
+        1,
+        "the error is printed once: {stderr}"
+    );
+}
+
+/// Ctrl-C against a SaaS at real latency stops within seconds, at a request boundary
+/// rather than after the page in flight, and loses nothing: the next `migrate` resumes
+/// and verification matches every source record.
+#[test]
+fn ctrl_c_against_a_slow_saas_stops_within_seconds_and_loses_nothing() {
+    use switchover_freshdesk_emulator::FreshdeskEmulator;
+    use switchover_sandbox::EmulatorConfig;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 300);
+    let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
+        faults: "latency=6ms".parse().expect("faults"),
+        ..EmulatorConfig::empty()
+    })
+    .expect("freshdesk");
+    for (name, email) in [
+        ("Ada Admin", "ada@helpdesk.example"),
+        ("Grace Agent", "grace@helpdesk.example"),
+    ] {
+        freshdesk.add_agent(name, email);
+    }
+    std::fs::write(dir.path().join("fd-key"), freshdesk.api_key()).expect("key file");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[source]\nadapter = \"archive\"\npath = \"src\"\n[target]\nadapter = \"freshdesk\"\nurl = \"{}\"\napi_key = \"file:fd-key\"\n\
+             [run]\nstate = \"state.sqlite\"\nbatch_size = 10\npage_size = 200\n",
+            freshdesk.base_url()
+        ),
+    )
+    .expect("write plan");
+    let child = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn migrate");
+    std::thread::sleep(Duration::from_millis(3000));
+    let sent = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill -INT");
+    assert!(sent.success());
+    let asked = Instant::now();
+    let output = child.wait_with_output().expect("wait");
+    let took = asked.elapsed();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{out}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "Ctrl-C took {took:?} to stop the run"
+    );
+    assert!(
+        out.contains("(full)") || out.contains("run "),
+        "a summary is printed: {out}"
+    );
+
+    let resumed = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("resume");
+    let text = String::from_utf8_lossy(&resumed.stdout);
+    assert!(
+        resumed.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let verify = Command::new(BIN)
+        .arg("verify")
+        .arg(&plan)
+        .output()
+        .expect("verify");
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && report.contains("all matched"),
+        "{report}"
+    );
+}

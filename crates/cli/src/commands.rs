@@ -31,6 +31,8 @@ pub const EXIT_BAD_PLAN: u8 = 4;
 pub const EXIT_AUTHENTICATION: u8 = 5;
 /// Stopped by Ctrl-C; `migrate` again resumes.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// A side failed only transiently for longer than `give_up_after_seconds`; state saved.
+pub const EXIT_UNREACHABLE: u8 = 6;
 
 /// The exit status for an error.
 pub fn exit_code_for(error: &anyhow::Error) -> u8 {
@@ -41,6 +43,9 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
             }
             if matches!(e, EngineError::Plan(_)) {
                 return EXIT_BAD_PLAN;
+            }
+            if matches!(e, EngineError::Unreachable(_)) {
+                return EXIT_UNREACHABLE;
             }
         }
         if let Some(e) = cause.downcast_ref::<RegistryError>() {
@@ -66,6 +71,8 @@ struct Opened {
 
 fn open(plan_path: &Path) -> Result<Opened> {
     let plan = Plan::load(plan_path)?;
+    // No single request may retry past the time the run gives a silent side.
+    switchover_http::cap_total_wait(plan.options.give_up_after);
     let registry = registry();
     let source = registry
         .source(&plan.source)

@@ -1,25 +1,56 @@
 //! Draws the engine's events: one indicatif bar per kind with count, rate and ETA.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use switchover_engine::{Event, Observer};
 use switchover_model::Kind;
 
-/// Progress bars on stderr.
+/// Progress bars on stderr; log lines instead when stderr is not a terminal (nohup,
+/// CI, a tmux log), so that a run never goes silent.
 pub struct Bars {
     multi: MultiProgress,
     bars: Mutex<HashMap<Kind, ProgressBar>>,
+    /// `None` on a terminal; else when each kind last printed a progress line.
+    lines: Option<Mutex<HashMap<Kind, Instant>>>,
 }
 
+/// How often a log line repeats a kind's progress when stderr is not a terminal.
+const LINE_EVERY: Duration = Duration::from_secs(10);
+
 impl Bars {
-    /// Bars drawn on stderr (hidden when stderr is not a terminal).
+    /// Bars drawn on stderr, or log lines when stderr is not a terminal.
     pub fn new() -> Self {
+        let terminal = std::io::stderr().is_terminal();
         Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             bars: Mutex::new(HashMap::new()),
+            lines: (!terminal).then(|| Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Prints a log line (not a terminal only); `throttled` lines at most every
+    /// [`LINE_EVERY`] per kind.
+    fn line(&self, kind: Option<Kind>, throttled: bool, text: impl FnOnce() -> String) {
+        let Some(lines) = &self.lines else { return };
+        if let (Some(kind), true) = (kind, throttled) {
+            let mut last = match lines.lock() {
+                Ok(l) => l,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let now = Instant::now();
+            if last
+                .get(&kind)
+                .is_some_and(|at| now.duration_since(*at) < LINE_EVERY)
+            {
+                return;
+            }
+            last.insert(kind, now);
+        }
+        eprintln!("{} {}", switchover_model::Timestamp::now(), text());
     }
 
     fn bar(&self, kind: Kind, total: Option<u64>) -> ProgressBar {
@@ -53,8 +84,21 @@ impl Observer for Bars {
                 if let Some(total) = total {
                     bar.set_length(*total);
                 }
+                self.line(Some(*kind), false, || match total {
+                    Some(total) => format!("{kind}: started, {total} in the source"),
+                    None => format!("{kind}: started"),
+                });
             }
-            Event::Progress { kind, done } => self.bar(*kind, None).set_position(*done),
+            Event::Progress { kind, done } => {
+                let bar = self.bar(*kind, None);
+                bar.set_position(*done);
+                self.line(Some(*kind), true, || {
+                    match bar.length().filter(|n| *n > 0) {
+                        Some(total) => format!("{kind}: {done}/{total}"),
+                        None => format!("{kind}: {done}"),
+                    }
+                });
+            }
             Event::ReadAhead { kind, read } => {
                 self.bar(*kind, None)
                     .set_message(format!("{read} read ahead to go inside their parents"));
@@ -62,17 +106,24 @@ impl Observer for Bars {
             Event::KindFinished { kind, counts } => {
                 let bar = self.bar(*kind, None);
                 bar.set_position(counts.processed());
-                bar.finish_with_message(format!(
+                let text = format!(
                     "created {} adopted {} updated {} unchanged {} failed {}",
                     counts.created, counts.adopted, counts.updated, counts.unchanged, counts.failed
-                ));
+                );
+                self.line(Some(*kind), false, || format!("{kind}: done: {text}"));
+                bar.finish_with_message(text);
             }
             Event::Backoff { kind, wait, reason } => {
-                self.bar(*kind, None)
-                    .set_message(format!("waiting {:.1}s: {reason}", wait.as_secs_f64()));
+                let text = format!("waiting {:.1}s: {reason}", wait.as_secs_f64());
+                self.line(Some(*kind), false, || format!("{kind}: {text}"));
+                self.bar(*kind, None).set_message(text);
             }
             Event::Warning(text) => {
-                let _ = self.multi.println(format!("warning: {text}"));
+                if self.lines.is_some() {
+                    self.line(None, false, || format!("warning: {text}"));
+                } else {
+                    let _ = self.multi.println(format!("warning: {text}"));
+                }
             }
         }
     }

@@ -141,4 +141,17 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
+
+    /// Sleeps for `wait`, or less if stopping is asked for meanwhile (a retry wait or a
+    /// rate-limit pause must not hold up a Ctrl-C).
+    pub fn sleep(&self, wait: std::time::Duration) {
+        let until = std::time::Instant::now() + wait;
+        while !self.is_cancelled() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+        }
+    }
 }

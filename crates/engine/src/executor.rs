@@ -11,6 +11,7 @@ use switchover_model::digest::{Digest, FieldSet, record_digest};
 use switchover_model::{Kind, Record};
 
 mod embed;
+pub(crate) mod health;
 mod runs;
 mod samples;
 mod sink;
@@ -65,6 +66,9 @@ pub struct Options {
     /// Sample tickets a dry run keeps, with their comments, to show before and after;
     /// 0 keeps none. A live run keeps none whatever this says.
     pub samples: usize,
+    /// How long one side may fail only transiently (refused connections, 5xx,
+    /// timeouts), with no answer at all, before the run stops and says since when.
+    pub give_up_after: Duration,
 }
 
 impl Default for Options {
@@ -80,6 +84,7 @@ impl Default for Options {
             backoff: Duration::from_millis(500),
             incremental: false,
             samples: 3,
+            give_up_after: Duration::from_secs(300),
         }
     }
 }
@@ -125,9 +130,26 @@ struct Ctx<'a> {
     /// `(parent, child)` when the target writes new parents with their children inside
     /// (tickets imported with their comments).
     embedding: Option<(Kind, Kind)>,
+    /// How long the target has gone without answering.
+    target_health: health::Health,
+    /// How long the source has gone without answering (shared with the reader thread).
+    source_health: std::sync::Arc<health::Health>,
 }
 
 impl Ctx<'_> {
+    /// The error a run stops with: a side that stopped answering is said so, with since
+    /// when, instead of as its last transient failure.
+    fn explain(&self, error: EngineError) -> EngineError {
+        match self
+            .target_health
+            .gave_up()
+            .or_else(|| self.source_health.gave_up())
+        {
+            Some(why) => EngineError::Unreachable(why),
+            None => error,
+        }
+    }
+
     fn fields(&self, kind: Kind) -> FieldSet {
         Capabilities::portable_fields(&self.source_caps, &self.target_caps, kind)
     }
@@ -162,19 +184,26 @@ impl Ctx<'_> {
         let mut found = Vec::new();
         let attempts = self.options.batch_attempts.max(1);
         for attempt in 1..=attempts {
+            // After a Ctrl-C nothing more is sent: the records stay pending (their
+            // intents are recorded) and the next run settles and sends them.
+            if self.cancel.is_cancelled() {
+                return Ok((done, found));
+            }
             match self.sink.write(kind, &remaining, &self.content) {
                 Ok(outcomes) => {
+                    self.target_health.answered();
                     done.extend(outcomes);
                     return Ok((done, found));
                 }
                 Err(e) if e.is_retryable() && attempt < attempts && !self.cancel.is_cancelled() => {
+                    self.target_health.check(&self.target_caps.adapter, &e)?;
                     let wait = self.backoff(attempt - 1, &e);
                     self.observer.event(&Event::Backoff {
                         kind,
                         wait,
                         reason: e.to_string(),
                     });
-                    std::thread::sleep(wait);
+                    self.cancel.sleep(wait);
                     if e.kind() == ErrorKind::Transient {
                         let ids: Vec<String> = remaining
                             .iter()
@@ -197,7 +226,12 @@ impl Ctx<'_> {
                         }
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    if e.is_retryable() {
+                        self.target_health.check(&self.target_caps.adapter, &e)?;
+                    }
+                    return Err(e);
+                }
             }
         }
         Err(AdapterError::fatal(
@@ -233,9 +267,14 @@ impl Ctx<'_> {
                 .sink
                 .find_embedded(parent_kind, parent_target_id, children)
             {
-                Err(e) if e.is_retryable() && attempt < attempts => {
-                    std::thread::sleep(self.backoff(attempt - 1, &e));
+                Err(e) if e.is_retryable() && attempt < attempts && !self.cancel.is_cancelled() => {
+                    self.target_health.check(&self.target_caps.adapter, &e)?;
+                    self.cancel.sleep(self.backoff(attempt - 1, &e));
                     attempt += 1;
+                }
+                Ok(found) => {
+                    self.target_health.answered();
+                    return Ok(found);
                 }
                 other => return other,
             }
@@ -251,9 +290,14 @@ impl Ctx<'_> {
         let mut attempt = 1;
         loop {
             match self.sink.find(kind, ids) {
-                Err(e) if e.is_retryable() && attempt < attempts => {
-                    std::thread::sleep(self.backoff(attempt - 1, &e));
+                Err(e) if e.is_retryable() && attempt < attempts && !self.cancel.is_cancelled() => {
+                    self.target_health.check(&self.target_caps.adapter, &e)?;
+                    self.cancel.sleep(self.backoff(attempt - 1, &e));
                     attempt += 1;
+                }
+                Ok(found) => {
+                    self.target_health.answered();
+                    return Ok(found);
                 }
                 other => return other,
             }
@@ -266,6 +310,7 @@ impl Ctx<'_> {
 type BatchWritten = (Vec<WriteOutcome>, Vec<String>);
 
 /// Reads one page, waiting out rate limits and transient failures.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_with_retry(
     kind: Kind,
     source: &dyn Source,
@@ -273,12 +318,18 @@ pub(crate) fn read_with_retry(
     options: &Options,
     observer: &dyn Observer,
     cancel: &Cancel,
+    health: &health::Health,
 ) -> Result<switchover_adapter::Page, AdapterError> {
     let attempts = options.batch_attempts.max(1);
     let mut attempt = 1;
     loop {
         match source.read_page(kind, request) {
+            Ok(page) => {
+                health.answered();
+                return Ok(page);
+            }
             Err(e) if e.is_retryable() && attempt < attempts && !cancel.is_cancelled() => {
+                health.check(&source.capabilities().adapter, &e)?;
                 let wait = e
                     .retry_after()
                     .unwrap_or_else(|| options.backoff.saturating_mul(1 << (attempt - 1).min(7)))
@@ -288,7 +339,7 @@ pub(crate) fn read_with_retry(
                     wait,
                     reason: e.to_string(),
                 });
-                std::thread::sleep(wait);
+                cancel.sleep(wait);
                 attempt += 1;
             }
             other => return other,
@@ -744,10 +795,10 @@ impl Runner<'_> {
         &mut self,
         kind: Kind,
         counts: &mut KindCounts,
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         let waiting = self.state.deferred(kind)?;
         if waiting.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut records = Vec::with_capacity(waiting.len());
         for (id, json) in waiting {
@@ -759,8 +810,14 @@ impl Runner<'_> {
         // A forced pass rewrites them with existing target ids; a reference still not on
         // the target is now handled by the plan's policy instead of being left empty.
         let mut pass = KindCounts::default();
+        let mut finished = true;
         for chunk in records.chunks(500) {
             self.process(kind, chunk.to_vec(), true, true, &mut pass)?;
+            if self.ctx.cancel.is_cancelled() {
+                // A Ctrl-C may have cut this chunk: keep them waiting for the next run.
+                finished = false;
+                break;
+            }
             // Only now: a crash before this point completes them on the next run.
             for record in chunk {
                 self.state.undefer(kind, record.id())?;
@@ -770,7 +827,7 @@ impl Runner<'_> {
         counts.failed += pass.failed;
         counts.skipped += pass.skipped;
         counts.requests += pass.requests;
-        Ok(())
+        Ok(finished)
     }
 
     /// Settles intents a killed run left behind, through the target's source markers.
@@ -837,6 +894,10 @@ impl Runner<'_> {
         self.read_source(kind, first, changed_since, |runner, page| {
             let next = page.next.clone();
             runner.process(kind, page.records, false, false, counts)?;
+            if runner.ctx.cancel.is_cancelled() {
+                // Some of this page may not have been sent: read it again next run.
+                return Ok(false);
+            }
             runner.state.save_cursor(
                 kind,
                 &KindCursor {
@@ -870,6 +931,7 @@ impl Runner<'_> {
             .filter(|n| *n > 0);
         let source = self.source;
         let (options, observer, cancel) = (self.ctx.options, self.ctx.observer, self.ctx.cancel);
+        let health = std::sync::Arc::clone(&self.ctx.source_health);
         let (tx, rx) =
             std::sync::mpsc::sync_channel::<Result<switchover_adapter::Page, AdapterError>>(1);
         std::thread::scope(|scope| -> Result<bool, EngineError> {
@@ -883,7 +945,8 @@ impl Runner<'_> {
                     page_size,
                 };
                 loop {
-                    let page = read_with_retry(kind, source, &request, options, observer, cancel);
+                    let page =
+                        read_with_retry(kind, source, &request, options, observer, cancel, &health);
                     let next = page.as_ref().ok().and_then(|p| p.next.clone());
                     let last = page.is_err() || next.is_none();
                     if tx.send(page).is_err() || last {
@@ -933,7 +996,7 @@ impl Runner<'_> {
             staged && self.move_kind(kind, incremental(self, kind), counts)?
         };
         if finished {
-            self.complete_deferred(kind, counts)?;
+            return self.complete_deferred(kind, counts);
         }
         Ok(finished)
     }
@@ -979,6 +1042,8 @@ fn runner<'a>(
         cancel,
         moved: plan.moves,
         embedding,
+        target_health: health::Health::new("target", options.give_up_after),
+        source_health: std::sync::Arc::new(health::Health::new("source", options.give_up_after)),
     };
     Ok((
         Runner {

@@ -55,6 +55,11 @@ pub enum EngineError {
     /// or roll back; says what to run instead.
     #[error("{0}")]
     NotMigrated(String),
+    /// One side of the run failed only transiently (refused connections, 5xx,
+    /// timeouts) for longer than the plan allows; says which, since when, and that the
+    /// state is saved.
+    #[error("{0}")]
+    Unreachable(String),
     /// The plan is wrong; every problem is listed.
     #[error("the plan has {} problem(s):\n  - {}", .0.len(), .0.join("\n  - "))]
     Plan(Vec<String>),

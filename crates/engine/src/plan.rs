@@ -49,6 +49,8 @@ struct RawRun {
     incremental: Option<bool>,
     /// Sample tickets a dry run's report shows before and after (0: none).
     samples: Option<usize>,
+    /// Seconds one side may fail only transiently before the run stops.
+    give_up_after_seconds: Option<u64>,
 }
 
 /// Setting names that hold credentials and so must be references.
@@ -165,6 +167,9 @@ impl Plan {
                 }
             }
         }
+        if run.give_up_after_seconds == Some(0) {
+            problems.push("[run] give_up_after_seconds must be at least 1 (default 300)".into());
+        }
         if run.concurrency == Some(0) {
             problems.push("[run] concurrency must be at least 1".into());
         }
@@ -194,6 +199,10 @@ impl Plan {
                 placeholder_user: run.placeholder_user,
                 incremental: run.incremental.unwrap_or(false),
                 samples: run.samples.unwrap_or(Options::default().samples),
+                give_up_after: run
+                    .give_up_after_seconds
+                    .map(std::time::Duration::from_secs)
+                    .unwrap_or(Options::default().give_up_after),
                 ..Options::default()
             },
             requests_per_minute: run.requests_per_minute,

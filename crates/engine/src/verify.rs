@@ -278,6 +278,7 @@ fn read_source_side(
     observer.event(&Event::KindStarted { kind, total });
     let options = Options::default();
     let cancel = Cancel::new();
+    let health = crate::executor::health::Health::new("source", options.give_up_after);
     let mut request = PageRequest {
         page_size: source
             .capabilities()
@@ -287,7 +288,11 @@ fn read_source_side(
         ..Default::default()
     };
     loop {
-        let page = read_with_retry(kind, source, &request, &options, observer, &cancel)?;
+        let page = read_with_retry(kind, source, &request, &options, observer, &cancel, &health)
+            .map_err(|e| match health.gave_up() {
+                Some(why) => EngineError::Unreachable(why),
+                None => EngineError::Adapter(e),
+            })?;
         state.begin_batch()?;
         for mut record in page.records {
             // The bytes were hashed when they were downloaded from the source; the

@@ -287,7 +287,8 @@ impl HttpClient {
             url.query_pairs_mut().extend_pairs(&request.query);
         }
         let path = url.path().to_string();
-        let policy = inner.retry;
+        let mut policy = inner.retry;
+        policy.max_total_wait = policy.max_total_wait.min(crate::retry::total_wait_cap());
         let max_attempts = policy.max_attempts.max(1);
         let mut waited = Duration::ZERO;
         let mut attempt = 0u32;

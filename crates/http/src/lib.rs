@@ -66,7 +66,7 @@ pub use counters::{CounterSnapshot, Counters};
 pub use error::{HttpError, MAX_ERROR_BODY, TransportFailure};
 pub use pacer::{Pacer, PacerState, RateLimitHeaders};
 pub use request::{Request, Response};
-pub use retry::{RetryPolicy, parse_retry_after};
+pub use retry::{RetryPolicy, cap_total_wait, parse_retry_after};
 
 /// reqwest's multipart types, for [`Request::multipart`] (file uploads).
 pub use reqwest::blocking::multipart;

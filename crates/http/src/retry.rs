@@ -24,6 +24,26 @@ pub struct RetryPolicy {
     pub max_total_wait: Duration,
 }
 
+/// The process-wide cap on [`RetryPolicy::max_total_wait`], in milliseconds.
+static TOTAL_WAIT_CAP_MS: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(u64::MAX);
+
+/// Caps, for every client of this process, how long one request may wait between its
+/// attempts. A run that gives up on a side after some time of failures (the plan's
+/// `give_up_after_seconds`) sets it, so that no single request retries past that.
+pub fn cap_total_wait(limit: Duration) {
+    let millis = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+    TOTAL_WAIT_CAP_MS.store(millis, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The cap [`cap_total_wait`] set (none: `Duration::MAX`).
+pub(crate) fn total_wait_cap() -> Duration {
+    match TOTAL_WAIT_CAP_MS.load(std::sync::atomic::Ordering::Relaxed) {
+        u64::MAX => Duration::MAX,
+        millis => Duration::from_millis(millis),
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {

@@ -268,6 +268,10 @@ impl Runner<'_> {
                 after = id.clone();
             }
             self.process(kind, records, false, false, counts)?;
+            if self.ctx.cancel.is_cancelled() {
+                // Some of this page may not have been sent: take it again next run.
+                return Ok(false);
+            }
             self.state.save_cursor(
                 kind,
                 &KindCursor {

@@ -89,7 +89,7 @@ fn run_migration(
             Ok(f) => f,
             Err(e) => {
                 runner.state.end_run(run, "failed")?;
-                return Err(e);
+                return Err(runner.ctx.explain(e));
             }
         };
         summary.kinds.insert(*kind, counts);
@@ -200,14 +200,28 @@ pub fn retry_failed(
             kind,
             total: Some(records.len() as u64),
         });
-        runner.process(kind, records, true, false, &mut counts)?;
-        runner.complete_deferred(kind, &mut counts)?;
+        if let Err(e) = runner.process(kind, records, true, false, &mut counts) {
+            runner.state.end_run(run, "failed")?;
+            return Err(runner.ctx.explain(e));
+        }
+        let finished = runner.complete_deferred(kind, &mut counts)?;
         observer.event(&Event::KindFinished { kind, counts });
         summary.kinds.insert(kind, counts);
+        if !finished || cancel.is_cancelled() {
+            summary.interrupted = true;
+            break;
+        }
     }
     target.finish()?;
     summary.failures = runner.state.failures()?;
-    runner.state.end_run(run, "completed")?;
+    runner.state.end_run(
+        run,
+        if summary.interrupted {
+            "interrupted"
+        } else {
+            "completed"
+        },
+    )?;
     Ok(summary)
 }
 
