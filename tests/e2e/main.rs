@@ -389,6 +389,18 @@ fn ctrl_c_stops_cleanly_and_the_next_migrate_resumes() {
     );
 }
 
+/// `(kind, source id, error kind)` of each failure in a JSON list.
+fn failure_set(list: &serde_json::Value) -> std::collections::BTreeSet<(String, String, String)> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let field = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (field("kind"), field("source_id"), field("error_kind"))
+        })
+        .collect()
+}
+
 /// The bad night in miniature, through the binary: the source's agents have no seat on
 /// the target (a live Freshdesk account with its own companies, groups and fields), so
 /// the agents fail and the tickets and comments that name them fail after them.
@@ -408,6 +420,21 @@ fn failures_show_the_root_cause_and_verify_refuses_an_incomplete_migration() {
         ..EmulatorConfig::empty()
     })
     .expect("freshdesk");
+    // The live account already has companies named like the source's organizations.
+    let companies: Vec<String> = Archive::open_source(&dir.path().join("src"))
+        .expect("source")
+        .read_page(Kind::Organization, &PageRequest::default())
+        .expect("organizations")
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            switchover_model::Record::Organization(o) => Some(o.name.clone()),
+            _ => None,
+        })
+        .collect();
+    for name in &companies {
+        freshdesk.add_company(name);
+    }
     std::fs::write(dir.path().join("fd-key"), freshdesk.api_key()).expect("key file");
     let plan = dir.path().join("plan.toml");
     std::fs::write(
@@ -433,6 +460,35 @@ fn failures_show_the_root_cause_and_verify_refuses_an_incomplete_migration() {
         String::from_utf8_lossy(&verify_first.stderr).contains("no migration has run"),
         "{}",
         String::from_utf8_lossy(&verify_first.stderr)
+    );
+
+    // The dry run first: it asks the target (which agents have seats, which companies
+    // exist) by the write's own rules.
+    let dry = Command::new(BIN)
+        .arg("dry-run")
+        .arg(&plan)
+        .arg("--json")
+        .arg(dir.path().join("dry.json"))
+        .output()
+        .expect("dry-run");
+    assert!(
+        dry.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let predicted: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("dry.json")).expect("dry.json"))
+            .expect("dry-run JSON");
+    let predicted_failures = failure_set(&predicted["run"]["failures"]);
+    assert!(
+        !predicted_failures.is_empty(),
+        "the dry run predicts the agents' refusal"
+    );
+    assert_eq!(
+        predicted["run"]["kinds"]["organization"]["adopted"],
+        companies.len(),
+        "the account's companies of the same name are predicted adopted: {:#}",
+        predicted["run"]["kinds"]
     );
 
     let migrate = Command::new(BIN)
@@ -490,6 +546,12 @@ fn failures_show_the_root_cause_and_verify_refuses_an_incomplete_migration() {
         total as usize,
         document["failures"].as_array().map_or(0, Vec::len),
         "every failure is in exactly one group"
+    );
+
+    assert_eq!(
+        predicted_failures,
+        failure_set(&document["failures"]),
+        "the dry run's predicted failures are the migration's failures"
     );
 
     let verify = Command::new(BIN)
@@ -671,4 +733,83 @@ fn ctrl_c_against_a_slow_saas_stops_within_seconds_and_loses_nothing() {
         verify.status.success() && report.contains("all matched"),
         "{report}"
     );
+}
+
+/// At cutover the dry run previews the delta: after a completed migration it reads a
+/// copy of the state store and counts what the next run would create, update, delete
+/// and leave unchanged, and the state store is not changed by it.
+#[test]
+fn a_dry_run_after_a_migration_previews_the_delta_and_changes_no_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 20);
+    let plan = plan(dir.path());
+    let first = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("migrate");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    {
+        // The source gains a ticket after the first run.
+        let archive = Archive::open_target(&dir.path().join("src")).expect("reopen source");
+        let late = switchover_model::Ticket {
+            id: "late-ticket".into(),
+            subject: "Arrived after the first run".into(),
+            requester: Some(switchover_model::Ref::new("u-alice")),
+            ..Default::default()
+        };
+        let written = archive
+            .write_batch(
+                Kind::Ticket,
+                &[switchover_adapter::WriteRequest::create(
+                    switchover_model::Entity::into_record(late),
+                )],
+                &Dataset::conformance(),
+            )
+            .expect("add a ticket");
+        assert!(written[0].result.is_ok());
+        Target::finish(&archive).expect("seal");
+    }
+    let state = dir.path().join("state.sqlite");
+    let before = std::fs::read(&state).expect("state");
+    let preview = Command::new(BIN)
+        .arg("dry-run")
+        .arg(&plan)
+        .arg("--json")
+        .arg(dir.path().join("preview.json"))
+        .output()
+        .expect("dry-run");
+    let text = String::from_utf8_lossy(&preview.stdout);
+    assert!(
+        preview.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&preview.stderr)
+    );
+    assert!(text.contains("preview of the next run"), "{text}");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("preview.json")).expect("preview.json"),
+    )
+    .expect("json");
+    assert_eq!(report["run"]["mode"], "delta", "{report:#}");
+    let tickets = &report["run"]["kinds"]["ticket"];
+    assert_eq!(tickets["created"], 1, "{tickets:#}");
+    assert_eq!(tickets["unchanged"], 24, "{tickets:#}");
+    assert_eq!(
+        std::fs::read(&state).expect("state"),
+        before,
+        "the dry run changed the state store"
+    );
+
+    let delta = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .output()
+        .expect("migrate");
+    let delta_text = String::from_utf8_lossy(&delta.stdout);
+    assert!(delta.status.success(), "{delta_text}");
+    assert!(delta_text.contains("(delta)"), "{delta_text}");
 }

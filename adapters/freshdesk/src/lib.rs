@@ -296,6 +296,8 @@ pub(crate) struct Cache {
     pub(crate) admin_roles: Option<BTreeSet<u64>>,
     /// Source marker -> target id, per kind, once loaded.
     pub(crate) markers: HashMap<Kind, BTreeMap<String, String>>,
+    /// Companies and groups as listed for a dry run's predictions, once loaded.
+    pub(crate) listed: HashMap<&'static str, Vec<Value>>,
 }
 
 /// A connection to one Freshdesk account.
@@ -413,6 +415,84 @@ impl TargetInfo for Freshdesk {
 
     fn preflight(&self) -> Result<Preflight, AdapterError> {
         self.preflight_checks()
+    }
+
+    /// Agents must hold a seat (the write's rule, [`Freshdesk::seated_agent`]); companies,
+    /// groups and fields of the same name or label are adopted. Contacts are predicted
+    /// created (a look-up per contact would cost a request each).
+    fn predict(
+        &self,
+        kind: Kind,
+        request: &WriteRequest,
+    ) -> Result<switchover_adapter::Prediction, AdapterError> {
+        use switchover_adapter::Prediction;
+        use switchover_model::{Record, UserRole};
+        let refuse_or = |result: Result<bool, AdapterError>| match result {
+            Ok(true) => Ok(Prediction::Adopt),
+            Ok(false) => Ok(Prediction::Create),
+            Err(e) if e.kind() == switchover_adapter::ErrorKind::InvalidRecord => {
+                Ok(Prediction::Refuse(e))
+            }
+            Err(e) => Err(e),
+        };
+        match (&request.record, kind) {
+            (Record::User(u), Kind::User)
+                if matches!(u.role, UserRole::Agent | UserRole::Admin) =>
+            {
+                let email = u.email.clone().unwrap_or_default();
+                refuse_or(self.seated_agent(u, &email).map(|_| true))
+            }
+            (Record::Organization(o), Kind::Organization) => {
+                let companies = self.listed("companies")?;
+                let marker = self
+                    .fields()?
+                    .into_iter()
+                    .find(|f| f.object == "company" && read::is_marker_field(f))
+                    .map(|f| f.name);
+                refuse_or(
+                    self.company_to_adopt(o, &companies, marker.as_deref())
+                        .map(|c| c.is_some()),
+                )
+            }
+            (Record::Group(g), Kind::Group) => {
+                Ok(
+                    if self.listed("groups")?.iter().any(|x| {
+                        read::text(x, "name").is_some_and(|n| n.eq_ignore_ascii_case(&g.name))
+                    }) {
+                        Prediction::Adopt
+                    } else {
+                        Prediction::Create
+                    },
+                )
+            }
+            (Record::FieldDefinition(f), Kind::FieldDefinition) => {
+                let object = write::fd_object(f.object);
+                Ok(
+                    if self
+                        .fields()?
+                        .iter()
+                        .any(|x| x.object == object && x.label.eq_ignore_ascii_case(&f.title))
+                    {
+                        Prediction::Adopt
+                    } else {
+                        Prediction::Create
+                    },
+                )
+            }
+            _ => Ok(Prediction::Create),
+        }
+    }
+}
+
+impl Freshdesk {
+    /// Every record at `path` (`companies`, `groups`), listed once per connection.
+    fn listed(&self, path: &'static str) -> Result<Vec<Value>, AdapterError> {
+        if let Some(list) = self.cache().listed.get(path) {
+            return Ok(list.clone());
+        }
+        let list = self.api.list_all(path, &[])?;
+        self.cache().listed.insert(path, list.clone());
+        Ok(list)
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) fn html_text(html: &str) -> String {
     crate::read::unescape(&out).trim().to_string()
 }
 
-fn fd_object(object: FieldObject) -> &'static str {
+pub(crate) fn fd_object(object: FieldObject) -> &'static str {
     match object {
         FieldObject::Ticket => "ticket",
         FieldObject::User => "contact",
@@ -405,30 +405,17 @@ impl Freshdesk {
                 Err(AdapterError::InvalidRecord { field, .. }) if field.contains("name") => {
                     // Company names are unique: a company of that name is adopted, as
                     // Zendesk organizations are, unless another migration marked it.
-                    let found = self.company_named(&o.name)?.ok_or_else(|| {
-                        invalid(
-                            kind,
-                            &o.id,
-                            "name",
-                            "duplicate name, but no company of that name is listed",
-                        )
-                    })?;
-                    let other = found
-                        .get("custom_fields")
-                        .and_then(|c| c.get(&marker.name))
-                        .and_then(Value::as_str)
-                        .filter(|m| !m.is_empty() && *m != o.id);
-                    if let Some(other) = other {
-                        return Err(invalid(
-                            kind,
-                            &o.id,
-                            "name",
-                            format!(
-                                "the target's company '{}' already carries the source marker '{other}' of another record; rename one of them",
-                                o.name
-                            ),
-                        ));
-                    }
+                    let companies = self.api.list_all("companies", &[])?;
+                    let found = self
+                        .company_to_adopt(o, &companies, Some(&marker.name))?
+                        .ok_or_else(|| {
+                            invalid(
+                                kind,
+                                &o.id,
+                                "name",
+                                "duplicate name, but no company of that name is listed",
+                            )
+                        })?;
                     let id = Self::target_id(&found, kind, &o.id)?;
                     let answer = self.api.write_json(
                         Request::put(format!("companies/{id}")),
@@ -447,13 +434,53 @@ impl Freshdesk {
         Ok((Self::target_id(&answer, kind, &o.id)?, None))
     }
 
-    /// The company of this name on the target, if any (names are unique).
-    fn company_named(&self, name: &str) -> Result<Option<Value>, AdapterError> {
-        Ok(self
+    /// The agent seat a source agent or admin maps to, by e-mail: a migration never
+    /// creates agents, so a missing seat refuses the user. The write and the dry run's
+    /// prediction both ask this.
+    pub(crate) fn seated_agent(&self, u: &User, email: &str) -> Result<Value, AdapterError> {
+        let found = self
             .api
-            .list_all("companies", &[])?
+            .list("agents", &[("email", email.to_string())])?
+            .items
             .into_iter()
-            .find(|c| text(c, "name").is_some_and(|n| n.eq_ignore_ascii_case(name))))
+            .next();
+        found.ok_or_else(|| {
+            invalid(Kind::User, &u.id, "email", format!(
+                "no Freshdesk agent has the email '{email}'; a migration never creates agents (that e-mails an invitation and takes a paid seat): add the seat (an occasional agent is cheapest), then run again"
+            ))
+        })
+    }
+
+    /// A company of the target that `o` would adopt (same name), or the refusal when
+    /// another migration's marker is on it. The write and the prediction both ask this.
+    pub(crate) fn company_to_adopt(
+        &self,
+        o: &Organization,
+        companies: &[Value],
+        marker_name: Option<&str>,
+    ) -> Result<Option<Value>, AdapterError> {
+        let Some(found) = companies
+            .iter()
+            .find(|c| text(c, "name").is_some_and(|n| n.eq_ignore_ascii_case(&o.name)))
+        else {
+            return Ok(None);
+        };
+        let other = marker_name
+            .and_then(|m| found.get("custom_fields").and_then(|c| c.get(m)))
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty() && *m != o.id);
+        match other {
+            Some(other) => Err(invalid(
+                Kind::Organization,
+                &o.id,
+                "name",
+                format!(
+                    "the target's company '{}' already carries the source marker '{other}' of another record; rename one of them",
+                    o.name
+                ),
+            )),
+            None => Ok(Some(found.clone())),
+        }
     }
 
     fn write_user(
@@ -471,19 +498,7 @@ impl Freshdesk {
             };
             let agent = match agent {
                 Some(a) => a,
-                None => {
-                    let found = self
-                        .api
-                        .list("agents", &[("email", email.clone())])?
-                        .items
-                        .into_iter()
-                        .next();
-                    found.ok_or_else(|| {
-                        invalid(kind, &u.id, "email", format!(
-                            "no Freshdesk agent has the email '{email}'; a migration never creates agents (that e-mails an invitation and takes a paid seat): add the seat (an occasional agent is cheapest), then run again"
-                        ))
-                    })?
-                }
+                None => self.seated_agent(u, &email)?,
             };
             let id = Self::target_id(&agent, kind, &u.id)?;
             let (rest, found) = split_signature(agent.get("signature").and_then(Value::as_str));

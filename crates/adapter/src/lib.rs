@@ -24,8 +24,8 @@ pub use registry::{AdapterSpec, Registry, RegistryError, SourceFactory, TargetFa
 pub use secret::{Secret, SecretError};
 pub use settings::Settings;
 pub use traits::{
-    Adopted, ContentSource, Cursor, Page, PageRequest, Preflight, ReadBack, ReadBackPage, Source,
-    Target, TargetInfo, WriteOutcome, WriteRequest,
+    Adopted, ContentSource, Cursor, Page, PageRequest, Prediction, Preflight, ReadBack,
+    ReadBackPage, Source, Target, TargetInfo, WriteOutcome, WriteRequest,
 };
 
 pub use switchover_model as model;

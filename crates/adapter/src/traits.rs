@@ -185,6 +185,18 @@ pub struct Preflight {
     pub blockers: Vec<String>,
 }
 
+/// What a target would do with one write, as a dry run asks it: read what the target
+/// holds and apply the same rules the write applies, without writing.
+#[derive(Debug, Clone)]
+pub enum Prediction {
+    /// It would create the record.
+    Create,
+    /// It would adopt a record the target already has (same name, same e-mail).
+    Adopt,
+    /// It would refuse the record, with the error the write would give.
+    Refuse(AdapterError),
+}
+
 /// The part of a target that cannot change it: what a dry run is given, so that a dry
 /// run cannot write by construction.
 pub trait TargetInfo: Send + Sync {
@@ -194,6 +206,15 @@ pub trait TargetInfo: Send + Sync {
     /// Checks credentials and settings that would make a migration misbehave (rules
     /// that e-mail customers, missing plan features) without changing anything.
     fn preflight(&self) -> Result<Preflight, AdapterError>;
+
+    /// What writing this new record would do, from what the target holds now, by the
+    /// rules the write itself applies (an adapter keeps those rules in one place for
+    /// both). References in `request` point at records a dry run has not written, so a
+    /// prediction must not depend on them. The default predicts a create.
+    fn predict(&self, kind: Kind, request: &WriteRequest) -> Result<Prediction, AdapterError> {
+        let _ = (kind, request);
+        Ok(Prediction::Create)
+    }
 }
 
 /// Writes a platform. Every write stores the record's source id as a source marker

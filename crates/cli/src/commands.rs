@@ -577,14 +577,39 @@ pub fn dry_run(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
     outputs.check()?;
     let opened = open(plan_path)?;
     let target_info: &dyn switchover_adapter::TargetInfo = opened.target.as_ref();
-    let report = switchover_engine::dry_run(
-        opened.source.as_ref(),
-        target_info,
-        &opened.plan.options,
-        opened.plan.requests_per_minute,
-        &Bars::new(),
-        &cancel_on_ctrl_c(),
-    )?;
+    // After a migration, the dry run previews the next run (the cutover delta) from a
+    // copy of its state store; the store itself is never changed.
+    let existing = if opened.plan.state.exists() {
+        let state = StateStore::open(&opened.plan.state)?;
+        state.has_any_run()?.then_some(state)
+    } else {
+        None
+    };
+    let report = match &existing {
+        Some(state) => switchover_engine::dry_run_delta(
+            opened.source.as_ref(),
+            target_info,
+            state,
+            &opened.plan.options,
+            opened.plan.requests_per_minute,
+            &Bars::new(),
+            &cancel_on_ctrl_c(),
+        )?,
+        None => switchover_engine::dry_run(
+            opened.source.as_ref(),
+            target_info,
+            &opened.plan.options,
+            opened.plan.requests_per_minute,
+            &Bars::new(),
+            &cancel_on_ctrl_c(),
+        )?,
+    };
+    if existing.is_some() {
+        println_out(&format!(
+            "preview of the next run of the migration in {} (its state store is not changed)",
+            opened.plan.state.display()
+        ))?;
+    }
     print_summary(&report.run)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "attachment bytes: {}", report.attachment_bytes)?;

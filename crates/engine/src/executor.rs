@@ -17,7 +17,7 @@ mod samples;
 mod sink;
 
 use embed::SettledChildren;
-pub use runs::{DryRunReport, dry_run, migrate, retry_failed};
+pub use runs::{DryRunReport, dry_run, dry_run_delta, migrate, retry_failed};
 pub use samples::{
     COMMENTS_PER_SAMPLE, FieldFate, SampleField, SampleOutcome, SampleRecord, SampleTicket,
 };

@@ -32,7 +32,7 @@ mod verify;
 pub use events::{Cancel, Event, KindCounts, Observer, Silent};
 pub use executor::{
     COMMENTS_PER_SAMPLE, DryRunReport, FieldFate, Options, RunSummary, SampleField, SampleOutcome,
-    SampleRecord, SampleTicket, UnresolvedPolicy, dry_run, migrate, retry_failed,
+    SampleRecord, SampleTicket, UnresolvedPolicy, dry_run, dry_run_delta, migrate, retry_failed,
 };
 pub use rollback::{RollbackSummary, rollback};
 pub use verify::{

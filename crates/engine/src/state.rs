@@ -754,6 +754,47 @@ impl StateStore {
             .map(|row| row.and_then(|(d, s)| d.parse().ok().map(|d| (d, s as u64))))
     }
 
+    /// A scratch copy of this state store, for a dry run that previews the next run
+    /// (a delta after a completed migration, the rest after an interrupted one) without
+    /// changing the real one.
+    pub fn scratch_copy(&self) -> Result<StateStore, EngineError> {
+        let path: String = self
+            .conn
+            .query_row(
+                "SELECT file FROM pragma_database_list WHERE name = 'main'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("cannot find the state file"))?;
+        let copy = StateStore::scratch()?;
+        if path.is_empty() {
+            return Ok(copy);
+        }
+        copy.conn
+            .execute("ATTACH DATABASE ?1 AS src", params![path])
+            .map_err(db("cannot open the state file for a copy"))?;
+        for table in [
+            "runs",
+            "id_map",
+            "cursors",
+            "failures",
+            "attachments",
+            "deferred",
+            "staged",
+            "settings",
+        ] {
+            copy.conn
+                .execute_batch(&format!(
+                    "INSERT INTO main.{table} SELECT * FROM src.{table};"
+                ))
+                .map_err(db("cannot copy the state store"))?;
+        }
+        copy.conn
+            .execute_batch("DETACH DATABASE src;")
+            .map_err(db("cannot close the state file"))?;
+        Ok(copy)
+    }
+
     /// Whether any run (a migration, finished or not, or a retry) has begun on this
     /// state store: before one, there is nothing to verify or roll back.
     pub fn has_any_run(&self) -> Result<bool, EngineError> {

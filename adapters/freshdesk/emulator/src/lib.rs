@@ -186,6 +186,26 @@ impl FreshdeskEmulator {
         account.agents.insert(id, seed::agent_json(id, &user));
         id
     }
+
+    /// Adds a company as the account's own users would have made it (no custom field
+    /// values), returning its id: a live account's data for collision tests.
+    pub fn add_company(&self, name: &str) -> u64 {
+        let mut account = match self.state.account.lock() {
+            Ok(a) => a,
+            Err(p) => p.into_inner(),
+        };
+        let id = account.next_id();
+        let now = switchover_model::Timestamp::now().to_canonical();
+        account.companies.insert(
+            id,
+            serde_json::json!({
+                "id": id, "name": name, "description": null, "domains": [], "note": null,
+                "health_score": null, "account_tier": null, "renewal_date": null,
+                "industry": null, "custom_fields": {}, "created_at": now, "updated_at": now,
+            }),
+        );
+        id
+    }
 }
 
 impl RunningEmulator for FreshdeskEmulator {

@@ -103,12 +103,19 @@ fn run_migration(
         });
     }
     // Records the source no longer has: deleted since the last run (full reads only).
-    if completed && generation > 1 && since.is_none() && !sink.is_dry() {
+    if completed && generation > 1 && since.is_none() {
         for kind in kinds.iter().rev() {
             if !runner.ctx.target_caps.supports(*kind, "delete") {
                 continue;
             }
             let gone = runner.state.unseen(*kind, generation)?;
+            if sink.is_dry() {
+                // A preview: these would be deleted.
+                if let Some(c) = summary.kinds.get_mut(kind) {
+                    c.deleted += gone.len() as u64;
+                }
+                continue;
+            }
             for chunk in gone.chunks(100) {
                 let target_ids: Vec<String> = chunk.iter().map(|(_, t)| t.clone()).collect();
                 let results = sink.delete(*kind, &target_ids)?;
@@ -249,10 +256,58 @@ pub struct DryRunReport {
 }
 
 /// Plans, reads, maps and validates everything a migration would, and writes nothing:
-/// the target is given only as [`TargetInfo`], which has no write method.
+/// the target is given only as [`TargetInfo`], which has no write method. Each new
+/// record is predicted by the target ([`TargetInfo::predict`]): created, adopted or
+/// refused, by the rules its writes apply.
 pub fn dry_run(
     source: &dyn Source,
     target: &dyn TargetInfo,
+    options: &Options,
+    requests_per_minute: Option<u32>,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<DryRunReport, EngineError> {
+    let state = StateStore::scratch()?;
+    preview(
+        source,
+        target,
+        state,
+        options,
+        requests_per_minute,
+        observer,
+        cancel,
+    )
+}
+
+/// A dry run of the next run of an existing migration: a copy of its state store
+/// (never the store itself) says what is on the target already, so the report counts
+/// what would be created, updated, deleted and left unchanged: the cutover delta.
+pub fn dry_run_delta(
+    source: &dyn Source,
+    target: &dyn TargetInfo,
+    state: &StateStore,
+    options: &Options,
+    requests_per_minute: Option<u32>,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+) -> Result<DryRunReport, EngineError> {
+    let copy = state.scratch_copy()?;
+    preview(
+        source,
+        target,
+        copy,
+        options,
+        requests_per_minute,
+        observer,
+        cancel,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn preview(
+    source: &dyn Source,
+    target: &dyn TargetInfo,
+    mut state: StateStore,
     options: &Options,
     requests_per_minute: Option<u32>,
     observer: &dyn Observer,
@@ -263,8 +318,8 @@ pub fn dry_run(
     let capabilities = target.capabilities();
     let sink = Dry {
         capabilities: capabilities.clone(),
+        target,
     };
-    let mut state = StateStore::scratch()?;
     let (run, samples) = run_migration(source, &sink, &mut state, options, observer, cancel)?;
     let totals = run.totals();
     let budget = requests_per_minute.or(capabilities.requests_per_minute);

@@ -6,7 +6,8 @@ use std::io::Read;
 use std::sync::Mutex;
 
 use switchover_adapter::{
-    AdapterError, Capabilities, ContentSource, Source, Target, WriteOutcome, WriteRequest,
+    AdapterError, Adopted, Capabilities, ContentSource, Prediction, Source, Target, TargetInfo,
+    WriteOutcome, WriteRequest,
 };
 use switchover_model::digest::{ContentHasher, Digest};
 use switchover_model::{Attachment, Kind};
@@ -77,12 +78,14 @@ impl Sink for Live<'_> {
     }
 }
 
-/// The dry-run sink holds capabilities only: there is no target to write to.
-pub(super) struct Dry {
+/// The dry-run sink: the target's read-only side, which predicts each write by the
+/// rules the write applies; nothing is written anywhere.
+pub(super) struct Dry<'a> {
     pub(super) capabilities: Capabilities,
+    pub(super) target: &'a dyn TargetInfo,
 }
 
-impl Dry {
+impl Dry<'_> {
     /// What a real target would say of one request: refused when an attachment is over
     /// the target's size limit, else written (children too).
     fn outcome(
@@ -98,6 +101,7 @@ impl Dry {
             .attachments()
             .iter()
             .find(|a| limit.is_some_and(|l| a.size > l));
+        let mut adopted = None;
         let result = match too_big {
             Some(a) => Err(AdapterError::InvalidRecord {
                 adapter: self.capabilities.adapter.clone(),
@@ -122,7 +126,22 @@ impl Dry {
                         .open(attachment)
                         .map(|mut r| std::io::copy(&mut r, &mut std::io::sink()));
                 }
-                Ok(format!("dry-run:{id}"))
+                // New records are asked of the target; records the id map knows are
+                // updates of what this migration wrote.
+                let prediction = if request.existing.is_some() {
+                    Ok(Prediction::Create)
+                } else {
+                    self.target.predict(kind, request)
+                };
+                match prediction {
+                    Ok(Prediction::Create) => Ok(format!("dry-run:{id}")),
+                    Ok(Prediction::Adopt) => {
+                        adopted = Some(Adopted::default());
+                        Ok(format!("dry-run:{id}"))
+                    }
+                    Ok(Prediction::Refuse(e)) => Err(e),
+                    Err(e) => Err(e),
+                }
             }
         };
         let children = if result.is_ok() {
@@ -138,12 +157,12 @@ impl Dry {
             source_id: id,
             result,
             children,
-            adopted: None,
+            adopted,
         }
     }
 }
 
-impl Sink for Dry {
+impl Sink for Dry<'_> {
     fn capabilities(&self) -> Capabilities {
         self.capabilities.clone()
     }
@@ -153,10 +172,19 @@ impl Sink for Dry {
         batch: &[WriteRequest],
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        Ok(batch
-            .iter()
-            .map(|request| self.outcome(kind, request, content))
-            .collect())
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for request in batch {
+            let outcome = self.outcome(kind, request, content);
+            // Reading the target to predict failed as a request would: the batch is
+            // retried (or the run stops), as a live write's would be.
+            if let Err(e) = &outcome.result
+                && (e.is_retryable() || e.stops_run())
+            {
+                return Err(e.clone());
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
     }
     fn find(&self, _kind: Kind, _ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
         Ok(BTreeMap::new())
