@@ -1196,7 +1196,7 @@ impl Freshdesk {
                 })
                 .collect();
             if !active.is_empty() {
-                preflight.warnings.push(format!(
+                preflight.notifications(format!(
                     "{} active automation rule(s) on {what} would fire on every migrated ticket: {}; switch them off (Admin > Workflows > Automations, or PUT /api/v2/automations/{type_id}/rules/{{id}} {{\"active\":false}}) and back on after cutover",
                     active.len(),
                     active.join(", ")

@@ -78,8 +78,16 @@ fn preflight_names_the_active_automation_rules_and_the_notifications() {
     ))
     .expect("connect");
     let preflight = target.preflight().expect("preflight");
+    let risks: Vec<&str> = preflight.risks.iter().map(|r| r.message.as_str()).collect();
+    assert!(
+        risks.iter().any(|r| r.contains("automation rule"))
+            && preflight
+                .risks
+                .iter()
+                .all(|r| r.name == switchover_adapter::TARGET_NOTIFICATIONS),
+        "active rules are a notification risk: {risks:?}"
+    );
     let text = preflight.warnings.join("\n");
-    assert!(text.contains("automation rule"), "{text}");
     assert!(text.contains("Email Notifications"), "{text}");
 }
 
@@ -747,4 +755,72 @@ fn rollback_on_a_live_account_leaves_what_it_had_as_it_was() {
         "rollback left tickets: {}",
         tickets.len()
     );
+}
+
+/// Active automation rules would e-mail customers about every migrated ticket: the run
+/// stops before its first write and says how to go on; a plan that accepts the risk by
+/// name goes ahead.
+#[test]
+fn active_automation_rules_stop_the_migration_unless_the_plan_accepts_the_risk() {
+    let emulator = FreshdeskEmulator::start(EmulatorConfig {
+        triggers: 2,
+        ..EmulatorConfig::default()
+    })
+    .expect("start");
+    emulator.add_agent("Ada Admin", "ada@helpdesk.example");
+    emulator.add_agent("Grace Agent", "grace@helpdesk.example");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive_dir = dir.path().join("src");
+    {
+        let dataset = switchover_testkit::Dataset::conformance();
+        let seed = switchover_archive::Archive::open_target(&archive_dir).expect("seed");
+        dataset.seed(&seed, &dataset).expect("seed");
+    }
+    let source = switchover_archive::Archive::open_source(&archive_dir).expect("source");
+    let target = switchover_freshdesk::Freshdesk::connect(&settings(
+        &emulator.base_url(),
+        &emulator.api_key(),
+        dir.path(),
+        "key",
+    ))
+    .expect("connect");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let served = emulator.requests_served();
+    let refused = migrate(
+        &source,
+        &target,
+        &mut state,
+        &Options::default(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect_err("the risk stops the run");
+    let text = refused.to_string();
+    assert!(text.contains("automation rule"), "{text}");
+    assert!(
+        text.contains("accept_risks = [\"target_notifications\"]"),
+        "{text}"
+    );
+    assert!(
+        emulator.requests_served() - served < 10,
+        "only the preflight reads ran before the stop"
+    );
+    assert!(
+        read_all(&target, Kind::Ticket).0 == 0,
+        "nothing was written"
+    );
+    let accepted = Options {
+        accept_risks: vec![switchover_adapter::TARGET_NOTIFICATIONS.into()],
+        ..Options::default()
+    };
+    let moved = migrate(
+        &source,
+        &target,
+        &mut state,
+        &accepted,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("accepted, the run goes ahead");
+    assert!(moved.kinds[&Kind::Ticket].created > 0);
 }

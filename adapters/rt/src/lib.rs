@@ -513,11 +513,11 @@ impl TargetInfo for Rt {
                 .iter()
                 .map(|s| format!("#{} {}", s.id, s.description))
                 .collect();
-            preflight.warnings.push(if self.disable_notifications {
-                format!("{} notification scrips will be disabled before the first write (disable_notifications = true): {}", active.len(), names.join(", "))
+            if self.disable_notifications {
+                preflight.warnings.push(format!("{} notification scrips will be disabled before the first write (disable_notifications = true): {}", active.len(), names.join(", ")));
             } else {
-                format!("{} active notification scrips would e-mail requesters and agents during the migration: {}; set disable_notifications = true or disable them in Admin > Scrips", active.len(), names.join(", "))
-            });
+                preflight.notifications(format!("{} active notification scrips would e-mail requesters and agents during the migration: {}; set disable_notifications = true or disable them in Admin > Scrips", active.len(), names.join(", ")));
+            }
         }
         preflight.warnings.push(
             "RT cannot set who wrote a comment or when through REST 2.0: the original author and time are kept in a first line of each comment".into(),

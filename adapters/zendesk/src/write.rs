@@ -115,7 +115,7 @@ impl Zendesk {
                     a.field.starts_with("notification_") || a.field == "notification_user"
                 });
                 if notifies && rule.active != Some(false) {
-                    preflight.warnings.push(format!(
+                    preflight.notifications(format!(
                         "active trigger '{}' (id {}) sends notifications: tickets are imported with their comments without running triggers, but comments added to tickets already on Zendesk (delta runs) and updates of migrated tickets run them; deactivate it or exclude migrated tickets before writing",
                         rule.title.unwrap_or_default(),
                         id_of(&rule.id)

@@ -25,7 +25,8 @@ pub use secret::{Secret, SecretError};
 pub use settings::Settings;
 pub use traits::{
     Adopted, ContentSource, Cursor, Page, PageRequest, Prediction, Preflight, ReadBack,
-    ReadBackPage, Source, Target, TargetInfo, WriteOutcome, WriteRequest,
+    ReadBackPage, Risk, Source, TARGET_NOTIFICATIONS, Target, TargetInfo, WriteOutcome,
+    WriteRequest,
 };
 
 pub use switchover_model as model;

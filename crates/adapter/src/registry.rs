@@ -24,6 +24,76 @@ pub struct AdapterSpec {
     pub target: Option<TargetFactory>,
 }
 
+/// Settings every adapter takes: the plan's `[run] requests_per_minute` is handed to
+/// both sides.
+const COMMON_SETTINGS: &[&str] = &["requests_per_minute"];
+
+impl AdapterSpec {
+    /// The setting names the adapter declares: the first word of each line of
+    /// `settings_help`.
+    pub fn setting_names(&self) -> Vec<&'static str> {
+        self.settings_help
+            .iter()
+            .filter_map(|line| line.split([' ', '=']).find(|w| !w.is_empty()))
+            .chain(COMMON_SETTINGS.iter().copied())
+            .collect()
+    }
+
+    /// A settings error naming every setting the plan gives that the adapter does not
+    /// declare (a typo would otherwise be ignored), with the nearest declared name.
+    pub fn check_settings(&self, settings: &Settings) -> Result<(), AdapterError> {
+        let known = self.setting_names();
+        let unknown: Vec<String> = settings
+            .values()
+            .keys()
+            .filter(|key| !known.contains(&key.as_str()))
+            .map(|key| match nearest(key, &known) {
+                Some(near) => format!("'{key}' (did you mean '{near}'?)"),
+                None => format!("'{key}'"),
+            })
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        Err(AdapterError::config(
+            self.name,
+            format!(
+                "unknown setting{} {}; {} takes: {}",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown.join(", "),
+                self.name,
+                known.join(", ")
+            ),
+        ))
+    }
+}
+
+/// The declared name closest to `key` by edit distance, if close enough to be a typo.
+fn nearest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// Why the registry could not build an adapter.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -82,6 +152,7 @@ impl Registry {
     /// Builds a source.
     pub fn source(&self, settings: &Settings) -> Result<Box<dyn Source>, RegistryError> {
         let spec = self.spec(settings.adapter())?;
+        spec.check_settings(settings)?;
         let factory = spec.source.ok_or(RegistryError::WrongRole {
             name: spec.name.to_string(),
             role: "source",
@@ -92,10 +163,54 @@ impl Registry {
     /// Builds a target.
     pub fn target(&self, settings: &Settings) -> Result<Box<dyn Target>, RegistryError> {
         let spec = self.spec(settings.adapter())?;
+        spec.check_settings(settings)?;
         let factory = spec.target.ok_or(RegistryError::WrongRole {
             name: spec.name.to_string(),
             role: "target",
         })?;
         Ok(factory(settings)?)
+    }
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    fn spec() -> AdapterSpec {
+        AdapterSpec {
+            name: "demo",
+            summary: "a demo",
+            settings_help: &[
+                "url = \"https://x\"   the account",
+                "include_deleted = false   as a source: also deleted tickets",
+            ],
+            capabilities: || Capabilities::new("demo"),
+            source: None,
+            target: None,
+        }
+    }
+
+    #[test]
+    fn a_typo_in_a_setting_is_an_error_that_names_the_setting_meant() {
+        let settings = Settings::new("demo", Default::default())
+            .with("ulr", "https://x")
+            .with("include_deletd", true)
+            .with("requests_per_minite", 10);
+        let error = spec().check_settings(&settings).expect_err("typos");
+        let text = error.to_string();
+        assert!(text.contains("'ulr' (did you mean 'url'?)"), "{text}");
+        assert!(
+            text.contains("'include_deletd' (did you mean 'include_deleted'?)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("'requests_per_minite' (did you mean 'requests_per_minute'?)"),
+            "{text}"
+        );
+        assert_eq!(error.kind(), crate::ErrorKind::Config);
+        let good = Settings::new("demo", Default::default())
+            .with("url", "https://x")
+            .with("requests_per_minute", 10);
+        assert!(spec().check_settings(&good).is_ok());
     }
 }

@@ -179,10 +179,38 @@ pub struct ReadBackPage {
 /// What a target found before a migration starts.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Preflight {
-    /// Things a person should know or switch off (notification rules that would fire...).
+    /// Things a person should know or switch off.
     pub warnings: Vec<String>,
     /// Things that make the migration impossible until fixed.
     pub blockers: Vec<String>,
+    /// Things the run would do to people (e-mail customers, notify agents): a migration
+    /// stops before its first write unless the plan accepts each by name.
+    #[serde(default)]
+    pub risks: Vec<Risk>,
+}
+
+/// The name of the risk that the target e-mails or notifies people while records are
+/// written (active triggers, automation rules, notification scrips).
+pub const TARGET_NOTIFICATIONS: &str = "target_notifications";
+
+/// A risk a preflight found: what it is called in a plan's `accept_risks`, and what
+/// would happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Risk {
+    /// Its name, e.g. [`TARGET_NOTIFICATIONS`].
+    pub name: String,
+    /// What would happen and how to switch it off.
+    pub message: String,
+}
+
+impl Preflight {
+    /// Adds a risk that the target notifies people, with what would happen.
+    pub fn notifications(&mut self, message: impl Into<String>) {
+        self.risks.push(Risk {
+            name: TARGET_NOTIFICATIONS.into(),
+            message: message.into(),
+        });
+    }
 }
 
 /// What a target would do with one write, as a dry run asks it: read what the target

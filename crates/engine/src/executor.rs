@@ -69,6 +69,9 @@ pub struct Options {
     /// How long one side may fail only transiently (refused connections, 5xx,
     /// timeouts), with no answer at all, before the run stops and says since when.
     pub give_up_after: Duration,
+    /// Preflight risks (by name, e.g. `target_notifications`) the plan accepts; any
+    /// other risk stops a migration before its first write.
+    pub accept_risks: Vec<String>,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             incremental: false,
             samples: 3,
             give_up_after: Duration::from_secs(300),
+            accept_risks: Vec::new(),
         }
     }
 }
@@ -1022,6 +1026,9 @@ fn runner<'a>(
     let source_caps = source.capabilities();
     let target_caps = sink.capabilities();
     let plan = plan_kinds(&options.kinds, &source_caps, &target_caps);
+    for (_, why) in &plan.added {
+        observer.event(&Event::Warning(why.clone()));
+    }
     let embedding = plan.moves.iter().find_map(|kind| {
         target_caps
             .kind(*kind)

@@ -51,6 +51,8 @@ struct RawRun {
     samples: Option<usize>,
     /// Seconds one side may fail only transiently before the run stops.
     give_up_after_seconds: Option<u64>,
+    /// Preflight risks the plan accepts by name (`target_notifications`).
+    accept_risks: Option<Vec<String>>,
 }
 
 /// Setting names that hold credentials and so must be references.
@@ -167,6 +169,14 @@ impl Plan {
                 }
             }
         }
+        for risk in run.accept_risks.iter().flatten() {
+            if risk != switchover_adapter::TARGET_NOTIFICATIONS {
+                problems.push(format!(
+                    "[run] accept_risks: unknown risk '{risk}'; the known risk is '{}'",
+                    switchover_adapter::TARGET_NOTIFICATIONS
+                ));
+            }
+        }
         if run.give_up_after_seconds == Some(0) {
             problems.push("[run] give_up_after_seconds must be at least 1 (default 300)".into());
         }
@@ -199,6 +209,7 @@ impl Plan {
                 placeholder_user: run.placeholder_user,
                 incremental: run.incremental.unwrap_or(false),
                 samples: run.samples.unwrap_or(Options::default().samples),
+                accept_risks: run.accept_risks.clone().unwrap_or_default(),
                 give_up_after: run
                     .give_up_after_seconds
                     .map(std::time::Duration::from_secs)

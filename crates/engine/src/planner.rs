@@ -10,12 +10,37 @@ pub struct KindPlan {
     pub moves: Vec<Kind>,
     /// Kinds asked for that cannot move, with the reason.
     pub left_behind: Vec<(Kind, String)>,
+    /// Kinds the plan left out but the kinds it moves reference, added so that those
+    /// references resolve, with why.
+    pub added: Vec<(Kind, String)>,
 }
 
 /// Plans the kinds of a run: `wanted` filtered to what both sides support, ordered so a
 /// kind moves only after every kind it can reference.
 pub fn plan_kinds(wanted: &[Kind], source: &Capabilities, target: &Capabilities) -> KindPlan {
     let mut plan = KindPlan::default();
+    let movable = |kind: Kind| {
+        kind.is_streamed() && source.supports(kind, "read") && target.supports(kind, "write")
+    };
+    // Kinds the wanted ones reference, transitively, that both sides can move.
+    let mut wanted: Vec<Kind> = wanted.to_vec();
+    let mut i = 0;
+    while i < wanted.len() {
+        let kind = wanted[i];
+        i += 1;
+        if !movable(kind) {
+            continue;
+        }
+        for needed in kind.references() {
+            if !wanted.contains(needed) && movable(*needed) {
+                wanted.push(*needed);
+                plan.added.push((
+                    *needed,
+                    format!("added to the plan: {kind} reference {needed}, which would otherwise fail as not on the target"),
+                ));
+            }
+        }
+    }
     for kind in Kind::ALL {
         if !wanted.contains(&kind) || !kind.is_streamed() {
             continue;
@@ -37,6 +62,36 @@ pub fn plan_kinds(wanted: &[Kind], source: &Capabilities, target: &Capabilities)
 mod tests {
     use super::*;
     use switchover_adapter::KindCapability;
+
+    #[test]
+    fn kinds_the_plan_moves_bring_the_kinds_they_reference_with_a_note() {
+        let mut both = Capabilities::new("both");
+        for kind in Kind::ALL {
+            both.kinds.insert(kind, KindCapability::everything(kind));
+        }
+        let plan = plan_kinds(&[Kind::Organization, Kind::Comment], &both, &both);
+        assert_eq!(
+            plan.moves,
+            [
+                Kind::FieldDefinition,
+                Kind::Organization,
+                Kind::User,
+                Kind::Group,
+                Kind::Ticket,
+                Kind::Comment
+            ]
+        );
+        let added: Vec<Kind> = plan.added.iter().map(|(k, _)| *k).collect();
+        assert_eq!(
+            added,
+            [Kind::FieldDefinition, Kind::User, Kind::Ticket, Kind::Group]
+        );
+        assert!(
+            plan.added[0]
+                .1
+                .contains("organizations reference field_definitions")
+        );
+    }
 
     #[test]
     fn kinds_move_in_dependency_order_and_unsupported_ones_are_explained() {

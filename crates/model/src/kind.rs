@@ -110,6 +110,32 @@ impl Kind {
         )
     }
 
+    /// The other kinds whose records records of this kind reference (a ticket its
+    /// requester, group and organization; a comment its ticket and author): moving
+    /// this kind without them leaves those references unresolved.
+    pub fn references(self) -> &'static [Kind] {
+        match self {
+            Kind::FieldDefinition | Kind::Group | Kind::Attachment | Kind::KbCategory => &[],
+            Kind::Webhook | Kind::SlaPolicy => &[],
+            Kind::Organization => &[Kind::FieldDefinition],
+            Kind::User => &[Kind::FieldDefinition, Kind::Organization],
+            Kind::GroupMembership => &[Kind::User, Kind::Group],
+            Kind::Ticket => &[
+                Kind::FieldDefinition,
+                Kind::Organization,
+                Kind::User,
+                Kind::Group,
+            ],
+            Kind::Comment => &[Kind::User, Kind::Ticket],
+            Kind::SatisfactionRating => &[Kind::User, Kind::Ticket],
+            Kind::KbSection => &[Kind::KbCategory],
+            Kind::KbArticle => &[Kind::User, Kind::KbSection],
+            Kind::Macro | Kind::Rule | Kind::View => {
+                &[Kind::FieldDefinition, Kind::User, Kind::Group]
+            }
+        }
+    }
+
     /// Position in the dependency order (0 moves first).
     pub fn order(self) -> usize {
         Kind::ALL

@@ -110,7 +110,7 @@ impl Wrap for Narrow {
     fn preflight(&self) -> Result<Preflight, AdapterError> {
         Ok(Preflight {
             warnings: vec![HOSTILE_WARNING.to_string()],
-            blockers: Vec::new(),
+            ..Preflight::default()
         })
     }
 }

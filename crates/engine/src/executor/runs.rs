@@ -31,6 +31,24 @@ pub fn migrate(
     if !preflight.blockers.is_empty() {
         return Err(EngineError::Plan(preflight.blockers));
     }
+    // What the run would do to people stops it, unless the plan accepts it by name.
+    let mut refused = Vec::new();
+    for risk in &preflight.risks {
+        if options.accept_risks.contains(&risk.name) {
+            observer.event(&Event::Warning(format!(
+                "accepted risk '{}' ([run] accept_risks): {}",
+                risk.name, risk.message
+            )));
+        } else {
+            refused.push(format!(
+                "{} (risk '{}'); nothing was written. Switch it off, or accept it with [run] accept_risks = [\"{}\"]",
+                risk.message, risk.name, risk.name
+            ));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(EngineError::Plan(refused));
+    }
     let sink = Live(target);
     run_migration(source, &sink, state, options, observer, cancel).map(|(summary, _)| summary)
 }
@@ -341,7 +359,24 @@ fn preview(
         requests: totals.requests,
         requests_per_minute: budget,
         estimated_hours: budget.map(|b| totals.requests as f64 / f64::from(b.max(1)) / 60.0),
-        warnings: preflight.warnings,
+        warnings: preflight
+            .risks
+            .iter()
+            .map(|r| {
+                let accepted = options.accept_risks.contains(&r.name);
+                format!(
+                    "risk '{}'{}: {}",
+                    r.name,
+                    if accepted {
+                        " (accepted in the plan)"
+                    } else {
+                        " (stops the migration unless the plan accepts it)"
+                    },
+                    r.message
+                )
+            })
+            .chain(preflight.warnings)
+            .collect(),
         lossy,
         samples,
         run,
