@@ -462,6 +462,8 @@ fn failures_show_the_root_cause_and_verify_refuses_an_incomplete_migration() {
         String::from_utf8_lossy(&verify_first.stderr)
     );
 
+    let account_before = freshdesk_snapshot(&freshdesk.base_url(), &freshdesk.api_key());
+
     // The dry run first: it asks the target (which agents have seats, which companies
     // exist) by the write's own rules.
     let dry = Command::new(BIN)
@@ -571,6 +573,63 @@ fn failures_show_the_root_cause_and_verify_refuses_an_incomplete_migration() {
         "{report}"
     );
     assert!(!report.contains("all matched"), "{report}");
+
+    // Rollback deletes what the migration created and gives back what it adopted: the
+    // account's own companies, groups and fields are as they were.
+    let rollback = Command::new(BIN)
+        .args(["rollback", "--yes"])
+        .arg(&plan)
+        .output()
+        .expect("rollback");
+    let undone = String::from_utf8_lossy(&rollback.stdout);
+    assert!(
+        rollback.status.success(),
+        "{undone}{}",
+        String::from_utf8_lossy(&rollback.stderr)
+    );
+    assert!(undone.contains("given back"), "{undone}");
+    assert_eq!(
+        freshdesk_snapshot(&freshdesk.base_url(), &freshdesk.api_key()),
+        account_before,
+        "rollback left the live account's own records as they were: {undone}"
+    );
+}
+
+/// A Freshdesk account's groups, companies, agents and field lists as its API lists
+/// them, times of the last change left out.
+fn freshdesk_snapshot(url: &str, key: &str) -> Vec<serde_json::Value> {
+    use switchover_http::{Auth, ClientConfig, HttpClient, Request};
+    let client = HttpClient::new(ClientConfig {
+        auth: Auth::basic(key, switchover_adapter::Secret::new("X")),
+        ..ClientConfig::new(format!("{url}/api/v2/"))
+    })
+    .expect("client");
+    [
+        "groups",
+        "companies",
+        "agents",
+        "admin/ticket_fields",
+        "admin/contact_fields",
+        "admin/company_fields",
+    ]
+    .iter()
+    .map(|path| {
+        let mut list: serde_json::Value = client
+            .send(Request::get(*path).query("per_page", "100"))
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .json()
+            .expect("json");
+        if let Some(items) = list.as_array_mut() {
+            for item in items.iter_mut() {
+                if let Some(map) = item.as_object_mut() {
+                    map.remove("updated_at");
+                }
+            }
+            items.sort_by_key(|i| i["id"].as_u64());
+        }
+        list
+    })
+    .collect()
 }
 
 /// The target dies in the middle of a run: the run does not go on failing batch after
