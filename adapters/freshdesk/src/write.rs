@@ -629,6 +629,18 @@ impl Freshdesk {
                                 "duplicate name, but no such group is listed",
                             )
                         })?;
+                    let (_, other) = split_desc(found.get("description").and_then(Value::as_str));
+                    if let Some(other) = other.filter(|m| *m != g.id) {
+                        return Err(invalid(
+                            kind,
+                            &g.id,
+                            "name",
+                            format!(
+                                "the target's group '{}' already carries the source marker '{other}' of another record; rename one of them",
+                                g.name
+                            ),
+                        ));
+                    }
                     let id = Self::target_id(&found, kind, &g.id)?;
                     adopted = Some(Adopted {
                         before: json!({

@@ -334,6 +334,18 @@ impl Rt {
                     .get(&format!("queue/{}", crate::segment(&group.name)))
                     .map_err(|_| e.for_record(NAME, Kind::Group, &group.id))?;
                 let id = text(&queue, "id");
+                let (_, other) = crate::split_description(&text(&queue, "Description"));
+                if let Some(other) = other.filter(|m| *m != group.id) {
+                    return Err(invalid(
+                        Kind::Group,
+                        &group.id,
+                        "name",
+                        format!(
+                            "RT queue '{}' already carries the source marker '{other}' of another record (queue names are unique); rename one of them",
+                            group.name
+                        ),
+                    ));
+                }
                 let map = body.as_object().cloned().unwrap_or_default();
                 if let Some(slot) = adopted {
                     *slot = Some(self.before(&format!("queue/{id}"), &map, &[])?);

@@ -262,6 +262,36 @@ impl Zendesk {
                             },
                         );
                     }
+                    // Zendesk's upsert matches organizations by name too: one of that
+                    // name is adopted, unless another record's marker is on it.
+                    if let Record::Organization(org) = &request.record
+                        && request.existing.is_none()
+                        && let Some(had) = self.organization_named(&org.name)?
+                    {
+                        let marker = had.get("external_id").and_then(Value::as_str);
+                        if let Some(other) = marker.filter(|m| !m.is_empty() && *m != org.id) {
+                            outcomes.push(Some(outcome(
+                                request.record.id(),
+                                Err(AdapterError::InvalidRecord {
+                                    adapter: NAME.into(),
+                                    kind,
+                                    id: org.id.clone(),
+                                    field: "name".into(),
+                                    reason: format!(
+                                        "the target's organization '{}' already carries the source marker '{other}' of another record (names are unique in Zendesk); rename one of them",
+                                        org.name
+                                    ),
+                                }),
+                            )));
+                            continue;
+                        }
+                        before.insert(
+                            i,
+                            Adopted {
+                                before: before_values(&had, &body),
+                            },
+                        );
+                    }
                     items.push(body);
                     positions.push(i);
                     outcomes.push(None);
@@ -403,6 +433,28 @@ impl Zendesk {
             Err(e) if e.is_rejection() => Ok(None),
             Err(e) => Err(e.into_adapter(NAME)),
         }
+    }
+
+    /// The target's organization of this name (names are unique), as Zendesk lists it.
+    fn organization_named(&self, name: &str) -> Result<Option<Value>, AdapterError> {
+        let query = format!("type:organization name:\"{}\"", name.replace('"', ""));
+        let page: wire::ListPage = self
+            .http
+            .send(Request::get("search.json").query("query", query))
+            .and_then(|r| r.json())
+            .map_err(|e| e.into_adapter(NAME))?;
+        Ok(page
+            .rest
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|o| {
+                o.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .cloned())
     }
 
     /// The target's user with the e-mail of a user about to be upserted, as Zendesk

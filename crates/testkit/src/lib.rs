@@ -137,6 +137,10 @@ const TRIALS: &[(&str, TrialFn)] = &[
         "writing_again_creates_no_duplicates",
         Run::writing_again_creates_no_duplicates,
     ),
+    (
+        "a_name_collision_never_takes_over_another_record",
+        Run::name_collision_never_takes_over,
+    ),
     ("update_changes_the_record_in_place", Run::update_in_place),
     (
         "find_by_source_marker_finds_every_record",
@@ -916,6 +920,74 @@ impl Run {
             pass("every record written twice is on the target once")
         } else {
             Err(problems.join("; "))
+        }
+    }
+
+    /// A new source record whose name is taken on the target by a record this migration
+    /// wrote for another source record (two source groups named alike) is refused with a
+    /// reason or written as a record of its own: it never takes the other record over,
+    /// whose marker must still find it.
+    fn name_collision_never_takes_over(&mut self) -> Result<Outcome, String> {
+        if self.id_map.is_empty() {
+            return skip("nothing was written (the adapter is not a target)");
+        }
+        let target = self.target()?.ok_or("the target was not built")?;
+        let mut problems = Vec::new();
+        let mut checked = Vec::new();
+        for kind in [Kind::Group, Kind::Organization] {
+            if !self.capabilities.supports(kind, "write") {
+                continue;
+            }
+            let Some(original) = self.mapped(kind).into_iter().next() else {
+                continue;
+            };
+            let original_id = original.id().to_string();
+            let Some(original_target) = self.id_map.get(&(kind, original_id.clone())).cloned()
+            else {
+                continue;
+            };
+            let mut twin = original;
+            *twin.id_mut() = format!("{original_id}-twin");
+            let twin_id = twin.id().to_string();
+            let outcome = target.write_batch(
+                kind,
+                &[WriteRequest::create(twin)],
+                &self.conformance.dataset,
+            );
+            match outcome.map(|mut o| o.pop().map(|o| o.result)) {
+                Ok(Some(Ok(id))) if id == original_target => problems.push(format!(
+                    "{kind} '{twin_id}' took over '{original_id}' (target id {id}) because their names are alike"
+                )),
+                Ok(Some(Ok(id))) => {
+                    // A record of its own: leave the target as the later trials expect.
+                    if self.capabilities.supports(kind, "delete") {
+                        let _ = target.delete(kind, &[id]);
+                    }
+                }
+                Ok(Some(Err(e))) | Err(e) if e.kind() == ErrorKind::InvalidRecord => {}
+                Ok(Some(Err(e))) | Err(e) => problems.push(format!(
+                    "{kind} '{twin_id}' failed without a per-record reason: {}",
+                    describe(&e)
+                )),
+                Ok(None) => problems.push(format!("{kind} '{twin_id}' got no outcome")),
+            }
+            match target.find_by_source(kind, std::slice::from_ref(&original_id)) {
+                Ok(found) if found.get(&original_id) == Some(&original_target) => {}
+                Ok(found) => problems.push(format!(
+                    "after the collision {kind} '{original_id}' is found at {:?}, not {original_target}",
+                    found.get(&original_id)
+                )),
+                Err(e) => problems.push(format!("finding {kind} '{original_id}': {}", describe(&e))),
+            }
+            checked.push(kind.to_string());
+        }
+        if checked.is_empty() {
+            return skip("the adapter writes neither groups nor organizations");
+        }
+        if problems.is_empty() {
+            pass(format!("{} keep their records", checked.join(" and ")))
+        } else {
+            Err(problems.join("\n    "))
         }
     }
 

@@ -1301,7 +1301,7 @@ impl Api {
         let query = request.query("query").unwrap_or_default();
         let mut kind = None;
         let mut filters = Vec::new();
-        for token in query.split_whitespace() {
+        for token in search_tokens(query) {
             match token.split_once(':') {
                 Some(("type", t)) => kind = Some(t.to_string()),
                 Some((k, v)) => filters.push((k.to_string(), v.trim_matches('"').to_string())),
@@ -3508,4 +3508,30 @@ fn decode_export_cursor(cursor: &str) -> Option<(i64, u64)> {
     let text = String::from_utf8(auth::unb64(cursor)?).ok()?;
     let (ts, rest) = text.split_once(".0||")?;
     Some((ts.parse().ok()?, rest.trim_end_matches('|').parse().ok()?))
+}
+
+/// The terms of a search query: whitespace separates them, except inside double quotes
+/// (`name:"Acme Widgets Ltd"` is one term), as Zendesk's search reads phrases.
+fn search_tokens(query: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in query.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                current.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !current.is_empty() {
+                    tokens.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        tokens.push(current);
+    }
+    tokens
 }
