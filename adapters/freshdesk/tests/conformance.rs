@@ -21,8 +21,18 @@ fn settings(url: &str, key: &str, dir: &Path, name: &str) -> Settings {
         .with("api_key", format!("file:{}", file.display()))
 }
 
-/// An empty account with the dataset's agents seated, as an admin would prepare it.
+/// A live account with the dataset's agents seated, as an admin would prepare it: its
+/// own companies, contacts, groups, fields and tickets are there before the suite writes.
 fn account(config: EmulatorConfig) -> FreshdeskEmulator {
+    let config = EmulatorConfig {
+        organizations: 2,
+        users: 5,
+        groups: 2,
+        tickets: 4,
+        comments_per_ticket: 1,
+        custom_fields: true,
+        ..config
+    };
     let emulator = FreshdeskEmulator::start(config).expect("start emulator");
     emulator.add_agent("Ada Admin", "ada@helpdesk.example");
     emulator.add_agent("Grace Agent", "grace@helpdesk.example");
