@@ -367,14 +367,6 @@ impl Freshdesk {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn supported(kind: Kind, operation: &str) -> Result<(), AdapterError> {
-        if capabilities().supports(kind, operation) {
-            Ok(())
-        } else {
-            Err(AdapterError::unsupported(NAME, kind, operation))
-        }
-    }
-
     /// Requests sent so far (for benchmarks).
     pub fn requests_sent(&self) -> u64 {
         self.api.requests()
@@ -396,7 +388,6 @@ impl Source for Freshdesk {
     }
 
     fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError> {
-        Self::supported(kind, "read")?;
         self.read_source(kind, request)
     }
 
@@ -503,7 +494,6 @@ impl Target for Freshdesk {
         batch: &[WriteRequest],
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        Self::supported(kind, "write")?;
         self.write(kind, batch, content)
     }
 
@@ -512,7 +502,6 @@ impl Target for Freshdesk {
         kind: Kind,
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError> {
-        Self::supported(kind, "write")?;
         let markers = self.markers(kind)?;
         Ok(source_ids
             .iter()
@@ -521,7 +510,6 @@ impl Target for Freshdesk {
     }
 
     fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
-        Self::supported(kind, "read_back")?;
         self.read_back_page(kind, request)
     }
 
@@ -537,7 +525,6 @@ impl Target for Freshdesk {
         kind: Kind,
         target_ids: &[String],
     ) -> Result<Vec<Result<(), AdapterError>>, AdapterError> {
-        Self::supported(kind, "delete")?;
         self.delete_records(kind, target_ids)
     }
 

@@ -346,14 +346,6 @@ impl Rt {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn supported(kind: Kind, operation: &str) -> Result<(), AdapterError> {
-        if capabilities().kind(kind).is_some() {
-            Ok(())
-        } else {
-            Err(AdapterError::unsupported(NAME, kind, operation))
-        }
-    }
-
     fn ping(&self) -> Result<(), AdapterError> {
         let about = self.api.get("rt")?;
         if about.get("Version").is_none() {
@@ -475,7 +467,6 @@ impl Source for Rt {
     /// ETA over a 400,000-ticket queue). Other kinds are read with a request per record
     /// and counted as they come.
     fn count(&self, kind: Kind) -> Result<Option<u64>, AdapterError> {
-        Rt::supported(kind, "count")?;
         if kind != Kind::Ticket {
             return Ok(None);
         }
@@ -483,7 +474,6 @@ impl Source for Rt {
     }
 
     fn read_page(&self, kind: Kind, request: &PageRequest) -> Result<Page, AdapterError> {
-        Rt::supported(kind, "read")?;
         let (records, next) = self.read_kind(kind, request)?;
         Ok(Page {
             records: records.into_iter().map(|(_, r)| r).collect(),
@@ -536,7 +526,6 @@ impl Target for Rt {
         batch: &[WriteRequest],
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        Rt::supported(kind, "write")?;
         self.ensure_quiet()?;
         self.write_kind(kind, batch, content)
     }
@@ -546,12 +535,10 @@ impl Target for Rt {
         kind: Kind,
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError> {
-        Rt::supported(kind, "find")?;
         self.find(kind, source_ids)
     }
 
     fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {
-        Rt::supported(kind, "read back")?;
         let (records, next) = self.read_kind(kind, request)?;
         Ok(ReadBackPage {
             records: records

@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+use switchover_adapter::Operation;
 
 use serde_json::Value;
 use switchover_adapter::{PageRequest, Source};
@@ -204,7 +205,7 @@ fn a_seeded_account_reads_every_kind_past_page_limits() {
     let capabilities = source.capabilities();
     let mut counts = Vec::new();
     for kind in Kind::ALL {
-        if !kind.is_streamed() || !capabilities.supports(kind, "read") {
+        if !kind.is_streamed() || !capabilities.supports(kind, Operation::Read) {
             continue;
         }
         let mut request = PageRequest {

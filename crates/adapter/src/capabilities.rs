@@ -70,6 +70,39 @@ impl Default for RequestCost {
     }
 }
 
+/// What can be done with records of a kind: the closed set a capability declares and
+/// the check layer ([`crate::checked`]) enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Read from the source.
+    Read,
+    /// Read only what changed since a time.
+    Incremental,
+    /// Write new records (and find them by source marker).
+    Write,
+    /// Write changes to records written before.
+    Update,
+    /// Read back what was written, to verify it.
+    ReadBack,
+    /// Delete what was written (rollback, deletions in the source).
+    Delete,
+}
+
+impl Operation {
+    /// The operation in words, for errors.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::Read => "read",
+            Operation::Incremental => "read incrementally",
+            Operation::Write => "write",
+            Operation::Update => "update",
+            Operation::ReadBack => "read back",
+            Operation::Delete => "delete",
+        }
+    }
+}
+
 /// What an adapter can do with one kind.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct KindCapability {
@@ -123,15 +156,14 @@ impl KindCapability {
     }
 
     /// Whether it supports `operation` (`read`, `write`, `update`, `read_back`, `delete`).
-    pub fn supports(&self, operation: &str) -> bool {
+    pub fn supports(&self, operation: Operation) -> bool {
         match operation {
-            "read" => self.read,
-            "incremental" => self.incremental,
-            "write" => self.write,
-            "update" => self.update,
-            "read_back" => self.read_back,
-            "delete" => self.delete,
-            _ => false,
+            Operation::Read => self.read,
+            Operation::Incremental => self.incremental,
+            Operation::Write => self.write,
+            Operation::Update => self.update,
+            Operation::ReadBack => self.read_back,
+            Operation::Delete => self.delete,
         }
     }
 }
@@ -157,7 +189,7 @@ impl Capabilities {
     }
 
     /// Whether it supports `operation` on `kind`.
-    pub fn supports(&self, kind: Kind, operation: &str) -> bool {
+    pub fn supports(&self, kind: Kind, operation: Operation) -> bool {
         self.kind(kind).is_some_and(|c| c.supports(operation))
     }
 

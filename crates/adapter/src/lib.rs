@@ -12,13 +12,14 @@
 #![deny(missing_docs)]
 
 mod capabilities;
+pub mod checked;
 mod error;
 mod registry;
 mod secret;
 mod settings;
 mod traits;
 
-pub use capabilities::{Capabilities, KindCapability, LossyField, RequestCost};
+pub use capabilities::{Capabilities, KindCapability, LossyField, Operation, RequestCost};
 pub use error::{AdapterError, ErrorKind};
 pub use registry::{AdapterSpec, Registry, RegistryError, SourceFactory, TargetFactory};
 pub use secret::{Secret, SecretError};

@@ -149,7 +149,7 @@ impl Registry {
         })
     }
 
-    /// Builds a source.
+    /// Builds a source, wrapped in the capability check layer.
     pub fn source(&self, settings: &Settings) -> Result<Box<dyn Source>, RegistryError> {
         let spec = self.spec(settings.adapter())?;
         spec.check_settings(settings)?;
@@ -157,10 +157,12 @@ impl Registry {
             name: spec.name.to_string(),
             role: "source",
         })?;
-        Ok(factory(settings)?)
+        Ok(Box::new(crate::checked::CheckedSource::new(factory(
+            settings,
+        )?)))
     }
 
-    /// Builds a target.
+    /// Builds a target, wrapped in the capability check layer.
     pub fn target(&self, settings: &Settings) -> Result<Box<dyn Target>, RegistryError> {
         let spec = self.spec(settings.adapter())?;
         spec.check_settings(settings)?;
@@ -168,7 +170,9 @@ impl Registry {
             name: spec.name.to_string(),
             role: "target",
         })?;
-        Ok(factory(settings)?)
+        Ok(Box::new(crate::checked::CheckedTarget::new(factory(
+            settings,
+        )?)))
     }
 }
 

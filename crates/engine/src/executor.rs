@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+use switchover_adapter::Operation;
 
 use rayon::prelude::*;
 use switchover_adapter::{
@@ -549,7 +550,7 @@ impl Runner<'_> {
             self.ctx.find_with_retry(kind, &pending)?
         };
 
-        let can_update = self.ctx.target_caps.supports(kind, "update");
+        let can_update = self.ctx.target_caps.supports(kind, Operation::Update);
         let mut plans: Vec<(Record, Digest, WriteRequest)> = Vec::with_capacity(records.len());
         let mut seen: Vec<String> = Vec::new();
         let mut reconciled: Vec<(String, String, Digest)> = Vec::new();
@@ -987,7 +988,7 @@ impl Runner<'_> {
         counts: &mut KindCounts,
     ) -> Result<bool, EngineError> {
         let incremental = |runner: &Self, k: Kind| {
-            since.filter(|_| runner.ctx.source_caps.supports(k, "incremental"))
+            since.filter(|_| runner.ctx.source_caps.supports(k, Operation::Incremental))
         };
         self.settle_pending(kind, counts)?;
         let finished = if self.ctx.embedding_parent(kind).is_some() {

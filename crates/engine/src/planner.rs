@@ -1,6 +1,7 @@
 //! The order in which kinds move, from what the source reads and the target writes.
 
 use switchover_adapter::Capabilities;
+use switchover_adapter::Operation;
 use switchover_model::Kind;
 
 /// Which kinds a run moves, in dependency order, and which it cannot, with why.
@@ -20,7 +21,9 @@ pub struct KindPlan {
 pub fn plan_kinds(wanted: &[Kind], source: &Capabilities, target: &Capabilities) -> KindPlan {
     let mut plan = KindPlan::default();
     let movable = |kind: Kind| {
-        kind.is_streamed() && source.supports(kind, "read") && target.supports(kind, "write")
+        kind.is_streamed()
+            && source.supports(kind, Operation::Read)
+            && target.supports(kind, Operation::Write)
     };
     // Kinds the wanted ones reference, transitively, that both sides can move.
     let mut wanted: Vec<Kind> = wanted.to_vec();
@@ -45,10 +48,10 @@ pub fn plan_kinds(wanted: &[Kind], source: &Capabilities, target: &Capabilities)
         if !wanted.contains(&kind) || !kind.is_streamed() {
             continue;
         }
-        if !source.supports(kind, "read") {
+        if !source.supports(kind, Operation::Read) {
             plan.left_behind
                 .push((kind, format!("{} does not read {kind}", source.adapter)));
-        } else if !target.supports(kind, "write") {
+        } else if !target.supports(kind, Operation::Write) {
             plan.left_behind
                 .push((kind, format!("{} does not write {kind}", target.adapter)));
         } else {

@@ -6,6 +6,7 @@
 //! a Switchover that kept no origins) are left in place and listed.
 
 use std::collections::BTreeMap;
+use switchover_adapter::Operation;
 
 use switchover_adapter::{Adopted, ErrorKind, Target};
 use switchover_model::Kind;
@@ -58,7 +59,7 @@ pub fn rollback(
             kind,
             total: Some(written),
         });
-        let can_delete = caps.supports(kind, "delete");
+        let can_delete = caps.supports(kind, Operation::Delete);
         let mut after = String::new();
         let (mut deleted, mut released, mut unknown, mut kept, mut unreleasable) =
             (0u64, 0u64, 0u64, 0u64, 0u64);

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use switchover_adapter::Operation;
 
 use switchover_adapter::{Capabilities, LossyField, PageRequest, Source, Target};
 use switchover_model::digest::{ContentHasher, Digest, FieldSet, field_digests, record_digest};
@@ -215,7 +216,7 @@ pub fn verify(
     let mut report = VerifyReport::default();
     state.begin_verify()?;
     for kind in plan.moves {
-        if !target_caps.supports(kind, "read_back") {
+        if !target_caps.supports(kind, Operation::ReadBack) {
             report.not_verified.push((
                 kind,
                 format!("{} cannot read {kind} back", target_caps.adapter),

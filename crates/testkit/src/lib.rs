@@ -23,6 +23,7 @@ pub mod wrap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use switchover_adapter::Operation;
 
 use switchover_adapter::{
     AdapterError, AdapterSpec, Capabilities, ErrorKind, PageRequest, Settings, Source, Target,
@@ -179,8 +180,12 @@ impl Conformance {
         let capabilities = (self.spec.capabilities)();
         let target = match self.spec.target {
             None => Ok(None),
+            // As the registry builds it: behind the capability check layer.
             Some(factory) => factory(&self.settings)
-                .map(Some)
+                .map(|t| {
+                    Some(Box::new(switchover_adapter::checked::CheckedTarget::new(t))
+                        as Box<dyn Target>)
+                })
                 .map_err(|e| format!("building the target failed: {}", describe(&e))),
         };
         let mut run = Run {
@@ -277,7 +282,10 @@ impl Run {
         match self.conformance.spec.source {
             None => Ok(None),
             Some(factory) => factory(&self.conformance.settings)
-                .map(Some)
+                .map(|s| {
+                    Some(Box::new(switchover_adapter::checked::CheckedSource::new(s))
+                        as Box<dyn Source>)
+                })
                 .map_err(|e| format!("building the source failed: {}", describe(&e))),
         }
     }
@@ -292,7 +300,7 @@ impl Run {
     fn writable_kinds(&self) -> Vec<Kind> {
         Kind::ALL
             .into_iter()
-            .filter(|k| k.is_streamed() && self.capabilities.supports(*k, "write"))
+            .filter(|k| k.is_streamed() && self.capabilities.supports(*k, Operation::Write))
             .collect()
     }
 
@@ -544,7 +552,7 @@ impl Run {
         let mut checked = Vec::new();
         let unreadable = Kind::ALL
             .into_iter()
-            .find(|k| !self.capabilities.supports(*k, "read"));
+            .find(|k| !self.capabilities.supports(*k, Operation::Read));
         if let (Some(kind), Some(source)) = (unreadable, self.source()?) {
             match source.read_page(kind, &PageRequest::default()) {
                 Err(e) if e.kind() == ErrorKind::Unsupported => {
@@ -556,7 +564,7 @@ impl Run {
         }
         let unwritable = Kind::ALL
             .into_iter()
-            .find(|k| !self.capabilities.supports(*k, "write"));
+            .find(|k| !self.capabilities.supports(*k, Operation::Write));
         let dataset_record =
             unwritable.and_then(|k| self.conformance.dataset.of(k).first().cloned());
         if let (Some(kind), Some(target)) = (unwritable, self.target()?) {
@@ -672,7 +680,7 @@ impl Run {
         let mut checked = 0;
         let mut problems = Vec::new();
         for kind in [Kind::Comment, Kind::KbArticle] {
-            if !self.capabilities.supports(kind, "read_back") {
+            if !self.capabilities.supports(kind, Operation::ReadBack) {
                 continue;
             }
             let records = self.read_back_all(kind)?;
@@ -708,7 +716,7 @@ impl Run {
         }
         let expected = Kind::ALL
             .into_iter()
-            .filter(|k| self.capabilities.supports(*k, "read_back"))
+            .filter(|k| self.capabilities.supports(*k, Operation::ReadBack))
             .flat_map(|k| {
                 self.conformance
                     .dataset
@@ -739,7 +747,7 @@ impl Run {
         let mut total = 0;
         let readable: Vec<Kind> = Kind::ALL
             .into_iter()
-            .filter(|k| k.is_streamed() && self.capabilities.supports(*k, "read"))
+            .filter(|k| k.is_streamed() && self.capabilities.supports(*k, Operation::Read))
             .collect();
         for kind in &readable {
             let kind = *kind;
@@ -862,7 +870,7 @@ impl Run {
         };
         let Some(kind) = Kind::ALL
             .into_iter()
-            .find(|k| k.is_streamed() && self.capabilities.supports(*k, "incremental"))
+            .find(|k| k.is_streamed() && self.capabilities.supports(*k, Operation::Incremental))
         else {
             return skip("the adapter declares no incremental kind");
         };
@@ -904,7 +912,7 @@ impl Run {
                     problems.push(format!("{kind} '{source}' written again got target id '{target}', first '{first:?}'"));
                 }
             }
-            if self.capabilities.supports(kind, "read_back") {
+            if self.capabilities.supports(kind, Operation::ReadBack) {
                 let mut counts: BTreeMap<String, usize> = BTreeMap::new();
                 for (_, record) in self.read_back_all(kind)? {
                     if let Some(record) = self.unmapped(kind, record) {
@@ -935,7 +943,7 @@ impl Run {
         let mut problems = Vec::new();
         let mut checked = Vec::new();
         for kind in [Kind::Group, Kind::Organization] {
-            if !self.capabilities.supports(kind, "write") {
+            if !self.capabilities.supports(kind, Operation::Write) {
                 continue;
             }
             let Some(original) = self.mapped(kind).into_iter().next() else {
@@ -960,7 +968,7 @@ impl Run {
                 )),
                 Ok(Some(Ok(id))) => {
                     // A record of its own: leave the target as the later trials expect.
-                    if self.capabilities.supports(kind, "delete") {
+                    if self.capabilities.supports(kind, Operation::Delete) {
                         let _ = target.delete(kind, &[id]);
                     }
                 }
@@ -993,8 +1001,8 @@ impl Run {
 
     fn update_in_place(&mut self) -> Result<Outcome, String> {
         let kind = Kind::Ticket;
-        if !self.capabilities.supports(kind, "update")
-            || !self.capabilities.supports(kind, "read_back")
+        if !self.capabilities.supports(kind, Operation::Update)
+            || !self.capabilities.supports(kind, Operation::ReadBack)
         {
             return skip("the adapter does not update and read back tickets");
         }
@@ -1123,7 +1131,7 @@ impl Run {
         kinds.reverse();
         let mut skipped = Vec::new();
         for kind in kinds {
-            if !self.capabilities.supports(kind, "delete") {
+            if !self.capabilities.supports(kind, Operation::Delete) {
                 skipped.push(kind.as_str());
                 continue;
             }
@@ -1159,7 +1167,7 @@ impl Run {
                     left.keys().collect::<Vec<_>>()
                 ));
             }
-            if self.capabilities.supports(kind, "read_back") {
+            if self.capabilities.supports(kind, Operation::ReadBack) {
                 let still = self
                     .read_back_all(kind)?
                     .into_iter()

@@ -1,6 +1,7 @@
 //! The entry points: `migrate` (full, resumed or delta), `retry-failed` and `dry-run`.
 
 use std::collections::BTreeMap;
+use switchover_adapter::Operation;
 
 use switchover_adapter::{AdapterError, Capabilities, ErrorKind, Source, Target, TargetInfo};
 use switchover_model::{Kind, Record};
@@ -123,7 +124,7 @@ fn run_migration(
     // Records the source no longer has: deleted since the last run (full reads only).
     if completed && generation > 1 && since.is_none() {
         for kind in kinds.iter().rev() {
-            if !runner.ctx.target_caps.supports(*kind, "delete") {
+            if !runner.ctx.target_caps.supports(*kind, Operation::Delete) {
                 continue;
             }
             let gone = runner.state.unseen(*kind, generation)?;
