@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use switchover_adapter::cursor::CursorFields;
 use switchover_adapter::{
     AdapterError, Cursor, Page, PageRequest, Preflight, ReadBack, ReadBackPage,
 };
@@ -137,14 +138,6 @@ pub(crate) fn is_marker_field(f: &FieldInfo) -> bool {
     f.label.eq_ignore_ascii_case(MARKER_FIELD_LABEL)
 }
 
-fn cursor_parts(request: &PageRequest) -> Vec<String> {
-    request
-        .cursor
-        .as_ref()
-        .map(|c| c.0.split('|').map(str::to_string).collect())
-        .unwrap_or_default()
-}
-
 fn page_size(request: &PageRequest) -> usize {
     request.page_size.unwrap_or(100).clamp(1, 100)
 }
@@ -164,29 +157,36 @@ struct TicketCursor {
 }
 
 impl TicketCursor {
-    fn parse(request: &PageRequest) -> Self {
-        let parts = cursor_parts(request);
+    /// The position a request's cursor names; an error for a cursor that does not read.
+    fn parse(request: &PageRequest) -> Result<Self, AdapterError> {
+        let fields = CursorFields::of(NAME, request);
         let since = request
             .changed_since
             .as_ref()
             .map(Timestamp::to_canonical)
             .unwrap_or_else(|| BEGINNING.to_string());
-        if parts.len() < 5 || parts[0] != "t" {
-            return TicketCursor {
+        if fields.at_start() {
+            return Ok(TicketCursor {
                 phase: 0,
                 since,
                 page: 1,
                 per_page: page_size(request),
                 skip: BTreeSet::new(),
-            };
+            });
         }
-        TicketCursor {
-            phase: parts[1].parse().unwrap_or(0),
-            since: parts[2].clone(),
-            page: parts[3].parse().unwrap_or(1),
-            per_page: parts[4].parse().unwrap_or(100),
-            skip: parts
-                .get(5)
+        if fields.text(0) != Some("t") {
+            return Err(fields.corrupt("not a ticket cursor"));
+        }
+        Ok(TicketCursor {
+            phase: fields.get(1, 0)?,
+            since: fields
+                .text(2)
+                .map(str::to_string)
+                .ok_or_else(|| fields.corrupt("no time"))?,
+            page: fields.get(3, 1)?,
+            per_page: fields.get(4, 100)?,
+            skip: fields
+                .text(5)
                 .map(|s| {
                     s.split(',')
                         .filter(|x| !x.is_empty())
@@ -194,7 +194,7 @@ impl TicketCursor {
                         .collect()
                 })
                 .unwrap_or_default(),
-        }
+        })
     }
 
     fn encode(&self) -> Cursor {
@@ -710,7 +710,7 @@ impl Freshdesk {
         request: &PageRequest,
         include: &str,
     ) -> Result<(Vec<Value>, Option<Cursor>), AdapterError> {
-        let mut cursor = TicketCursor::parse(request);
+        let mut cursor = TicketCursor::parse(request)?;
         loop {
             let phase_on = match cursor.phase {
                 0 => true,
@@ -817,12 +817,9 @@ impl Freshdesk {
         extra: &[(&str, String)],
         request: &PageRequest,
     ) -> Result<(Vec<Value>, Option<Cursor>), AdapterError> {
-        let parts = cursor_parts(request);
-        let page: usize = parts.first().and_then(|p| p.parse().ok()).unwrap_or(1);
-        let per_page: usize = parts
-            .get(1)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| page_size(request));
+        let fields = CursorFields::of(NAME, request);
+        let page: usize = fields.get(0, 1)?;
+        let per_page: usize = fields.get(1, page_size(request))?;
         let mut query = extra.to_vec();
         query.push(("per_page", per_page.to_string()));
         query.push(("page", page.to_string()));
@@ -840,10 +837,10 @@ impl Freshdesk {
         request: &PageRequest,
         for_target: bool,
     ) -> Result<MarkedPage, AdapterError> {
-        let parts = cursor_parts(request);
-        let phase: u8 = parts.first().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let fields = CursorFields::of(NAME, request);
+        let phase: u8 = fields.get(0, 0)?;
         let inner = PageRequest {
-            cursor: (parts.len() > 1).then(|| Cursor(parts[1..].join("|"))),
+            cursor: fields.rest(1),
             ..request.clone()
         };
         let since = request.changed_since.as_ref().map(Timestamp::to_canonical);
@@ -1014,8 +1011,7 @@ impl Freshdesk {
             }
             Kind::KbArticle => {
                 let folders = self.folders()?;
-                let parts = cursor_parts(request);
-                let index: usize = parts.first().and_then(|p| p.parse().ok()).unwrap_or(0);
+                let index: usize = CursorFields::of(NAME, request).get(0, 0)?;
                 let Some((_, folder)) = folders.get(index) else {
                     return Ok((Vec::new(), None));
                 };

@@ -838,3 +838,40 @@ fn active_automation_rules_stop_the_migration_unless_the_plan_accepts_the_risk()
     .expect("accepted, the run goes ahead");
     assert!(moved.kinds[&Kind::Ticket].created > 0);
 }
+
+/// A saved cursor that does not read (edited, or from another version) is an error that
+/// says so; the walk never silently starts over from the first ticket.
+#[test]
+fn a_corrupt_cursor_is_an_error_not_a_restart() {
+    let emulator = account(EmulatorConfig::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let source = switchover_freshdesk::Freshdesk::connect(&settings(
+        &emulator.base_url(),
+        &emulator.api_key(),
+        dir.path(),
+        "key",
+    ))
+    .expect("connect");
+    for (kind, cursor) in [
+        (Kind::Ticket, "t|zero|2026-01-01T00:00:00Z|1|100"),
+        (Kind::Ticket, "garbage"),
+        (Kind::Organization, "page-two|100"),
+        (Kind::User, "x|1|100"),
+    ] {
+        let request = PageRequest {
+            cursor: Some(switchover_adapter::Cursor(cursor.into())),
+            ..Default::default()
+        };
+        let error = source
+            .read_page(kind, &request)
+            .expect_err("a corrupt cursor must not read");
+        assert!(
+            error.to_string().contains("cannot be read") && error.stops_run(),
+            "{kind} '{cursor}': {error}"
+        );
+    }
+    assert!(
+        read_all(&source, Kind::Ticket).0 > 0,
+        "a fresh walk still reads"
+    );
+}

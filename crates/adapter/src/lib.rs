@@ -13,6 +13,7 @@
 
 mod capabilities;
 pub mod checked;
+pub mod cursor;
 mod error;
 mod registry;
 mod secret;
