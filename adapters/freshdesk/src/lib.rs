@@ -311,17 +311,6 @@ pub struct Freshdesk {
     pub(crate) write_lock: Mutex<()>,
 }
 
-fn flag(settings: &Settings, key: &str) -> Result<bool, AdapterError> {
-    match settings.values().get(key) {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(AdapterError::config(
-            NAME,
-            format!("setting '{key}' must be true or false, found {other}"),
-        )),
-    }
-}
-
 impl Freshdesk {
     /// Whether any record of `kind` on the target carries a source marker.
     fn any_marked(&self, kind: Kind) -> Result<bool, AdapterError> {
@@ -345,13 +334,11 @@ impl Freshdesk {
     pub fn connect(settings: &Settings) -> Result<Self, AdapterError> {
         let url = settings.string("url")?;
         let key = settings.secret("api_key")?;
-        let rpm = settings
-            .optional_u64("requests_per_minute")?
-            .map(|n| n.min(u32::MAX as u64) as u32);
+        let rpm = settings.requests_per_minute()?;
         Ok(Freshdesk {
             api: Api::new(&url, key, rpm)?,
-            include_deleted: flag(settings, "include_deleted")?,
-            include_spam: flag(settings, "include_spam")?,
+            include_deleted: settings.optional_bool("include_deleted")?.unwrap_or(false),
+            include_spam: settings.optional_bool("include_spam")?.unwrap_or(false),
             max_ticket_page: settings
                 .optional_u64("max_ticket_page")?
                 .map(|n| n.clamp(1, 300) as usize)

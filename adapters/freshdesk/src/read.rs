@@ -38,20 +38,7 @@ pub(crate) fn time(v: &Value, key: &str) -> Option<Timestamp> {
         .and_then(|s| s.parse().ok())
 }
 
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-pub(crate) fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-}
+pub(crate) use switchover_adapter::html::{escape, unescape};
 
 /// The marker line of descriptions (groups, fields).
 pub(crate) fn desc_marker(source_id: &str) -> String {

@@ -16,19 +16,7 @@ use crate::read::{
 use crate::{CONTACT_MARKER_PREFIX, FieldInfo, Freshdesk, MARKER_FIELD_LABEL, NAME};
 
 /// Plain text of an HTML body (for read-back of migrated notes).
-pub(crate) fn html_text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    crate::read::unescape(&out).trim().to_string()
-}
+pub(crate) use switchover_adapter::html::text_of as html_text;
 
 pub(crate) fn fd_object(object: FieldObject) -> &'static str {
     match object {

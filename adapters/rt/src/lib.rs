@@ -285,19 +285,10 @@ impl Rt {
             .optional_string("user")?
             .unwrap_or_else(|| "root".into());
         let password = settings.secret("password")?;
-        let disable_notifications = match settings.values().get("disable_notifications") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => {
-                return Err(AdapterError::config(
-                    NAME,
-                    format!("setting 'disable_notifications' must be true or false, found {other}"),
-                ));
-            }
-        };
-        let rpm = settings
-            .optional_u64("requests_per_minute")?
-            .map(|n| n.min(u32::MAX as u64) as u32);
+        let disable_notifications = settings
+            .optional_bool("disable_notifications")?
+            .unwrap_or(false);
+        let rpm = settings.requests_per_minute()?;
         Ok(Rt {
             api: Api::new(&url, &user, password, rpm)?,
             disable_notifications,

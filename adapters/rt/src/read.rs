@@ -153,10 +153,7 @@ fn strip_origin(body: &str, html: bool) -> (String, Origin) {
         } else {
             line
         };
-        let inner = inner
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&");
+        let inner = switchover_adapter::html::unescape(inner);
         if let Some(o) = inner.strip_prefix(crate::read::ORIGIN_PREFIX) {
             if let Some((who, at)) = o.rsplit_once(" at ") {
                 origin.at = at.trim().parse().ok();

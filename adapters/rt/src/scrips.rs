@@ -29,25 +29,7 @@ impl Scrip {
     }
 }
 
-fn strip_tags(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#39;", "'")
-        .replace("&quot;", "\"")
-        .trim()
-        .to_string()
-}
+use switchover_adapter::html::text_of as strip_tags;
 
 /// Parses the scrip table of `/Admin/Scrips/`.
 pub fn parse_scrips(html: &str) -> Vec<Scrip> {

@@ -863,14 +863,7 @@ impl Rt {
             let html = comment.body_html.clone().unwrap_or_default();
             let head: String = header
                 .iter()
-                .map(|l| {
-                    format!(
-                        "<p>{}</p>\n",
-                        l.replace('&', "&amp;")
-                            .replace('<', "&lt;")
-                            .replace('>', "&gt;")
-                    )
-                })
+                .map(|l| format!("<p>{}</p>\n", switchover_adapter::html::escape(l)))
                 .collect();
             (format!("{head}{html}"), "text/html")
         } else {

@@ -529,9 +529,7 @@ impl Zendesk {
                 Auth::basic(format!("{email}/token"), token)
             }
         };
-        let rpm = settings
-            .optional_u64("requests_per_minute")?
-            .map(|n| n.min(u32::MAX as u64) as u32);
+        let rpm = settings.requests_per_minute()?;
         let permission_group = settings
             .optional_u64("permission_group_id")?
             .map(|id| id.to_string());

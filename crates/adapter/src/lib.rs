@@ -15,6 +15,7 @@ mod capabilities;
 pub mod checked;
 pub mod cursor;
 mod error;
+pub mod html;
 mod registry;
 mod secret;
 mod settings;

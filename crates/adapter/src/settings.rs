@@ -70,6 +70,26 @@ impl Settings {
         }
     }
 
+    /// An optional true/false setting.
+    pub fn optional_bool(&self, key: &str) -> Result<Option<bool>, AdapterError> {
+        match self.values.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(AdapterError::config(
+                &self.adapter,
+                format!("setting '{key}' must be true or false, found {other}"),
+            )),
+        }
+    }
+
+    /// The request budget per minute, `requests_per_minute` (the plan's `[run]` value is
+    /// handed to both sides), if set.
+    pub fn requests_per_minute(&self) -> Result<Option<u32>, AdapterError> {
+        Ok(self
+            .optional_u64("requests_per_minute")?
+            .map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
     /// A required secret, given in the plan as `env:VAR` or `file:PATH`.
     pub fn secret(&self, key: &str) -> Result<Secret, AdapterError> {
         let reference = self.string(key)?;

@@ -31,19 +31,7 @@ const PENDING: &str = "data-switchover-pending";
 /// Largest article attachment Zendesk accepts.
 const MAX_ATTACHMENT: u64 = 20 * 1024 * 1024;
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
+use switchover_adapter::html::{escape, unescape};
 
 /// `html` with the marker of `source_id` appended: final when `complete`, else pending.
 pub(crate) fn marked_body(html: &str, source_id: &str, complete: bool) -> String {
