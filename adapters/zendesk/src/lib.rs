@@ -628,6 +628,30 @@ impl TargetInfo for Zendesk {
     fn preflight(&self) -> Result<Preflight, AdapterError> {
         self.preflight_checks()
     }
+
+    /// Organizations of the same name are adopted, or refused when another record's
+    /// marker is on them (the write's rule, `organization_to_adopt`). Users are
+    /// predicted created: a search per user would cost a request each.
+    fn predict(
+        &self,
+        kind: Kind,
+        request: &WriteRequest,
+    ) -> Result<switchover_adapter::Prediction, AdapterError> {
+        use switchover_adapter::Prediction;
+        match (&request.record, kind) {
+            (switchover_model::Record::Organization(org), Kind::Organization) => {
+                match self.organization_to_adopt(org) {
+                    Ok(Some(_)) => Ok(Prediction::Adopt),
+                    Ok(None) => Ok(Prediction::Create),
+                    Err(e) if e.kind() == switchover_adapter::ErrorKind::InvalidRecord => {
+                        Ok(Prediction::Refuse(e))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => Ok(Prediction::Create),
+        }
+    }
 }
 
 impl Target for Zendesk {

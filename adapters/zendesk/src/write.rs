@@ -266,31 +266,23 @@ impl Zendesk {
                     // name is adopted, unless another record's marker is on it.
                     if let Record::Organization(org) = &request.record
                         && request.existing.is_none()
-                        && let Some(had) = self.organization_named(&org.name)?
                     {
-                        let marker = had.get("external_id").and_then(Value::as_str);
-                        if let Some(other) = marker.filter(|m| !m.is_empty() && *m != org.id) {
-                            outcomes.push(Some(outcome(
-                                request.record.id(),
-                                Err(AdapterError::InvalidRecord {
-                                    adapter: NAME.into(),
-                                    kind,
-                                    id: org.id.clone(),
-                                    field: "name".into(),
-                                    reason: format!(
-                                        "the target's organization '{}' already carries the source marker '{other}' of another record (names are unique in Zendesk); rename one of them",
-                                        org.name
-                                    ),
-                                }),
-                            )));
-                            continue;
+                        match self.organization_to_adopt(org) {
+                            Ok(Some(had)) => {
+                                before.insert(
+                                    i,
+                                    Adopted {
+                                        before: before_values(&had, &body),
+                                    },
+                                );
+                            }
+                            Ok(None) => {}
+                            Err(e) if e.kind() == switchover_adapter::ErrorKind::InvalidRecord => {
+                                outcomes.push(Some(outcome(request.record.id(), Err(e))));
+                                continue;
+                            }
+                            Err(e) => return Err(e),
                         }
-                        before.insert(
-                            i,
-                            Adopted {
-                                before: before_values(&had, &body),
-                            },
-                        );
                     }
                     items.push(body);
                     positions.push(i);
@@ -433,6 +425,32 @@ impl Zendesk {
             Err(e) if e.is_rejection() => Ok(None),
             Err(e) => Err(e.into_adapter(NAME)),
         }
+    }
+
+    /// The organization of the target that `org` would adopt (same name), or the
+    /// refusal when another record's marker is on it. The write and the dry run's
+    /// prediction both ask this.
+    pub(crate) fn organization_to_adopt(
+        &self,
+        org: &Organization,
+    ) -> Result<Option<Value>, AdapterError> {
+        let Some(had) = self.organization_named(&org.name)? else {
+            return Ok(None);
+        };
+        let marker = had.get("external_id").and_then(Value::as_str);
+        if let Some(other) = marker.filter(|m| !m.is_empty() && *m != org.id) {
+            return Err(AdapterError::InvalidRecord {
+                adapter: NAME.into(),
+                kind: Kind::Organization,
+                id: org.id.clone(),
+                field: "name".into(),
+                reason: format!(
+                    "the target's organization '{}' already carries the source marker '{other}' of another record (names are unique in Zendesk); rename one of them",
+                    org.name
+                ),
+            });
+        }
+        Ok(Some(had))
     }
 
     /// The target's organization of this name (names are unique), as Zendesk lists it.

@@ -348,11 +348,19 @@ fn an_existing_organization_of_the_same_name_is_adopted() {
         existing: None,
         children: Vec::new(),
     };
-    use switchover_adapter::Target;
+    use switchover_adapter::{Prediction, Target, TargetInfo};
+    // The dry run's prediction follows the write's rule.
+    assert!(
+        matches!(
+            zendesk.predict(Kind::Organization, &request),
+            Ok(Prediction::Adopt)
+        ),
+        "a dry run predicts the adoption"
+    );
     let outcomes = zendesk
         .write_batch(
             Kind::Organization,
-            &[request],
+            std::slice::from_ref(&request),
             &switchover_testkit::Dataset::conformance(),
         )
         .expect("write");
@@ -362,10 +370,33 @@ fn an_existing_organization_of_the_same_name_is_adopted() {
         existing.id(),
         "the existing organization is reused"
     );
+    assert!(
+        outcomes[0].adopted.is_some(),
+        "reported adopted, for rollback"
+    );
     let found = zendesk
         .find_by_source(Kind::Organization, &["crm-77".to_string()])
         .expect("find");
     assert_eq!(found.get("crm-77"), Some(&written));
+    // Another source record of that name is now refused, in the dry run as in the write.
+    let mut other = request.clone();
+    *other.record.id_mut() = "crm-78".into();
+    assert!(
+        matches!(
+            zendesk.predict(Kind::Organization, &other),
+            Ok(Prediction::Refuse(_))
+        ),
+        "a dry run predicts the refusal"
+    );
+    let refused = zendesk
+        .write_batch(
+            Kind::Organization,
+            &[other],
+            &switchover_testkit::Dataset::conformance(),
+        )
+        .expect("write");
+    let error = refused[0].result.clone().expect_err("refused");
+    assert!(error.to_string().contains("crm-77"), "{error}");
 }
 
 // Group memberships and Help Center articles as a target.
