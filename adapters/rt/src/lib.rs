@@ -508,6 +508,29 @@ impl TargetInfo for Rt {
         ));
         Ok(preflight)
     }
+
+    /// Queues of the same name are adopted, or refused when another record's marker is
+    /// on them (the write's rule, `queue_to_adopt`); other records are predicted created.
+    fn predict(
+        &self,
+        kind: Kind,
+        request: &WriteRequest,
+    ) -> Result<switchover_adapter::Prediction, AdapterError> {
+        use switchover_adapter::Prediction;
+        match (&request.record, kind) {
+            (switchover_model::Record::Group(group), Kind::Group) => {
+                match self.queue_to_adopt(group) {
+                    Ok(Some(_)) => Ok(Prediction::Adopt),
+                    Ok(None) => Ok(Prediction::Create),
+                    Err(e) if e.kind() == switchover_adapter::ErrorKind::InvalidRecord => {
+                        Ok(Prediction::Refuse(e))
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            _ => Ok(Prediction::Create),
+        }
+    }
 }
 
 impl Target for Rt {

@@ -281,6 +281,32 @@ impl Rt {
         })
     }
 
+    /// The queue of the target that `group` would adopt (queue names are unique), or the
+    /// refusal when another record's marker is on it. The write and the dry run's
+    /// prediction both ask this.
+    pub(crate) fn queue_to_adopt(&self, group: &Group) -> Result<Option<Value>, AdapterError> {
+        let path = format!("queue/{}", crate::segment(&group.name));
+        let queue = match self.api.try_send(switchover_http::Request::get(path)) {
+            Ok(queue) => queue,
+            // No queue of that name.
+            Err(e) if e.status() == Some(404) => return Ok(None),
+            Err(e) => return Err(crate::api::http_err(&e)),
+        };
+        let (_, other) = crate::split_description(&text(&queue, "Description"));
+        if let Some(other) = other.filter(|m| *m != group.id) {
+            return Err(invalid(
+                Kind::Group,
+                &group.id,
+                "name",
+                format!(
+                    "RT queue '{}' already carries the source marker '{other}' of another record (queue names are unique); rename one of them",
+                    group.name
+                ),
+            ));
+        }
+        Ok(Some(queue))
+    }
+
     /// A queue found by its marker with no id map row: given back without the marker.
     fn before_unmarked_queue(&self, id: &str) -> Result<Adopted, AdapterError> {
         let current = self.api.get(&format!("queue/{id}"))?;
@@ -328,24 +354,11 @@ impl Rt {
         match self.api.post("queue", &body) {
             Ok(answer) => Ok(created_id(&answer)),
             Err(e) if e.is_rejection() => {
-                // A queue with this name exists: adopt it.
+                // A queue with this name exists: adopt it (unless another record's).
                 let queue = self
-                    .api
-                    .get(&format!("queue/{}", crate::segment(&group.name)))
-                    .map_err(|_| e.for_record(NAME, Kind::Group, &group.id))?;
+                    .queue_to_adopt(group)?
+                    .ok_or_else(|| e.for_record(NAME, Kind::Group, &group.id))?;
                 let id = text(&queue, "id");
-                let (_, other) = crate::split_description(&text(&queue, "Description"));
-                if let Some(other) = other.filter(|m| *m != group.id) {
-                    return Err(invalid(
-                        Kind::Group,
-                        &group.id,
-                        "name",
-                        format!(
-                            "RT queue '{}' already carries the source marker '{other}' of another record (queue names are unique); rename one of them",
-                            group.name
-                        ),
-                    ));
-                }
                 let map = body.as_object().cloned().unwrap_or_default();
                 if let Some(slot) = adopted {
                     *slot = Some(self.before(&format!("queue/{id}"), &map, &[])?);

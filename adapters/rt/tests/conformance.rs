@@ -335,6 +335,7 @@ fn round_trip(kind: RtKind) {
     }
 
     let learned = originals_are_kept_where_this_rt_keeps_them(&server, &rt, &dataset);
+    queues_are_predicted_as_they_are_written(&rt, &dataset);
 
     // Leg 2: RT -> a new archive, the compliance copy.
     let rt_source = switchover_rt::Rt::connect(&rt_settings).expect("connect");
@@ -506,4 +507,35 @@ fn urlencode(raw: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// A dry run predicts a queue's fate by the write's rule: a new name is created, the name
+/// of a queue another record's marker is on is refused.
+fn queues_are_predicted_as_they_are_written(
+    rt: &switchover_rt::Rt,
+    dataset: &switchover_testkit::Dataset,
+) {
+    use switchover_adapter::{Prediction, TargetInfo, WriteRequest};
+    use switchover_model::{Entity, Group, Kind, Record};
+    let Some(Record::Group(written)) = dataset.of(Kind::Group).first().cloned() else {
+        panic!("the dataset has groups");
+    };
+    let twin = Group {
+        id: format!("{}-twin", written.id),
+        ..written.clone()
+    };
+    let fresh = Group {
+        id: "g-new".into(),
+        name: "A queue nobody made yet".into(),
+        ..written
+    };
+    let predict = |group: Group| {
+        rt.predict(Kind::Group, &WriteRequest::create(group.into_record()))
+            .expect("predict")
+    };
+    assert!(
+        matches!(predict(twin), Prediction::Refuse(_)),
+        "another record's queue"
+    );
+    assert!(matches!(predict(fresh), Prediction::Create), "a new queue");
 }
