@@ -507,6 +507,9 @@ impl Zendesk {
         let (path, key) = match kind {
             Kind::User => (format!("users/{id}.json"), "user"),
             Kind::Organization => (format!("organizations/{id}.json"), "organization"),
+            // A pair the agent already had carries no marker: nothing to give back. (A
+            // default moved to it stays: Zendesk cannot unset an agent's default group.)
+            Kind::GroupMembership => return Ok(()),
             other => return Err(AdapterError::unsupported(NAME, other, "give back")),
         };
         let sent = Request::put(path)

@@ -522,9 +522,14 @@ fn a_membership_written_again_after_a_restart_is_adopted_not_duplicated() {
         membership("gm-b", &agents[1], &group, false),
     ];
     let content = switchover_testkit::Dataset::conformance();
-    let written: Vec<String> = first
+    let first_outcomes = first
         .write_batch(Kind::GroupMembership, &batch, &content)
-        .expect("first write")
+        .expect("first write");
+    assert!(
+        first_outcomes.iter().all(|o| o.adopted.is_none()),
+        "new pairs are created"
+    );
+    let written: Vec<String> = first_outcomes
         .into_iter()
         .map(|o| o.result.expect("written"))
         .collect();
@@ -532,9 +537,14 @@ fn a_membership_written_again_after_a_restart_is_adopted_not_duplicated() {
 
     // A new process: it was never told about these pairs.
     let restarted = connect(&account);
-    let again: Vec<String> = restarted
+    let second = restarted
         .write_batch(Kind::GroupMembership, &batch, &content)
-        .expect("second write")
+        .expect("second write");
+    assert!(
+        second.iter().all(|o| o.adopted.is_some()),
+        "pairs found on the target are reported adopted, so a rollback leaves them"
+    );
+    let again: Vec<String> = second
         .into_iter()
         .map(|o| o.result.expect("adopted"))
         .collect();

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Value, json};
-use switchover_adapter::{AdapterError, WriteOutcome, WriteRequest};
+use switchover_adapter::{AdapterError, Adopted, WriteOutcome, WriteRequest};
 use switchover_http::Request;
 use switchover_model::{GroupMembership, Kind, Record};
 
@@ -188,10 +188,21 @@ impl Zendesk {
         let mut held =
             self.held_pairs(wanted.iter().map(|w| (w.user.as_str(), w.group.as_str())))?;
         let mut to_create: Vec<&Wanted<'_>> = Vec::new();
+        // Pairs the target held for records the id map does not know: adopted, so a
+        // rollback leaves them (a pair has no marker to remove).
+        let mut adopted: std::collections::HashMap<usize, Adopted> = Default::default();
         for w in &wanted {
             let key = (w.user.clone(), w.group.clone());
             match held.get(&key) {
                 Some(h) => {
+                    if w.existing.is_none() {
+                        adopted.insert(
+                            w.index,
+                            Adopted {
+                                before: json!({"default": h.default}),
+                            },
+                        );
+                    }
                     let result = if w.membership.is_default && !h.default {
                         self.make_default(&w.membership.id, &w.user, &h.id)
                             .map(|_| h.id.clone())
@@ -276,11 +287,16 @@ impl Zendesk {
         Ok(batch
             .iter()
             .zip(results)
-            .map(|(r, result)| {
-                outcome(
+            .enumerate()
+            .map(|(index, (r, result))| {
+                let mut written = outcome(
                     r.record.id(),
                     result.unwrap_or_else(|| Err(AdapterError::fatal(NAME, "no outcome"))),
-                )
+                );
+                if written.result.is_ok() {
+                    written.adopted = adopted.remove(&index);
+                }
+                written
             })
             .collect())
     }
