@@ -510,6 +510,17 @@ impl Zendesk {
             // A pair the agent already had carries no marker: nothing to give back. (A
             // default moved to it stays: Zendesk cannot unset an agent's default group.)
             Kind::GroupMembership => return Ok(()),
+            // Records written by their marked body: the values kept at adoption.
+            _ if had.before.get("path").is_some() => {
+                let path = had.before["path"].as_str().unwrap_or_default().to_string();
+                let key = had.before["key"].as_str().unwrap_or_default().to_string();
+                let sent = Request::put(path)
+                    .json(&json!({ key: had.before["values"] }))
+                    .map_err(|e| e.into_adapter(NAME))?;
+                self.http.send(sent).map_err(|e| e.into_adapter(NAME))?;
+                self.forget_fields();
+                return Ok(());
+            }
             other => return Err(AdapterError::unsupported(NAME, other, "give back")),
         };
         let sent = Request::put(path)
@@ -1326,6 +1337,12 @@ impl Zendesk {
             }
             let body = json!({ key: Self::marked_body(record) });
             let suffix = if kind == Kind::Webhook { "" } else { ".json" };
+            // On the target, but not in the id map (a field of the same key, or found by
+            // marker): adopted, with what it had, so a rollback gives it back.
+            let adopted = match (&existing, &request.existing) {
+                (Some(id), None) => Some(self.before_marked(path, key, id, suffix, &body[key])?),
+                _ => None,
+            };
             let result = match &existing {
                 Some(id) => {
                     let sent = Request::put(format!("{path}/{id}{suffix}"))
@@ -1363,12 +1380,45 @@ impl Zendesk {
             if let Ok(target) = &result {
                 written.insert(source_id.clone(), target.clone());
             }
-            out.push(outcome(&source_id, result));
+            let mut done = outcome(&source_id, result);
+            if done.result.is_ok() {
+                done.adopted = adopted;
+            }
+            out.push(done);
         }
         if kind == Kind::FieldDefinition {
             self.forget_fields();
         }
         Ok(out)
+    }
+
+    /// What the record at `path/id` has of the fields `body` sets, and where it lives,
+    /// for [`Zendesk::release`] to write back.
+    fn before_marked(
+        &self,
+        path: &str,
+        key: &str,
+        id: &str,
+        suffix: &str,
+        body: &Value,
+    ) -> Result<Adopted, AdapterError> {
+        let response = self
+            .http
+            .send(Request::get(format!("{path}/{id}{suffix}")))
+            .map_err(|e| e.into_adapter(NAME))?;
+        let current: Value = object_of(&response, key).map_err(|e| e.into_adapter(NAME))?;
+        let mut values = Map::new();
+        if let Value::Object(fields) = body {
+            for field in fields.keys() {
+                values.insert(
+                    field.clone(),
+                    current.get(field).cloned().unwrap_or(Value::Null),
+                );
+            }
+        }
+        Ok(Adopted {
+            before: json!({"path": format!("{path}/{id}{suffix}"), "key": key, "values": values}),
+        })
     }
 
     /// An existing custom field this definition should adopt: same key (user and
