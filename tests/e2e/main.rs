@@ -684,8 +684,10 @@ fn a_target_that_dies_mid_run_stops_the_run_within_the_bound_and_says_so() {
         "exit 6 for a dead target: {stderr}"
     );
     assert!(
-        stopped_after < Duration::from_secs(30),
-        "the run stopped {stopped_after:?} after the target died; the bound is 3 s plus the retry in flight"
+        // 3 s of silence plus the requests in flight; measured 10 s on a quiet machine and
+        // 48 s with the whole suite loading both cores. Without the bound it went on for hours.
+        stopped_after < Duration::from_secs(120),
+        "the run stopped {stopped_after:?} after the target died; the bound is 3 s plus the retries in flight"
     );
     assert!(
         stderr.contains("the target (freshdesk) has not answered since"),
