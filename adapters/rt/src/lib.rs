@@ -519,14 +519,7 @@ impl TargetInfo for Rt {
         use switchover_adapter::Prediction;
         match (&request.record, kind) {
             (switchover_model::Record::Group(group), Kind::Group) => {
-                match self.queue_to_adopt(group) {
-                    Ok(Some(_)) => Ok(Prediction::Adopt),
-                    Ok(None) => Ok(Prediction::Create),
-                    Err(e) if e.kind() == switchover_adapter::ErrorKind::InvalidRecord => {
-                        Ok(Prediction::Refuse(e))
-                    }
-                    Err(e) => Err(e),
-                }
+                Prediction::of_match(self.queue_to_adopt(group))
             }
             _ => Ok(Prediction::Create),
         }

@@ -640,14 +640,7 @@ impl TargetInfo for Zendesk {
         use switchover_adapter::Prediction;
         match (&request.record, kind) {
             (switchover_model::Record::Organization(org), Kind::Organization) => {
-                match self.organization_to_adopt(org) {
-                    Ok(Some(_)) => Ok(Prediction::Adopt),
-                    Ok(None) => Ok(Prediction::Create),
-                    Err(e) if e.kind() == switchover_adapter::ErrorKind::InvalidRecord => {
-                        Ok(Prediction::Refuse(e))
-                    }
-                    Err(e) => Err(e),
-                }
+                Prediction::of_match(self.organization_to_adopt(org))
             }
             _ => Ok(Prediction::Create),
         }

@@ -225,6 +225,20 @@ pub enum Prediction {
     Refuse(AdapterError),
 }
 
+impl Prediction {
+    /// The prediction for a record matched by name or e-mail: adopt what was found,
+    /// create when nothing was, refuse with the write's own error for a record it would
+    /// refuse. Errors that are not about the record stay errors.
+    pub fn of_match<T>(found: Result<Option<T>, AdapterError>) -> Result<Self, AdapterError> {
+        match found {
+            Ok(Some(_)) => Ok(Prediction::Adopt),
+            Ok(None) => Ok(Prediction::Create),
+            Err(e) if e.kind() == crate::ErrorKind::InvalidRecord => Ok(Prediction::Refuse(e)),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The part of a target that cannot change it: what a dry run is given, so that a dry
 /// run cannot write by construction.
 pub trait TargetInfo: Send + Sync {
