@@ -42,6 +42,11 @@ pub use store::{ArchiveManifest, KindFile};
 /// The adapter's name in plans.
 pub const NAME: &str = "archive";
 
+/// The adapter's one entry in the CLI: the adapter.
+pub fn platform() -> switchover_sandbox::Platform {
+    switchover_sandbox::Platform::new(register())
+}
+
 /// Registers the archive adapter.
 pub fn register() -> AdapterSpec {
     AdapterSpec {

@@ -428,9 +428,11 @@ impl Store {
         let mut hasher = ContentHasher::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let n = reader.read(&mut buf).map_err(|e| AdapterError::Transient {
-                adapter: NAME.into(),
-                message: format!("reading attachment content failed midway: {e}"),
+            let n = reader.read(&mut buf).map_err(|e| {
+                AdapterError::transient(
+                    NAME,
+                    format!("reading attachment content failed midway: {e}"),
+                )
             })?;
             if n == 0 {
                 break;
@@ -466,13 +468,13 @@ impl Store {
             if let Some(expected) = &attachment.sha256
                 && !expected.eq_ignore_ascii_case(&digest.to_hex())
             {
-                return Err(AdapterError::Transient {
-                    adapter: NAME.into(),
-                    message: format!(
+                return Err(AdapterError::transient(
+                    NAME,
+                    format!(
                         "attachment '{}' of {kind} '{id}' corrupted in transfer: SHA-256 {digest} differs from the source's {expected}",
                         attachment.file_name
                     ),
-                });
+                ));
             }
             attachment.sha256 = Some(digest.to_hex());
             attachment.size = size;
@@ -770,11 +772,5 @@ fn not_found(kind: Kind, id: &str) -> AdapterError {
 }
 
 fn invalid(kind: Kind, id: &str, field: &str, reason: String) -> AdapterError {
-    AdapterError::InvalidRecord {
-        adapter: NAME.into(),
-        kind,
-        id: id.into(),
-        field: field.into(),
-        reason,
-    }
+    AdapterError::invalid(NAME, kind, id, field, reason)
 }

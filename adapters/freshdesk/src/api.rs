@@ -162,10 +162,7 @@ impl Api {
         let mut bytes = Vec::new();
         reader
             .read_to_end(&mut bytes)
-            .map_err(|e| AdapterError::Transient {
-                adapter: NAME.into(),
-                message: format!("reading attachment {id}: {e}"),
-            })?;
+            .map_err(|e| AdapterError::transient(NAME, format!("reading attachment {id}: {e}")))?;
         Ok(bytes)
     }
 }

@@ -50,6 +50,12 @@ pub const MARKER_FIELD_LABEL: &str = "switchover source id";
 /// Prefix of a contact's `unique_external_id` that marks it as migrated.
 pub const CONTACT_MARKER_PREFIX: &str = "switchover:";
 
+/// The adapter's one entry in the CLI: the adapter and its emulator.
+pub fn platform() -> switchover_sandbox::Platform {
+    switchover_sandbox::Platform::new(register())
+        .with_emulator(switchover_freshdesk_emulator::spec())
+}
+
 /// Registers the Freshdesk adapter.
 pub fn register() -> AdapterSpec {
     AdapterSpec {
@@ -306,7 +312,7 @@ pub struct Freshdesk {
     pub(crate) include_deleted: bool,
     pub(crate) include_spam: bool,
     pub(crate) max_ticket_page: usize,
-    pub(crate) cache: Mutex<Cache>,
+    pub(crate) cache: switchover_adapter::Shared<Cache>,
     /// Serializes writes of one kind so markers are checked and set without races.
     pub(crate) write_lock: Mutex<()>,
 }
@@ -343,15 +349,9 @@ impl Freshdesk {
                 .optional_u64("max_ticket_page")?
                 .map(|n| n.clamp(1, 300) as usize)
                 .unwrap_or(read::MAX_TICKET_PAGE),
-            cache: Mutex::new(Cache::default()),
+            cache: switchover_adapter::Shared::default(),
             write_lock: Mutex::new(()),
         })
-    }
-
-    pub(crate) fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Requests sent so far (for benchmarks).
@@ -465,11 +465,11 @@ impl TargetInfo for Freshdesk {
 impl Freshdesk {
     /// Every record at `path` (`companies`, `groups`), listed once per connection.
     fn listed(&self, path: &'static str) -> Result<Vec<Value>, AdapterError> {
-        if let Some(list) = self.cache().listed.get(path) {
+        if let Some(list) = self.cache.lock().listed.get(path) {
             return Ok(list.clone());
         }
         let list = self.api.list_all(path, &[])?;
-        self.cache().listed.insert(path, list.clone());
+        self.cache.lock().listed.insert(path, list.clone());
         Ok(list)
     }
 }

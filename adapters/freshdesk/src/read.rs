@@ -10,7 +10,7 @@ use switchover_adapter::{
 use switchover_model::digest::Digest;
 use switchover_model::*;
 
-use crate::{CONTACT_MARKER_PREFIX, FieldInfo, Freshdesk, MARKER_FIELD_LABEL, NAME};
+use crate::{FieldInfo, Freshdesk, MARKER_FIELD_LABEL, NAME};
 
 /// Freshdesk's page ceiling on `/tickets`.
 pub(crate) const MAX_TICKET_PAGE: usize = 300;
@@ -39,48 +39,18 @@ pub(crate) fn time(v: &Value, key: &str) -> Option<Timestamp> {
 }
 
 pub(crate) use switchover_adapter::html::{escape, unescape};
+use switchover_adapter::marker::{HiddenMarker, HiddenStyle, SuffixMarker, ValueMarker};
 
-/// The marker line of descriptions (groups, fields).
-pub(crate) fn desc_marker(source_id: &str) -> String {
-    format!("[switchover-source-id: {source_id}]")
-}
+/// The marker line of descriptions (groups, fields, rating feedback):
+/// `<text>\n[switchover-source-id: <source id>]`.
+pub(crate) const DESC_MARKER: SuffixMarker = SuffixMarker::new("[switchover-source-id: ", "\n");
 
-/// Splits a description into its text and its marker.
-pub(crate) fn split_desc(desc: Option<&str>) -> (Option<String>, Option<String>) {
-    let Some(desc) = desc else {
-        return (None, None);
-    };
-    match desc.rfind("[switchover-source-id: ") {
-        Some(at) => {
-            let marker = desc[at + 23..].trim_end().trim_end_matches(']').to_string();
-            let rest = desc[..at].trim_end().to_string();
-            ((!rest.is_empty()).then_some(rest), Some(marker))
-        }
-        None => ((!desc.is_empty()).then(|| desc.to_string()), None),
-    }
-}
+/// The signature comment that marks a matched agent: `<!-- switchover-source-id: … -->`.
+pub(crate) const SIGNATURE_MARKER: HiddenMarker =
+    HiddenMarker::new("switchover-source-id", HiddenStyle::Comment);
 
-/// The signature comment that marks a matched agent.
-pub(crate) fn signature_marker(source_id: &str) -> String {
-    format!("<!-- switchover-source-id: {} -->", escape(source_id))
-}
-
-pub(crate) fn split_signature(signature: Option<&str>) -> (Option<String>, Option<String>) {
-    let Some(sig) = signature else {
-        return (None, None);
-    };
-    match sig.find("<!-- switchover-source-id: ") {
-        Some(at) => {
-            let rest = &sig[at + 27..];
-            let end = rest.find(" -->").unwrap_or(rest.len());
-            let marker = unescape(&rest[..end]);
-            let mut remaining = sig[..at].to_string();
-            remaining.push_str(rest.get(end + 4..).unwrap_or(""));
-            ((!remaining.is_empty()).then_some(remaining), Some(marker))
-        }
-        None => (Some(sig.to_string()), None),
-    }
-}
+/// The `unique_external_id` that marks a contact: `switchover:<source id>`.
+pub(crate) const CONTACT_MARKER: ValueMarker = ValueMarker::new(crate::CONTACT_MARKER_PREFIX);
 
 /// The opening of the first paragraph that carries a migrated record's origin.
 pub(crate) const ORIGIN_OPEN: &str = "<p class=\"switchover-origin\">";
@@ -199,7 +169,7 @@ impl TicketCursor {
 impl Freshdesk {
     /// The custom fields of every object (cached).
     pub(crate) fn fields(&self) -> Result<Vec<FieldInfo>, AdapterError> {
-        if let Some(fields) = &self.cache().fields {
+        if let Some(fields) = &self.cache.lock().fields {
             return Ok(fields.clone());
         }
         let mut all = Vec::new();
@@ -234,13 +204,13 @@ impl Freshdesk {
                 });
             }
         }
-        self.cache().fields = Some(all.clone());
+        self.cache.lock().fields = Some(all.clone());
         Ok(all)
     }
 
     /// The agent ids (cached).
     pub(crate) fn agent_ids(&self) -> Result<BTreeSet<u64>, AdapterError> {
-        if let Some(ids) = &self.cache().agents {
+        if let Some(ids) = &self.cache.lock().agents {
             return Ok(ids.clone());
         }
         let ids: BTreeSet<u64> = self
@@ -249,13 +219,13 @@ impl Freshdesk {
             .iter()
             .filter_map(|a| a.get("id").and_then(Value::as_u64))
             .collect();
-        self.cache().agents = Some(ids.clone());
+        self.cache.lock().agents = Some(ids.clone());
         Ok(ids)
     }
 
     /// Ids of the administrator roles (`/roles` names containing "Administrator"), cached.
     fn admin_roles(&self) -> Result<BTreeSet<u64>, AdapterError> {
-        if let Some(roles) = &self.cache().admin_roles {
+        if let Some(roles) = &self.cache.lock().admin_roles {
             return Ok(roles.clone());
         }
         let roles: BTreeSet<u64> = self
@@ -267,7 +237,7 @@ impl Freshdesk {
             .filter(|r| text(r, "name").is_some_and(|n| n.contains("Administrator")))
             .filter_map(|r| r.get("id").and_then(Value::as_u64))
             .collect();
-        self.cache().admin_roles = Some(roles.clone());
+        self.cache.lock().admin_roles = Some(roles.clone());
         Ok(roles)
     }
 
@@ -363,7 +333,7 @@ impl Freshdesk {
     }
 
     fn field_record(&self, f: &FieldInfo) -> (Option<String>, Record) {
-        let (_, marker) = split_desc(Some(&f.description));
+        let (_, marker) = DESC_MARKER.split_opt(Some(&f.description));
         let key = f.name.strip_prefix("cf_").unwrap_or(&f.name).to_string();
         let record = FieldDefinition {
             id: f.id.to_string(),
@@ -421,7 +391,7 @@ impl Freshdesk {
 
     fn agent(&self, a: &Value, admins: &BTreeSet<u64>) -> (Option<String>, Record) {
         let contact = a.get("contact").cloned().unwrap_or(Value::Null);
-        let (_, marker) = split_signature(a.get("signature").and_then(Value::as_str));
+        let (_, marker) = SIGNATURE_MARKER.split_opt(a.get("signature").and_then(Value::as_str));
         let role = match a.get("role_ids").and_then(Value::as_array) {
             Some(roles)
                 if roles
@@ -455,7 +425,7 @@ impl Freshdesk {
 
     fn contact(&self, c: &Value) -> Result<(Option<String>, Record), AdapterError> {
         let marker = text(c, "unique_external_id")
-            .and_then(|x| x.strip_prefix(CONTACT_MARKER_PREFIX).map(str::to_string));
+            .and_then(|x| CONTACT_MARKER.id_in(&x).map(str::to_string));
         let state = if c.get("deleted").and_then(Value::as_bool) == Some(true) {
             UserState::Deleted
         } else if c.get("blocked").and_then(Value::as_bool) == Some(true) {
@@ -504,7 +474,8 @@ impl Freshdesk {
     }
 
     fn group(&self, g: &Value) -> (Option<String>, Record) {
-        let (description, marker) = split_desc(g.get("description").and_then(Value::as_str));
+        let (description, marker) =
+            DESC_MARKER.split_opt(g.get("description").and_then(Value::as_str));
         let record = Group {
             id: num_id(g, "id").unwrap_or_default(),
             name: text(g, "name").unwrap_or_default(),
@@ -1121,7 +1092,7 @@ impl Freshdesk {
 
     /// Source marker -> target id of everything of a kind on the target (cached).
     pub(crate) fn markers(&self, kind: Kind) -> Result<BTreeMap<String, String>, AdapterError> {
-        if let Some(found) = self.cache().markers.get(&kind) {
+        if let Some(found) = self.cache.lock().markers.get(&kind) {
             return Ok(found.clone());
         }
         let mut found = BTreeMap::new();
@@ -1141,7 +1112,7 @@ impl Freshdesk {
                 None => break,
             }
         }
-        self.cache().markers.insert(kind, found.clone());
+        self.cache.lock().markers.insert(kind, found.clone());
         Ok(found)
     }
 
@@ -1199,7 +1170,7 @@ fn rating(r: &Value) -> (Option<String>, Record) {
         .and_then(|x| x.get("default_question"))
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    let (comment, marker) = split_desc(r.get("feedback").and_then(Value::as_str));
+    let (comment, marker) = DESC_MARKER.split_opt(r.get("feedback").and_then(Value::as_str));
     let mut extra = Extra::new();
     if let Some(others) = r.get("ratings").and_then(Value::as_object) {
         let others: serde_json::Map<String, Value> = others

@@ -10,10 +10,10 @@ use switchover_http::multipart::{Form, Part};
 use switchover_model::*;
 
 use crate::read::{
-    ORIGIN_OPEN, desc_marker, escape, is_marker_field, num_id, signature_marker, split_desc,
-    split_signature, text,
+    CONTACT_MARKER, DESC_MARKER, ORIGIN_OPEN, SIGNATURE_MARKER, escape, is_marker_field, num_id,
+    text,
 };
-use crate::{CONTACT_MARKER_PREFIX, FieldInfo, Freshdesk, MARKER_FIELD_LABEL, NAME};
+use crate::{FieldInfo, Freshdesk, MARKER_FIELD_LABEL, NAME};
 
 /// Plain text of an HTML body (for read-back of migrated notes).
 pub(crate) use switchover_adapter::html::text_of as html_text;
@@ -39,13 +39,7 @@ fn fd_type(field_type: FieldType) -> &'static str {
 }
 
 fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> AdapterError {
-    AdapterError::InvalidRecord {
-        adapter: NAME.into(),
-        kind,
-        id: id.into(),
-        field: field.into(),
-        reason: reason.into(),
-    }
+    AdapterError::invalid(NAME, kind, id, field, reason)
 }
 
 fn time_text(t: &Option<Timestamp>) -> String {
@@ -81,7 +75,7 @@ fn contact_before(contact: &Value, body: &Value, marked: bool) -> Value {
         }
     }
     let marker = before.get("unique_external_id").and_then(Value::as_str);
-    if marked || marker.is_some_and(|m| m.starts_with(CONTACT_MARKER_PREFIX)) {
+    if marked || marker.is_some_and(|m| CONTACT_MARKER.id_in(m).is_some()) {
         before.insert("unique_external_id".into(), Value::Null);
     }
     Value::Object(before)
@@ -103,7 +97,8 @@ impl Freshdesk {
             let source_id = request.record.id().to_string();
             match self.write_one(kind, request, content) {
                 Ok((target_id, adopted)) => {
-                    self.cache()
+                    self.cache
+                        .lock()
                         .markers
                         .entry(kind)
                         .or_default()
@@ -117,7 +112,7 @@ impl Freshdesk {
                 }
                 Err(e) if e.is_retryable() || e.stops_run() => {
                     // The write may have happened: find it by its marker next time.
-                    self.cache().markers.remove(&kind);
+                    self.cache.lock().markers.remove(&kind);
                     return Err(e);
                 }
                 Err(e) => outcomes.push(WriteOutcome {
@@ -189,7 +184,7 @@ impl Freshdesk {
         self.api
             .write_json(Request::put(path), &body, kind, id)
             .map(|_| ())?;
-        if let Some(markers) = self.cache().markers.get_mut(&kind) {
+        if let Some(markers) = self.cache.lock().markers.get_mut(&kind) {
             markers.retain(|_, target| target != id);
         }
         if kind == Kind::FieldDefinition {
@@ -208,7 +203,7 @@ impl Freshdesk {
     }
 
     pub(crate) fn refresh_fields(&self) {
-        self.cache().fields = None;
+        self.cache.lock().fields = None;
     }
 
     /// The custom text field holding source markers on tickets or companies, created on first use.
@@ -295,7 +290,7 @@ impl Freshdesk {
     ) -> Result<(String, Option<Adopted>), AdapterError> {
         let object = fd_object(f.object);
         let kind = Kind::FieldDefinition;
-        let marker = desc_marker(&f.id);
+        let marker = DESC_MARKER.tag(&f.id);
         let fields = self.fields()?;
         let current = match &existing {
             Some(id) => fields.iter().find(|x| x.id.to_string() == *id),
@@ -306,7 +301,7 @@ impl Freshdesk {
         if let Some(current) = current {
             // Matched (or written before): make sure it carries the marker. A field the
             // target had (found by label, not by marker or id map) is adopted.
-            let (text_part, found) = split_desc(Some(&current.description));
+            let (text_part, found) = DESC_MARKER.split_opt(Some(&current.description));
             let adopted = fresh.then(|| Adopted {
                 before: json!({
                     "object": object,
@@ -489,7 +484,8 @@ impl Freshdesk {
                 None => self.seated_agent(u, &email)?,
             };
             let id = Self::target_id(&agent, kind, &u.id)?;
-            let (rest, found) = split_signature(agent.get("signature").and_then(Value::as_str));
+            let (rest, found) =
+                SIGNATURE_MARKER.split_opt(agent.get("signature").and_then(Value::as_str));
             // Agents are never created: each is adopted, its signature kept to give back.
             let adopted = fresh.then(|| Adopted {
                 before: json!({"signature": match &found {
@@ -498,7 +494,11 @@ impl Freshdesk {
                 }}),
             });
             if found.as_deref() != Some(u.id.as_str()) {
-                let signature = format!("{}{}", rest.unwrap_or_default(), signature_marker(&u.id));
+                let signature = format!(
+                    "{}{}",
+                    rest.unwrap_or_default(),
+                    SIGNATURE_MARKER.tag(&u.id)
+                );
                 self.api.write_json(
                     Request::put(format!("agents/{id}")),
                     &json!({"signature": signature}),
@@ -512,7 +512,7 @@ impl Freshdesk {
             "name": if u.name.is_empty() { u.email.clone().unwrap_or_else(|| u.id.clone()) } else { u.name.clone() },
             "email": u.email, "phone": u.phone, "tags": u.tags,
             "company_id": u.organization.as_ref().filter(|o| !o.id().is_empty()).and_then(|o| o.id().parse::<u64>().ok()),
-            "unique_external_id": format!("{CONTACT_MARKER_PREFIX}{}", u.id),
+            "unique_external_id": CONTACT_MARKER.value(&u.id),
             "custom_fields": self.custom_json("contact", &u.custom_fields, kind, &u.id)?,
         });
         if let Some(language) = u.locale.as_deref().and_then(|l| l.split(['-', '_']).next()) {
@@ -576,7 +576,7 @@ impl Freshdesk {
         fresh: bool,
     ) -> Result<(String, Option<Adopted>), AdapterError> {
         let kind = Kind::Group;
-        let marker = desc_marker(&g.id);
+        let marker = DESC_MARKER.tag(&g.id);
         let description = match g.description.as_deref().filter(|d| !d.is_empty()) {
             Some(d) => format!("{d}\n{marker}"),
             None => marker,
@@ -589,7 +589,7 @@ impl Freshdesk {
                     // Marked, but not in the id map: give back its text without the marker.
                     let before = self.api.get(&format!("groups/{id}"), &[])?;
                     let (text_part, _) =
-                        split_desc(before.get("description").and_then(Value::as_str));
+                        DESC_MARKER.split_opt(before.get("description").and_then(Value::as_str));
                     adopted = Some(Adopted {
                         before: json!({"name": before.get("name"), "description": text_part.unwrap_or_default()}),
                     });
@@ -617,7 +617,8 @@ impl Freshdesk {
                                 "duplicate name, but no such group is listed",
                             )
                         })?;
-                    let (_, other) = split_desc(found.get("description").and_then(Value::as_str));
+                    let (_, other) =
+                        DESC_MARKER.split_opt(found.get("description").and_then(Value::as_str));
                     if let Some(other) = other.filter(|m| *m != g.id) {
                         return Err(invalid(
                             kind,
@@ -799,16 +800,15 @@ impl Freshdesk {
         let mut files = Vec::new();
         for a in &c.attachments {
             let mut bytes = Vec::new();
-            content
-                .open(a)?
-                .read_to_end(&mut bytes)
-                .map_err(|e| AdapterError::Transient {
-                    adapter: NAME.into(),
-                    message: format!(
+            content.open(a)?.read_to_end(&mut bytes).map_err(|e| {
+                AdapterError::transient(
+                    NAME,
+                    format!(
                         "reading attachment '{}' of comment '{}': {e}",
                         a.file_name, c.id
                     ),
-                })?;
+                )
+            })?;
             files.push((a.file_name.clone(), a.content_type.clone(), bytes));
         }
         let files = Arc::new(files);
@@ -874,7 +874,7 @@ impl Freshdesk {
                 points[(share * 6.0).round() as usize]
             }
         };
-        let marker = desc_marker(&r.id);
+        let marker = DESC_MARKER.tag(&r.id);
         let feedback = match r.comment.as_deref().filter(|c| !c.is_empty()) {
             Some(c) => format!("{c}\n{marker}"),
             None => marker,
@@ -907,11 +907,11 @@ impl Freshdesk {
             if let Err(e) = &result
                 && (e.stops_run() || e.is_retryable())
             {
-                self.cache().markers.remove(&kind);
+                self.cache.lock().markers.remove(&kind);
                 return Err(e.clone());
             }
             if result.is_ok()
-                && let Some(markers) = self.cache().markers.get_mut(&kind)
+                && let Some(markers) = self.cache.lock().markers.get_mut(&kind)
             {
                 markers.retain(|_, target| target != id);
             }
@@ -928,7 +928,7 @@ impl Freshdesk {
         let Some(field) = self.fields()?.into_iter().find(|f| f.id.to_string() == id) else {
             return Ok(());
         };
-        let (rest, _) = split_desc(Some(&field.description));
+        let (rest, _) = DESC_MARKER.split_opt(Some(&field.description));
         match rest {
             // Created by the migration: only the marker in its description.
             None => self
@@ -956,7 +956,8 @@ impl Freshdesk {
         if is_agent {
             // Agents are never deleted (that frees a seat and demotes them): drop the marker.
             let agent = self.api.get(&format!("agents/{id}"), &[])?;
-            let (rest, found) = split_signature(agent.get("signature").and_then(Value::as_str));
+            let (rest, found) =
+                SIGNATURE_MARKER.split_opt(agent.get("signature").and_then(Value::as_str));
             if found.is_some() {
                 self.api.write_json(
                     Request::put(format!("agents/{id}")),

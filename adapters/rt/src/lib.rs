@@ -41,9 +41,9 @@ mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::sync::Mutex;
 
 use serde_json::Value;
+use switchover_adapter::marker::SuffixMarker;
 use switchover_adapter::{
     AdapterError, AdapterSpec, Capabilities, ContentSource, KindCapability, LossyField, Page,
     PageRequest, Preflight, ReadBackPage, RequestCost, Settings, Source, Target, TargetInfo,
@@ -87,6 +87,11 @@ pub enum ImportField {
     TicketCreator,
     /// A user's `Created`.
     UserCreated,
+}
+
+/// The adapter's one entry in the CLI: the adapter.
+pub fn platform() -> switchover_sandbox::Platform {
+    switchover_sandbox::Platform::new(register())
 }
 
 /// Registers the RT adapter.
@@ -273,7 +278,7 @@ pub(crate) struct Cache {
 pub struct Rt {
     pub(crate) api: Api,
     disable_notifications: bool,
-    pub(crate) cache: Mutex<Cache>,
+    pub(crate) cache: switchover_adapter::Shared<Cache>,
 }
 
 impl Rt {
@@ -292,14 +297,14 @@ impl Rt {
         Ok(Rt {
             api: Api::new(&url, &user, password, rpm)?,
             disable_notifications,
-            cache: Mutex::new(Cache::default()),
+            cache: switchover_adapter::Shared::default(),
         })
     }
 
     /// What this server was seen to do with an import field; `None` until a create
     /// that carried it was read back.
     pub fn import_fields(&self, field: ImportField) -> Option<ImportFields> {
-        self.cache().import_fields.get(&field).copied()
+        self.cache.lock().import_fields.get(&field).copied()
     }
 
     /// Records what a read-back showed about an import field; says so once per server.
@@ -309,7 +314,7 @@ impl Rt {
         } else {
             ImportFields::Dropped
         };
-        let before = self.cache().import_fields.insert(field, seen);
+        let before = self.cache.lock().import_fields.insert(field, seen);
         if before.is_none() {
             match seen {
                 ImportFields::Kept => log::info!(
@@ -329,12 +334,6 @@ impl Rt {
             }
         }
         seen
-    }
-
-    pub(crate) fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn ping(&self) -> Result<(), AdapterError> {
@@ -362,7 +361,7 @@ impl Rt {
 
     /// Before the first write: disables notification scrips if the plan says so.
     pub(crate) fn ensure_quiet(&self) -> Result<(), AdapterError> {
-        if self.cache().notifications_checked {
+        if self.cache.lock().notifications_checked {
             return Ok(());
         }
         if self.disable_notifications {
@@ -375,7 +374,7 @@ impl Rt {
                 );
             }
         }
-        self.cache().notifications_checked = true;
+        self.cache.lock().notifications_checked = true;
         Ok(())
     }
 }
@@ -424,26 +423,9 @@ pub(crate) fn segment(raw: &str) -> String {
     out
 }
 
-/// The marker suffix kept in a queue's or custom field's Description.
-pub(crate) fn description_marker(source_id: &str) -> String {
-    format!("[{MARKER_FIELD}: {source_id}]")
-}
-
-/// Splits a Description into the text and the source marker.
-pub(crate) fn split_description(description: &str) -> (Option<String>, Option<String>) {
-    let prefix = format!("[{MARKER_FIELD}: ");
-    match description.rfind(&prefix) {
-        Some(at) if description.ends_with(']') => {
-            let marker = description[at + prefix.len()..description.len() - 1].to_string();
-            let text = description[..at].trim_end().to_string();
-            ((!text.is_empty()).then_some(text), Some(marker))
-        }
-        _ => (
-            (!description.is_empty()).then(|| description.to_string()),
-            None,
-        ),
-    }
-}
+/// The marker suffix kept in a queue's or custom field's Description:
+/// `<text> [Switchover-Source-Id: <source id>]`.
+pub(crate) const MARKER: SuffixMarker = SuffixMarker::new("[Switchover-Source-Id: ", " ");
 
 impl Source for Rt {
     fn capabilities(&self) -> Capabilities {

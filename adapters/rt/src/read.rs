@@ -11,8 +11,8 @@ use switchover_model::*;
 
 use crate::api::reader;
 use crate::{
-    FieldInfo, MARKER_FIELD, NAME, ORIGINAL_CREATED_FIELD, ORIGINAL_CREATOR_FIELD, Rt,
-    USER_MARKER_PREFIX, UserInfo, description_marker, segment, split_description, text, time,
+    FieldInfo, MARKER, MARKER_FIELD, NAME, ORIGINAL_CREATED_FIELD, ORIGINAL_CREATOR_FIELD, Rt,
+    USER_MARKER_PREFIX, UserInfo, segment, text, time,
 };
 
 /// The pattern a number field is stored with (RT has no number type).
@@ -287,7 +287,7 @@ impl Rt {
             real_name: text(full, "RealName"),
             email: text(full, "EmailAddress"),
         };
-        let mut cache = self.cache();
+        let mut cache = self.cache.lock();
         cache.users_by_name.insert(info.name.clone(), info.clone());
         cache.users_by_id.insert(info.id.clone(), info.clone());
         info
@@ -296,7 +296,7 @@ impl Rt {
     /// A user by RT Name or numeric id.
     pub(crate) fn user(&self, key: &str) -> Result<UserInfo, AdapterError> {
         {
-            let cache = self.cache();
+            let cache = self.cache.lock();
             if let Some(u) = cache
                 .users_by_name
                 .get(key)
@@ -343,7 +343,7 @@ impl Rt {
             if name.starts_with("___") {
                 continue; // RT's internal approvals queue
             }
-            let (description, marker) = split_description(&text(&item, "Description"));
+            let (description, marker) = MARKER.split_opt(Some(&text(&item, "Description")));
             let mut extra = Extra::new();
             if text(&item, "Disabled") == "1" {
                 extra.insert("rt_disabled".into(), json!(true));
@@ -445,9 +445,10 @@ impl Rt {
             }
             _ => FieldType::Text,
         };
-        let (title, marker) = split_description(&text(cf, "Description"));
+        let (title, marker) = MARKER.split_opt(Some(&text(cf, "Description")));
         let position: i64 = text(cf, "SortOrder").parse().unwrap_or(0);
-        self.cache()
+        self.cache
+            .lock()
             .fields
             .insert(id.clone(), FieldInfo { field_type });
         Ok(Some((
@@ -499,12 +500,12 @@ impl Rt {
 
     /// What a custom field is, by id (cached).
     pub(crate) fn field_info(&self, id: &str) -> Result<Option<FieldInfo>, AdapterError> {
-        if let Some(info) = self.cache().fields.get(id) {
+        if let Some(info) = self.cache.lock().fields.get(id) {
             return Ok(Some(info.clone()));
         }
         let cf = self.api.get(&format!("customfield/{id}"))?;
         self.field_record(&cf)?;
-        Ok(self.cache().fields.get(id).cloned())
+        Ok(self.cache.lock().fields.get(id).cloned())
     }
 
     // ---- tickets ----
@@ -908,12 +909,16 @@ impl Rt {
                 let list = self.api.search_json(
                     path,
                     &[("fields", fields.into()), ("per_page", "100".into())],
-                    &json!([{"field": "Description", "operator": "LIKE", "value": description_marker(source)}]),
+                    &json!([{"field": "Description", "operator": "LIKE", "value": MARKER.tag(source)}]),
                 )?;
                 Ok(items(&list)
                     .iter()
                     .find(|item| {
-                        split_description(&text(item, "Description")).1.as_deref() == Some(source)
+                        MARKER
+                            .split_opt(Some(&text(item, "Description")))
+                            .1
+                            .as_deref()
+                            == Some(source)
                     })
                     .map(|item| text(item, "id")))
             }

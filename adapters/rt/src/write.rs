@@ -13,18 +13,12 @@ use crate::read::{
     CREATED_PREFIX, DELETED_NOTE, EMPTY_PREFIX, MANDATORY, NUMBER_PATTERN, ORIGIN_PREFIX,
 };
 use crate::{
-    ImportField, ImportFields, MARKER_FIELD, NAME, ORIGINAL_CREATED_FIELD, ORIGINAL_CREATOR_FIELD,
-    Rt, USER_MARKER_PREFIX, description_marker, sql_time, text,
+    ImportField, ImportFields, MARKER, MARKER_FIELD, NAME, ORIGINAL_CREATED_FIELD,
+    ORIGINAL_CREATOR_FIELD, Rt, USER_MARKER_PREFIX, sql_time, text,
 };
 
 fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> AdapterError {
-    AdapterError::InvalidRecord {
-        adapter: NAME.into(),
-        kind,
-        id: id.into(),
-        field: field.into(),
-        reason: reason.into(),
-    }
+    AdapterError::invalid(NAME, kind, id, field, reason)
 }
 
 fn status_to_rt(status: TicketStatus) -> &'static str {
@@ -43,13 +37,6 @@ fn priority_to_rt(priority: Option<Priority>) -> i64 {
         Some(Priority::Normal) => 50,
         Some(Priority::High) => 75,
         Some(Priority::Urgent) => 100,
-    }
-}
-
-fn with_marker(text: Option<&str>, source: &str) -> String {
-    match text {
-        Some(t) if !t.is_empty() => format!("{t} {}", description_marker(source)),
-        _ => description_marker(source),
     }
 }
 
@@ -187,7 +174,7 @@ impl Rt {
             self.api
                 .put(&format!("user/{id}"), &Value::Object(body))
                 .map_err(|e| e.for_record(NAME, Kind::User, &user.id))?;
-            self.cache().users_by_id.remove(&id);
+            self.cache.lock().users_by_id.remove(&id);
             return Ok(id);
         }
         if self.import_fields(ImportField::UserCreated) == Some(ImportFields::Dropped) {
@@ -292,7 +279,7 @@ impl Rt {
             Err(e) if e.status() == Some(404) => return Ok(None),
             Err(e) => return Err(crate::api::http_err(&e)),
         };
-        let (_, other) = crate::split_description(&text(&queue, "Description"));
+        let (_, other) = MARKER.split_opt(Some(&text(&queue, "Description")));
         if let Some(other) = other.filter(|m| *m != group.id) {
             return Err(invalid(
                 Kind::Group,
@@ -310,7 +297,7 @@ impl Rt {
     /// A queue found by its marker with no id map row: given back without the marker.
     fn before_unmarked_queue(&self, id: &str) -> Result<Adopted, AdapterError> {
         let current = self.api.get(&format!("queue/{id}"))?;
-        let (description, _) = crate::split_description(&text(&current, "Description"));
+        let (description, _) = MARKER.split_opt(Some(&text(&current, "Description")));
         Ok(Adopted {
             before: json!({"Name": text(&current, "Name"), "Description": description.unwrap_or_default()}),
         })
@@ -326,7 +313,7 @@ impl Rt {
         self.api
             .put(&path, &had.before)
             .map_err(|e| e.for_record(NAME, kind, id))?;
-        self.cache().users_by_id.remove(id);
+        self.cache.lock().users_by_id.remove(id);
         Ok(())
     }
 
@@ -340,7 +327,7 @@ impl Rt {
     ) -> Result<String, AdapterError> {
         let body = json!({
             "Name": group.name,
-            "Description": with_marker(group.description.as_deref(), &group.id),
+            "Description": MARKER.append_opt(group.description.as_deref(), &group.id),
         });
         if let Some(id) = existing {
             if let Some(slot) = adopted {
@@ -412,7 +399,7 @@ impl Rt {
         };
         let mut body = json!({
             "Name": field.key,
-            "Description": with_marker(Some(&field.title), &field.id),
+            "Description": MARKER.append(&field.title, &field.id),
             "Pattern": pattern,
             "SortOrder": field.position.unwrap_or(0),
             "Disabled": if field.active { 0 } else { 1 },
@@ -466,7 +453,7 @@ impl Rt {
                     .map_err(|e| e.for_record(NAME, Kind::FieldDefinition, &field.id))?;
             }
         }
-        self.cache().fields.remove(&id);
+        self.cache.lock().fields.remove(&id);
         Ok(id)
     }
 
@@ -477,7 +464,7 @@ impl Rt {
         name: &'static str,
         description: &str,
     ) -> Result<(), AdapterError> {
-        if self.cache().ticket_fields_ready.contains(name) {
+        if self.cache.lock().ticket_fields_ready.contains(name) {
             return Ok(());
         }
         let list = self.api.search_json(
@@ -507,7 +494,7 @@ impl Rt {
                 )
                 .map_err(|e| crate::api::http_err(&e))?;
         }
-        self.cache().ticket_fields_ready.insert(name);
+        self.cache.lock().ticket_fields_ready.insert(name);
         Ok(())
     }
 
@@ -855,9 +842,11 @@ impl Rt {
             content
                 .open(attachment)?
                 .read_to_end(&mut bytes)
-                .map_err(|e| AdapterError::Transient {
-                    adapter: NAME.into(),
-                    message: format!("reading attachment '{}': {e}", attachment.file_name),
+                .map_err(|e| {
+                    AdapterError::transient(
+                        NAME,
+                        format!("reading attachment '{}': {e}", attachment.file_name),
+                    )
                 })?;
             if bytes.is_empty() {
                 header.push(format!(

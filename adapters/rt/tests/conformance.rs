@@ -276,91 +276,32 @@ fn archive_to_rt_to_archive_verifies_on_an_rt_that_keeps_import_fields() {
 }
 
 fn round_trip(kind: RtKind) {
-    use switchover_adapter::Target;
-    use switchover_archive::Archive;
-    use switchover_engine::state::StateStore;
-    use switchover_engine::{Cancel, Options, Silent, migrate, verify};
+    use switchover_engine::Options;
     use switchover_model::Kind;
 
     let Some(server) = start_kind(kind) else {
         return;
     };
     let rt_settings = settings(&server, &server.var("RT_PASSWORD"), "password");
-    let dir = tempfile::tempdir().expect("tempdir");
     let dataset = switchover_testkit::Dataset::conformance();
-    {
-        let seed = Archive::open_target(&dir.path().join("old")).expect("seed archive");
-        dataset.seed(&seed, &dataset).expect("seed");
-    }
     let options = Options {
         batch_size: Some(10),
         ..Options::default()
     };
-
-    // Leg 1: archive -> RT.
-    let archive = Archive::open_source(&dir.path().join("old")).expect("source");
     let rt = switchover_rt::Rt::connect(&rt_settings).expect("connect");
-    let mut state = StateStore::open(&dir.path().join("to-rt.sqlite")).expect("state");
-    let moved = migrate(&archive, &rt, &mut state, &options, &Silent, &Cancel::new())
-        .expect("archive -> RT");
+    let rt_source = switchover_rt::Rt::connect(&rt_settings).expect("connect");
+    let run = switchover_testkit::archive_round_trip(&rt, &rt_source, &options);
+    assert_eq!(run.there.kinds[&Kind::Ticket].created, 4);
     assert!(
-        moved.failures.is_empty(),
-        "archive -> RT failures: {:#?}",
-        moved.failures
+        run.lossy_fields(Kind::Comment).contains(&"created_at"),
+        "RT cannot set comment times; the report must say so: {:?}",
+        run.lossy
     );
-    assert_eq!(moved.kinds[&Kind::Ticket].created, 4);
-    let report = verify(&archive, &rt, &mut state, &Kind::ALL, &Silent).expect("verify leg 1");
-    assert!(report.all_matched(), "archive -> RT differs: {report:#?}");
-    let comment_lossy: Vec<&str> = report.kinds[&Kind::Comment]
-        .lossy
-        .iter()
-        .map(|l| l.field.as_str())
-        .collect();
-    assert!(
-        comment_lossy.contains(&"created_at"),
-        "RT cannot set comment times; the report must say so: {comment_lossy:?}"
-    );
-    eprintln!("archive -> RT lossy fields:");
-    for (kind, v) in &report.kinds {
-        if !v.lossy.is_empty() {
-            eprintln!(
-                "  {kind}: {}",
-                v.lossy
-                    .iter()
-                    .map(|l| format!("{} ({})", l.field, l.how))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            );
-        }
-    }
+    assert_eq!(run.back.kinds[&Kind::Ticket].created, 4);
+    assert_eq!(run.back.kinds[&Kind::Comment].created, 6);
 
     let learned = originals_are_kept_where_this_rt_keeps_them(&server, &rt, &dataset);
     queues_are_predicted_as_they_are_written(&rt, &dataset);
-
-    // Leg 2: RT -> a new archive, the compliance copy.
-    let rt_source = switchover_rt::Rt::connect(&rt_settings).expect("connect");
-    let back = Archive::open_target(&dir.path().join("kept")).expect("target");
-    let mut state2 = StateStore::open(&dir.path().join("from-rt.sqlite")).expect("state");
-    let returned = migrate(
-        &rt_source,
-        &back,
-        &mut state2,
-        &options,
-        &Silent,
-        &Cancel::new(),
-    )
-    .expect("RT -> archive");
-    assert!(
-        returned.failures.is_empty(),
-        "RT -> archive failures: {:#?}",
-        returned.failures
-    );
-    assert_eq!(returned.kinds[&Kind::Ticket].created, 4);
-    assert_eq!(returned.kinds[&Kind::Comment].created, 6);
-    let report2 =
-        verify(&rt_source, &back, &mut state2, &Kind::ALL, &Silent).expect("verify leg 2");
-    assert!(report2.all_matched(), "RT -> archive differs: {report2:#?}");
-    Target::finish(&back).expect("seal the kept archive");
 
     // What RT itself does, asked without the adapter, is what the adapter learned.
     let keeps = server_keeps_created(&server);

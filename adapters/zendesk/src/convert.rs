@@ -2,31 +2,13 @@
 //! markers of kinds without an `external_id`.
 
 use serde_json::{Value, json};
+use switchover_adapter::marker::SuffixMarker;
 use switchover_model::*;
 
 use crate::wire;
 
-/// Prefix of a marker suffix: `Title [switchover:<source id>]`.
-const MARKER_OPEN: &str = " [switchover:";
-
-/// `text` with the marker of `source_id` appended.
-pub(crate) fn with_marker(text: &str, source_id: &str) -> String {
-    format!("{text}{MARKER_OPEN}{source_id}]")
-}
-
-/// `text` without its marker suffix, and the marker's source id if there was one.
-pub(crate) fn strip_marker(text: &str) -> (String, Option<String>) {
-    let open = MARKER_OPEN.trim_start();
-    if let Some(start) = text.rfind(open)
-        && text.ends_with(']')
-    {
-        let id = &text[start + open.len()..text.len() - 1];
-        let before = &text[..start];
-        let before = before.strip_suffix(' ').unwrap_or(before);
-        return (before.to_string(), Some(id.to_string()));
-    }
-    (text.to_string(), None)
-}
+/// The marker suffix of kinds without an `external_id`: `Title [switchover:<source id>]`.
+pub(crate) const MARKER: SuffixMarker = SuffixMarker::new("[switchover:", " ");
 
 /// The tag that marks a user deleted in the source (Zendesk cannot import a deleted user).
 pub(crate) const DELETED_TAG: &str = "switchover_deleted";

@@ -46,7 +46,6 @@ mod write;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
-use std::sync::Mutex;
 
 use switchover_adapter::{
     AdapterError, AdapterSpec, Capabilities, ContentSource, KindCapability, LossyField, Page,
@@ -58,6 +57,11 @@ use switchover_model::{Attachment, Kind};
 
 /// The adapter's name in plans.
 pub const NAME: &str = "zendesk";
+
+/// The adapter's one entry in the CLI: the adapter and its emulator.
+pub fn platform() -> switchover_sandbox::Platform {
+    switchover_sandbox::Platform::new(register()).with_emulator(switchover_zendesk_emulator::spec())
+}
 
 /// Registers the Zendesk adapter.
 pub fn register() -> AdapterSpec {
@@ -496,7 +500,7 @@ pub(crate) struct Cache {
 /// A connection to one Zendesk account, usable as a source and as a target.
 pub struct Zendesk {
     pub(crate) http: HttpClient,
-    pub(crate) cache: Mutex<Cache>,
+    pub(crate) cache: switchover_adapter::Shared<Cache>,
 }
 
 impl Zendesk {
@@ -541,7 +545,7 @@ impl Zendesk {
         .map_err(|e| e.into_adapter(NAME))?;
         Ok(Zendesk {
             http,
-            cache: Mutex::new(Cache {
+            cache: switchover_adapter::Shared::new(Cache {
                 permission_group,
                 ..Cache::default()
             }),
@@ -567,12 +571,6 @@ impl Zendesk {
                 message: "Zendesk answered as the anonymous user: the email, API token or OAuth token was not accepted".into(),
             }),
         }
-    }
-
-    pub(crate) fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -701,12 +699,14 @@ impl Target for Zendesk {
                     let (digest, size) = switchover_model::digest::ContentHasher::hash_reader(
                         &mut reader,
                     )
-                    .map_err(|e| AdapterError::Transient {
-                        adapter: NAME.into(),
-                        message: format!(
-                            "reading attachment '{}' back failed: {e}",
-                            attachment.file_name
-                        ),
+                    .map_err(|e| {
+                        AdapterError::transient(
+                            NAME,
+                            format!(
+                                "reading attachment '{}' back failed: {e}",
+                                attachment.file_name
+                            ),
+                        )
                     })?;
                     attachment.sha256 = Some(digest.to_hex());
                     attachment.size = size;

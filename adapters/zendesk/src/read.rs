@@ -80,9 +80,11 @@ fn start_time(request: &PageRequest) -> Option<i64> {
 }
 
 fn parse<T: DeserializeOwned>(kind: Kind, value: Value) -> Result<T, AdapterError> {
-    serde_json::from_value(value).map_err(|e| AdapterError::Transient {
-        adapter: NAME.into(),
-        message: format!("a {kind} in Zendesk's answer has an unexpected shape: {e}"),
+    serde_json::from_value(value).map_err(|e| {
+        AdapterError::transient(
+            NAME,
+            format!("a {kind} in Zendesk's answer has an unexpected shape: {e}"),
+        )
     })
 }
 
@@ -335,7 +337,7 @@ impl Zendesk {
 
     /// Every custom field definition on the account, by Zendesk id (cached).
     pub(crate) fn fields(&self) -> Result<HashMap<String, FieldInfo>, AdapterError> {
-        if let Some(fields) = &self.cache().fields {
+        if let Some(fields) = &self.cache.lock().fields {
             return Ok(fields.clone());
         }
         let mut all = HashMap::new();
@@ -378,12 +380,12 @@ impl Zendesk {
                 url = answer.next;
             }
         }
-        self.cache().fields = Some(all.clone());
+        self.cache.lock().fields = Some(all.clone());
         Ok(all)
     }
 
     pub(crate) fn forget_fields(&self) {
-        self.cache().fields = None;
+        self.cache.lock().fields = None;
     }
 
     fn field_record(
@@ -395,7 +397,7 @@ impl Zendesk {
         if f.removable == Some(false) {
             return None;
         }
-        let (_, marker) = strip_marker(f.description.as_deref().unwrap_or_default());
+        let (_, marker) = MARKER.split(f.description.as_deref().unwrap_or_default());
         let title = f.title.clone().unwrap_or_default();
         let key = f
             .key
@@ -686,7 +688,7 @@ fn group_record(g: wire::Group) -> Option<(Option<String>, Record)> {
     if g.deleted == Some(true) {
         return None;
     }
-    let (description, marker) = strip_marker(g.description.as_deref().unwrap_or_default());
+    let (description, marker) = MARKER.split(g.description.as_deref().unwrap_or_default());
     let group = Group {
         id: id_of(&g.id),
         name: g.name.unwrap_or_default(),
@@ -764,7 +766,7 @@ fn rating_record(r: wire::SatisfactionRating) -> Option<(Option<String>, Record)
 
 /// A Help Center category (`kind`) or section (anything else), marker stripped.
 fn hc_record(kind: Kind, mut h: wire::HcItem) -> (Option<String>, Record) {
-    let (description, marker) = strip_marker(h.description.as_deref().unwrap_or_default());
+    let (description, marker) = MARKER.split(h.description.as_deref().unwrap_or_default());
     h.description = Some(description);
     let record = match kind {
         Kind::KbCategory => KbCategory {
@@ -796,7 +798,7 @@ fn hc_record(kind: Kind, mut h: wire::HcItem) -> (Option<String>, Record) {
 }
 
 fn macro_record(m: wire::Rule) -> (Option<String>, Record) {
-    let (title, marker) = strip_marker(m.title.as_deref().unwrap_or_default());
+    let (title, marker) = MARKER.split(m.title.as_deref().unwrap_or_default());
     let record = Macro {
         id: id_of(&m.id),
         title,
@@ -818,7 +820,7 @@ fn macro_record(m: wire::Rule) -> (Option<String>, Record) {
 }
 
 fn rule_record(rule_kind: RuleKind, r: wire::Rule) -> (Option<String>, Record) {
-    let (title, marker) = strip_marker(r.title.as_deref().unwrap_or_default());
+    let (title, marker) = MARKER.split(r.title.as_deref().unwrap_or_default());
     let record = Rule {
         id: id_of(&r.id),
         rule_kind,
@@ -841,7 +843,7 @@ fn rule_record(rule_kind: RuleKind, r: wire::Rule) -> (Option<String>, Record) {
 }
 
 fn view_record(v: wire::View) -> (Option<String>, Record) {
-    let (title, marker) = strip_marker(v.title.as_deref().unwrap_or_default());
+    let (title, marker) = MARKER.split(v.title.as_deref().unwrap_or_default());
     let execution = v.execution.unwrap_or_default();
     let record = View {
         id: id_of(&v.id),
@@ -869,7 +871,7 @@ fn view_record(v: wire::View) -> (Option<String>, Record) {
 }
 
 fn webhook_record(w: wire::Webhook) -> (Option<String>, Record) {
-    let (_, marker) = strip_marker(w.description.as_deref().unwrap_or_default());
+    let (_, marker) = MARKER.split(w.description.as_deref().unwrap_or_default());
     let auth = match w.authentication {
         None => WebhookAuth::None,
         Some(a) => match a.auth_type.as_deref() {
@@ -912,7 +914,7 @@ fn webhook_record(w: wire::Webhook) -> (Option<String>, Record) {
 }
 
 fn sla_record(s: wire::SlaPolicy) -> (Option<String>, Record) {
-    let (description, marker) = strip_marker(s.description.as_deref().unwrap_or_default());
+    let (description, marker) = MARKER.split(s.description.as_deref().unwrap_or_default());
     let record = SlaPolicy {
         id: id_of(&s.id),
         title: s.title.unwrap_or_default(),

@@ -316,13 +316,13 @@ impl Zendesk {
                             .unwrap_or_else(|| "the job reported a failure".into());
                         outcomes[*i] = Some(outcome(
                             source_id,
-                            Err(AdapterError::InvalidRecord {
-                                adapter: NAME.into(),
+                            Err(AdapterError::invalid(
+                                NAME,
                                 kind,
-                                id: source_id.into(),
-                                field: "(job result)".into(),
+                                source_id,
+                                "(job result)",
                                 reason,
-                            }),
+                            )),
                         ));
                     }
                     None => missing.push(*i),
@@ -337,17 +337,15 @@ impl Zendesk {
                 let found = self.find_markers(kind, &ids)?;
                 for i in missing {
                     let source_id = batch[i].record.id();
-                    let result =
-                        found
-                            .get(source_id)
-                            .cloned()
-                            .ok_or_else(|| AdapterError::InvalidRecord {
-                                adapter: NAME.into(),
-                                kind,
-                                id: source_id.into(),
-                                field: "(job result)".into(),
-                                reason: "the job completed without creating or updating it".into(),
-                            });
+                    let result = found.get(source_id).cloned().ok_or_else(|| {
+                        AdapterError::invalid(
+                            NAME,
+                            kind,
+                            source_id,
+                            "(job result)",
+                            "the job completed without creating or updating it",
+                        )
+                    });
                     outcomes[i] = Some(outcome(source_id, result));
                 }
             }
@@ -439,16 +437,16 @@ impl Zendesk {
         };
         let marker = had.get("external_id").and_then(Value::as_str);
         if let Some(other) = marker.filter(|m| !m.is_empty() && *m != org.id) {
-            return Err(AdapterError::InvalidRecord {
-                adapter: NAME.into(),
-                kind: Kind::Organization,
-                id: org.id.clone(),
-                field: "name".into(),
-                reason: format!(
+            return Err(AdapterError::invalid(
+                NAME,
+                Kind::Organization,
+                org.id.clone(),
+                "name",
+                format!(
                     "the target's organization '{}' already carries the source marker '{other}' of another record (names are unique in Zendesk); rename one of them",
                     org.name
                 ),
-            });
+            ));
         }
         Ok(Some(had))
     }
@@ -537,23 +535,23 @@ impl Zendesk {
             match job.status.as_deref() {
                 Some("completed") => return Ok(job),
                 Some("failed") | Some("killed") => {
-                    return Err(AdapterError::Transient {
-                        adapter: NAME.into(),
-                        message: format!(
+                    return Err(AdapterError::transient(
+                        NAME,
+                        format!(
                             "job {} ended {}: {}",
                             id_of(&job.id),
                             job.status.unwrap_or_default(),
                             job.message.unwrap_or_default()
                         ),
-                    });
+                    ));
                 }
                 _ => {}
             }
             if started.elapsed() > JOB_TIMEOUT {
-                return Err(AdapterError::Transient {
-                    adapter: NAME.into(),
-                    message: format!("job {} did not complete in {JOB_TIMEOUT:?}", id_of(&job.id)),
-                });
+                return Err(AdapterError::transient(
+                    NAME,
+                    format!("job {} did not complete in {JOB_TIMEOUT:?}", id_of(&job.id)),
+                ));
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_secs(3));
@@ -817,15 +815,14 @@ impl Zendesk {
                 Some(r) if r.succeeded_id().is_some() => {
                     out.push(Ok(id_of(&r.id)));
                 }
-                Some(r) => out.push(Err(AdapterError::InvalidRecord {
-                    adapter: NAME.into(),
-                    kind: Kind::Ticket,
-                    id: ticket.id.clone(),
-                    field: "(job result)".into(),
-                    reason: r
-                        .failure_reason()
+                Some(r) => out.push(Err(AdapterError::invalid(
+                    NAME,
+                    Kind::Ticket,
+                    ticket.id.clone(),
+                    "(job result)",
+                    r.failure_reason()
                         .unwrap_or_else(|| "the import job reported a failure".into()),
-                })),
+                ))),
                 None => {
                     missing.push(ticket.id.clone());
                     out.push(Err(AdapterError::fatal(NAME, "pending")));
@@ -837,17 +834,15 @@ impl Zendesk {
             for (import, result) in imports.iter().zip(out.iter_mut()) {
                 let ticket = import.ticket;
                 if missing.contains(&ticket.id) {
-                    *result =
-                        found
-                            .get(&ticket.id)
-                            .cloned()
-                            .ok_or_else(|| AdapterError::InvalidRecord {
-                                adapter: NAME.into(),
-                                kind: Kind::Ticket,
-                                id: ticket.id.clone(),
-                                field: "(job result)".into(),
-                                reason: "the import job completed without importing it".into(),
-                            });
+                    *result = found.get(&ticket.id).cloned().ok_or_else(|| {
+                        AdapterError::invalid(
+                            NAME,
+                            Kind::Ticket,
+                            ticket.id.clone(),
+                            "(job result)",
+                            "the import job completed without importing it",
+                        )
+                    });
                 }
             }
         }
@@ -979,9 +974,11 @@ impl Zendesk {
             content
                 .open(attachment)?
                 .read_to_end(&mut bytes)
-                .map_err(|e| AdapterError::Transient {
-                    adapter: NAME.into(),
-                    message: format!("reading attachment '{}' failed: {e}", attachment.file_name),
+                .map_err(|e| {
+                    AdapterError::transient(
+                        NAME,
+                        format!("reading attachment '{}' failed: {e}", attachment.file_name),
+                    )
                 })?;
             let content_type = if attachment.content_type.is_empty() {
                 "application/octet-stream".to_string()
@@ -1131,13 +1128,7 @@ impl Zendesk {
                         Some(id) => Ok(id),
                         None => {
                             let (_, markers) = self.ticket_state(&ticket_id)?;
-                            markers.get(&comment.id).cloned().ok_or_else(|| AdapterError::InvalidRecord {
-                                adapter: NAME.into(),
-                                kind: Kind::Comment,
-                                id: comment.id.clone(),
-                                field: "metadata".into(),
-                                reason: "Zendesk accepted the comment but it cannot be found by its marker".into(),
-                            })
+                            markers.get(&comment.id).cloned().ok_or_else(|| AdapterError::invalid(NAME, Kind::Comment, comment.id.clone(), "metadata", "Zendesk accepted the comment but it cannot be found by its marker"))
                         }
                     }
                 }
@@ -1177,8 +1168,9 @@ impl Zendesk {
     }
 
     fn marked_body(record: &Record) -> Value {
-        let marked =
-            |text: &Option<String>, id: &str| with_marker(text.as_deref().unwrap_or_default(), id);
+        let marked = |text: &Option<String>, id: &str| {
+            MARKER.append(text.as_deref().unwrap_or_default(), id)
+        };
         match record {
             Record::SlaPolicy(p) => json!({
                 "title": p.title,
@@ -1207,13 +1199,13 @@ impl Zendesk {
             }),
             Record::Group(g) => json!({
                 "name": g.name,
-                "description": with_marker(g.description.as_deref().unwrap_or_default(), &g.id),
+                "description": MARKER.append(g.description.as_deref().unwrap_or_default(), &g.id),
             }),
             Record::FieldDefinition(f) => {
                 let mut body = json!({
                     "type": field_type_to(f.field_type, f.object),
                     "title": f.title,
-                    "description": with_marker("", &f.id),
+                    "description": MARKER.append("", &f.id),
                     "required": f.required,
                     "active": f.active,
                     "position": f.position,
@@ -1236,13 +1228,13 @@ impl Zendesk {
                 body
             }
             Record::Macro(m) => json!({
-                "title": with_marker(&m.title, &m.id),
+                "title": MARKER.append(&m.title, &m.id),
                 "description": m.description,
                 "active": m.active,
                 "actions": m.actions.iter().map(action_to).collect::<Vec<_>>(),
             }),
             Record::Rule(r) => json!({
-                "title": with_marker(&r.title, &r.id),
+                "title": MARKER.append(&r.title, &r.id),
                 "active": r.active,
                 "conditions": conditions_to(&r.conditions),
                 "actions": r.actions.iter().map(action_to).collect::<Vec<_>>(),
@@ -1250,7 +1242,7 @@ impl Zendesk {
             Record::View(v) => {
                 let c = conditions_to(&v.conditions);
                 json!({
-                    "title": with_marker(&v.title, &v.id),
+                    "title": MARKER.append(&v.title, &v.id),
                     "active": v.active,
                     "all": c.all,
                     "any": c.any,
@@ -1276,7 +1268,7 @@ impl Zendesk {
                 };
                 json!({
                     "name": w.name,
-                    "description": with_marker("", &w.id),
+                    "description": MARKER.append("", &w.id),
                     "endpoint": w.endpoint,
                     "http_method": w.method,
                     "request_format": w.format,

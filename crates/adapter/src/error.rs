@@ -181,4 +181,30 @@ impl AdapterError {
             message: message.into(),
         }
     }
+
+    /// Shorthand for a record the platform (or the adapter, on the platform's rules)
+    /// rejects: the record's kind and source id, the field at fault and why.
+    pub fn invalid(
+        adapter: &str,
+        kind: Kind,
+        id: impl Into<String>,
+        field: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        AdapterError::InvalidRecord {
+            adapter: adapter.into(),
+            kind,
+            id: id.into(),
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for a passing failure worth retrying.
+    pub fn transient(adapter: &str, message: impl Into<String>) -> Self {
+        AdapterError::Transient {
+            adapter: adapter.into(),
+            message: message.into(),
+        }
+    }
 }

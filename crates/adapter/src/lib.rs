@@ -16,9 +16,11 @@ pub mod checked;
 pub mod cursor;
 mod error;
 pub mod html;
+pub mod marker;
 mod registry;
 mod secret;
 mod settings;
+mod shared;
 mod traits;
 
 pub use capabilities::{Capabilities, KindCapability, LossyField, Operation, RequestCost};
@@ -26,6 +28,7 @@ pub use error::{AdapterError, ErrorKind};
 pub use registry::{AdapterSpec, Registry, RegistryError, SourceFactory, TargetFactory};
 pub use secret::{Secret, SecretError};
 pub use settings::Settings;
+pub use shared::Shared;
 pub use traits::{
     Adopted, ContentSource, Cursor, Page, PageRequest, Prediction, Preflight, ReadBack,
     ReadBackPage, Risk, Source, TARGET_NOTIFICATIONS, Target, TargetInfo, WriteOutcome,

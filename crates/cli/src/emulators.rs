@@ -1,5 +1,5 @@
-//! The one list of sandbox emulators, and `switchover sandbox serve`. Adding an emulator
-//! means one line in [`emulators`].
+//! `switchover sandbox serve`: runs one of the emulators the platforms bring
+//! ([`crate::adapters::emulators`]).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,13 +8,7 @@ use std::sync::mpsc;
 use anyhow::{Context, Result};
 use switchover_sandbox::{EmulatorConfig, EmulatorSpec, Faults};
 
-/// Every emulator this build knows.
-pub fn emulators() -> Vec<EmulatorSpec> {
-    vec![
-        switchover_zendesk_emulator::spec(),
-        switchover_freshdesk_emulator::spec(),
-    ]
-}
+use crate::adapters::emulators;
 
 /// What `sandbox serve` was asked for.
 pub struct ServeOptions {

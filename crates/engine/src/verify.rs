@@ -490,13 +490,13 @@ fn check_page(
                 };
                 let bytes = target.open_attachment(attachment).and_then(|mut reader| {
                     ContentHasher::hash_reader(&mut reader).map_err(|e| {
-                        switchover_adapter::AdapterError::Transient {
-                            adapter: target_caps.adapter.clone(),
-                            message: format!(
+                        switchover_adapter::AdapterError::transient(
+                            &target_caps.adapter.clone(),
+                            format!(
                                 "reading attachment '{}' back failed: {e}",
                                 attachment.file_name
                             ),
-                        }
+                        )
                     })
                 });
                 result.attachments_checked += 1;

@@ -233,18 +233,12 @@ impl HttpError {
                     adapter: adapter.into(),
                     retry_after: *retry_after,
                 },
-                408 | 500..=599 => AdapterError::Transient {
-                    adapter: adapter.into(),
-                    message,
-                },
+                408 | 500..=599 => AdapterError::transient(adapter, message),
                 _ => AdapterError::fatal(adapter, message),
             },
             HttpError::Transport { .. }
             | HttpError::Malformed { .. }
-            | HttpError::Content { .. } => AdapterError::Transient {
-                adapter: adapter.into(),
-                message,
-            },
+            | HttpError::Content { .. } => AdapterError::transient(adapter, message),
             HttpError::Request { .. } => AdapterError::fatal(adapter, message),
             HttpError::Setup { .. } => AdapterError::config(adapter, message),
         }
@@ -289,17 +283,17 @@ impl HttpError {
             return self.into_adapter(adapter);
         }
         let field = field.into();
-        AdapterError::InvalidRecord {
-            adapter: adapter.into(),
+        AdapterError::invalid(
+            adapter,
             kind,
-            id: id.into(),
-            field: if field.is_empty() {
+            id,
+            if field.is_empty() {
                 "(unspecified)".into()
             } else {
                 field
             },
-            reason: reason.into(),
-        }
+            reason,
+        )
     }
 }
 

@@ -10,7 +10,8 @@
 //!   [`auth`] parses the common ones.
 //! - A seeded generator ([`generate::Generator`]) builds canonical records on demand from
 //!   an index, so an emulator can serve 100,000 tickets without holding them.
-//! - Emulators register with the CLI through [`EmulatorSpec`].
+//! - Emulators register with the CLI through [`EmulatorSpec`], inside the adapter crate's
+//!   one [`Platform`] entry.
 
 #![deny(missing_docs)]
 
@@ -20,12 +21,14 @@ mod faults;
 pub mod generate;
 mod limits;
 pub mod multipart;
+mod platform;
 pub mod rng;
 mod server;
 
 pub use config::{EmulatorConfig, EmulatorSpec, RunningEmulator};
 pub use faults::{FaultDecision, Faults};
 pub use limits::{Budget, BudgetCheck, Gate, PageLimits, RateHeaders};
+pub use platform::Platform;
 pub use server::{
     Handler, MAX_BODY, Request, Response, Server, parse_query, percent_decode, percent_encode,
 };

@@ -18,6 +18,9 @@
 #![deny(missing_docs)]
 
 pub mod dataset;
+pub mod round_trip;
+
+pub use round_trip::{RoundTripRun, archive_round_trip, seed_archive, seed_target};
 pub mod wrap;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -102,7 +102,7 @@ impl Zendesk {
     /// the target's built-in group (the first one if none is built in). `Err` explains
     /// why there is none.
     fn permission_group(&self) -> Result<Result<String, String>, AdapterError> {
-        if let Some(group) = self.cache().permission_group.clone() {
+        if let Some(group) = self.cache.lock().permission_group.clone() {
             return Ok(Ok(group));
         }
         let mut first = None;
@@ -126,7 +126,7 @@ impl Zendesk {
         }
         match built_in.or(first) {
             Some(group) => {
-                self.cache().permission_group = Some(group.clone());
+                self.cache.lock().permission_group = Some(group.clone());
                 Ok(Ok(group))
             }
             None => Ok(Err(

@@ -123,7 +123,7 @@ impl Zendesk {
     }
 
     fn remember_memberships(&self, wanted: &[Wanted<'_>]) {
-        let mut cache = self.cache();
+        let mut cache = self.cache.lock();
         for w in wanted {
             cache
                 .memberships
@@ -450,7 +450,7 @@ impl Zendesk {
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError> {
         let known: Vec<(String, (String, String))> = {
-            let cache = self.cache();
+            let cache = self.cache.lock();
             source_ids
                 .iter()
                 .filter_map(|id| cache.memberships.get(id).map(|p| (id.clone(), p.clone())))

@@ -95,10 +95,7 @@ mod tests {
     use super::*;
 
     fn refused() -> AdapterError {
-        AdapterError::Transient {
-            adapter: "x".into(),
-            message: "connection refused (http://127.0.0.1:9/)".into(),
-        }
+        AdapterError::transient("x", "connection refused (http://127.0.0.1:9/)")
     }
 
     #[test]

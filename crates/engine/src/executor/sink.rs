@@ -103,17 +103,17 @@ impl Dry<'_> {
             .find(|a| limit.is_some_and(|l| a.size > l));
         let mut adopted = None;
         let result = match too_big {
-            Some(a) => Err(AdapterError::InvalidRecord {
-                adapter: self.capabilities.adapter.clone(),
+            Some(a) => Err(AdapterError::invalid(
+                &self.capabilities.adapter.clone(),
                 kind,
-                id: id.clone(),
-                field: format!("attachments[{}]", a.file_name),
-                reason: format!(
+                id.clone(),
+                format!("attachments[{}]", a.file_name),
+                format!(
                     "{} bytes is over the target's {} byte limit",
                     a.size,
                     limit.unwrap_or(0)
                 ),
-            }),
+            )),
             None => {
                 // Size attachments without downloading them when the source says.
                 for attachment in request

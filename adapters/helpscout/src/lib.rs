@@ -1,0 +1,3 @@
+//! Help Scout (Mailbox API 2.0 and Docs API) as a Switchover source and target.
+
+#![deny(missing_docs)]
