@@ -132,6 +132,15 @@ impl Target for CheckedTarget {
         self.inner.find_by_source(kind, source_ids)
     }
 
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        require(&self.capabilities, kind, Operation::Write)?;
+        self.inner.find_sent(kind, sent)
+    }
+
     fn find_embedded(
         &self,
         parent_kind: Kind,

@@ -280,6 +280,22 @@ pub trait Target: TargetInfo {
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError>;
 
+    /// Target ids of records whose writes were sent and may have landed (an answer
+    /// lost, a run killed), given as they were sent: references mapped to target ids,
+    /// so a target can look where each one would be (the notes of its ticket) instead
+    /// of scanning the whole account. Absent ones are proven not written; a lookup that
+    /// failed, faulted or read only part of what it needed is an `Err`, never an
+    /// absence. A record whose parent reference is empty has no parent on the target.
+    /// The default asks [`Target::find_by_source`].
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let ids: Vec<String> = sent.iter().map(|r| r.record.id().to_string()).collect();
+        self.find_by_source(kind, &ids)
+    }
+
     /// Target ids of children written inside the parent `parent_target_id` (see
     /// [`WriteRequest::children`]), keyed by source id; absent ones are not there. The
     /// children are given as they were sent, in the same order, so a target that keeps

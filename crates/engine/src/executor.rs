@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use switchover_adapter::{
     AdapterError, Capabilities, ErrorKind, PageRequest, Source, WriteOutcome, WriteRequest,
 };
-use switchover_model::digest::{Digest, FieldSet, record_digest};
+use switchover_model::digest::{ContentHasher, Digest, FieldSet, record_digest};
 use switchover_model::{Kind, Record};
 
 mod embed;
@@ -210,11 +210,8 @@ impl Ctx<'_> {
                     });
                     self.cancel.sleep(wait);
                     if e.kind() == ErrorKind::Transient {
-                        let ids: Vec<String> = remaining
-                            .iter()
-                            .map(|r| r.record.id().to_string())
-                            .collect();
-                        let landed = self.find_with_retry(kind, &ids)?;
+                        // Where each of them would be, not a scan of the account.
+                        let landed = self.find_sent_with_retry(kind, &remaining)?;
                         remaining.retain(|r| {
                             let id = r.record.id();
                             match landed.get(id) {
@@ -291,10 +288,31 @@ impl Ctx<'_> {
         kind: Kind,
         ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.lookup_with_retry(|| self.sink.find(kind, ids))
+    }
+
+    /// Asks the target which of these sent writes landed, where each would be.
+    fn find_sent_with_retry(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        if sent.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        self.lookup_with_retry(|| self.sink.find_sent(kind, sent))
+    }
+
+    /// Runs a lookup, retrying transient failures; a lookup that keeps failing is an
+    /// error (unknown), never an empty answer (absent).
+    fn lookup_with_retry(
+        &self,
+        lookup: impl Fn() -> Result<BTreeMap<String, String>, AdapterError>,
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
         let attempts = self.options.batch_attempts.max(1);
         let mut attempt = 1;
         loop {
-            match self.sink.find(kind, ids) {
+            match lookup() {
                 Err(e) if e.is_retryable() && attempt < attempts && !self.cancel.is_cancelled() => {
                     self.target_health.check(&self.target_caps.adapter, &e)?;
                     self.cancel.sleep(self.backoff(attempt - 1, &e));
@@ -547,14 +565,18 @@ impl Runner<'_> {
         let landed = if pending.is_empty() {
             BTreeMap::new()
         } else {
-            self.ctx.find_with_retry(kind, &pending)?
+            let pending: Vec<&Record> = records
+                .iter()
+                .filter(|r| pending.iter().any(|p| p == r.id()))
+                .collect();
+            self.find_landed(kind, pending)?
         };
 
         let can_update = self.ctx.target_caps.supports(kind, Operation::Update);
         let mut plans: Vec<(Record, Digest, WriteRequest)> = Vec::with_capacity(records.len());
         let mut seen: Vec<String> = Vec::new();
         let mut reconciled: Vec<(String, String, Digest)> = Vec::new();
-        for (record, digest) in records.into_iter().zip(digests) {
+        for (mut record, digest) in records.into_iter().zip(digests) {
             let id = record.id().to_string();
             let existing = match rows.get(&id) {
                 Some((Some(target), Some(old), RecordStatus::Written))
@@ -567,6 +589,7 @@ impl Runner<'_> {
                 Some((Some(target), _, RecordStatus::Written)) => Some(target.clone()),
                 Some((_, _, RecordStatus::Pending)) => match landed.get(&id) {
                     Some(target) => {
+                        let digest = self.reconciled_digest(&mut record, &fields, digest)?;
                         reconciled.push((id, target.clone(), digest));
                         counts.reconciled += 1;
                         continue;
@@ -636,8 +659,14 @@ impl Runner<'_> {
         let children = self.attach_children(kind, &mut writes, &mut cache)?;
 
         // Intents first, then the writes, a bounded number of batches in flight.
-        let intents: Vec<(&str, Digest)> = writes.iter().map(|(r, d, _)| (r.id(), *d)).collect();
-        self.state.mark_pending(kind, &intents)?;
+        let mut intents: Vec<(&str, Digest, String)> = Vec::with_capacity(writes.len());
+        for (record, digest, _) in &writes {
+            let json = serde_json::to_string(record).map_err(|e| {
+                EngineError::State(format!("cannot keep {kind} '{}' sent: {e}", record.id()))
+            })?;
+            intents.push((record.id(), *digest, json));
+        }
+        self.state.mark_pending_records(kind, &intents)?;
         if let Some(children) = &children {
             let intents: Vec<(&str, Digest)> = children
                 .records
@@ -835,47 +864,140 @@ impl Runner<'_> {
         Ok(finished)
     }
 
-    /// Settles intents a killed run left behind, through the target's source markers.
+    /// Settles intents a killed run left behind: each is looked for where it would be
+    /// on the target (from the record the intent kept), or by source marker for intents
+    /// that kept none. Found ones get the digest a write would have stored, attachment
+    /// hashes included; the rest are proven absent and sent again.
     fn reconcile_pending(
         &mut self,
         kind: Kind,
         counts: &mut KindCounts,
     ) -> Result<(), EngineError> {
-        let pending = self.state.pending(kind)?;
+        let pending = self.state.pending_records(kind)?;
         if pending.is_empty() {
             return Ok(());
         }
-        let ids: Vec<String> = pending.iter().map(|(id, _)| id.clone()).collect();
-        let mut landed = Vec::new();
+        let fields = self.ctx.fields(kind);
+        let mut landed_count = 0usize;
         let mut absent = Vec::new();
-        for chunk in ids.chunks(500) {
-            let found = self.ctx.find_with_retry(kind, chunk)?;
-            for id in chunk {
-                if found.contains_key(id) {
-                    landed.push(id.clone());
-                } else {
-                    absent.push(id.clone());
+        for chunk in pending.chunks(500) {
+            let mut kept: Vec<Record> = Vec::new();
+            let mut bare: Vec<String> = Vec::new();
+            for row in chunk {
+                match row.record.as_deref().map(serde_json::from_str::<Record>) {
+                    Some(Ok(record)) => kept.push(record),
+                    _ => bare.push(row.source_id.clone()),
                 }
             }
-            let written: Vec<(String, String, Digest)> = pending
-                .iter()
-                .filter_map(|(id, digest)| {
-                    found
-                        .get(id)
-                        .map(|t| (id.clone(), t.clone(), digest.unwrap_or_default()))
-                })
-                .collect();
+            let mut found = self.find_landed(kind, kept.iter().collect())?;
+            if !bare.is_empty() {
+                found.extend(self.ctx.find_with_retry(kind, &bare)?);
+            }
+            let mut written: Vec<(String, String, Digest)> = Vec::new();
+            let mut by_id: HashMap<String, Record> =
+                kept.into_iter().map(|r| (r.id().to_string(), r)).collect();
+            for row in chunk {
+                let Some(target) = found.get(&row.source_id) else {
+                    absent.push(row.source_id.clone());
+                    continue;
+                };
+                let stored = row.digest.unwrap_or_default();
+                let digest = match by_id.get_mut(&row.source_id) {
+                    Some(record) => {
+                        self.fill_known_hashes(record)?;
+                        let digest = record_digest(record, &fields);
+                        self.reconciled_digest(record, &fields, digest)?
+                    }
+                    None => stored,
+                };
+                written.push((row.source_id.clone(), target.clone(), digest));
+            }
+            landed_count += written.len();
             counts.reconciled += written.len() as u64;
             self.state.mark_written(kind, self.generation, &written)?;
         }
         self.state.drop_pending(kind, &absent)?;
-        if !landed.is_empty() {
+        if landed_count > 0 {
             self.ctx.observer.event(&Event::Warning(format!(
-                "{kind}: {} record(s) an interrupted run had sent were found on the target by source marker and not sent again",
-                landed.len()
+                "{kind}: {landed_count} record(s) an interrupted run had sent were found on the target by source marker and not sent again",
             )));
         }
         Ok(())
+    }
+
+    /// Asks the target which of these records (as read from the source, their write
+    /// outcome unknown) it holds, each where it would be: references are mapped as the
+    /// write mapped them. Records whose references no longer map are asked for by
+    /// source marker alone.
+    fn find_landed(
+        &self,
+        kind: Kind,
+        records: Vec<&Record>,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        let mut cache = HashMap::new();
+        let mut sent = Vec::with_capacity(records.len());
+        let mut bare = Vec::new();
+        for record in records {
+            let mut mapped = record.clone();
+            match self.map_references(&mut mapped, &mut cache, false)? {
+                Ok(_) => sent.push(WriteRequest::create(mapped)),
+                Err(_) => bare.push(record.id().to_string()),
+            }
+        }
+        let mut found = self.ctx.find_sent_with_retry(kind, &sent)?;
+        if !bare.is_empty() {
+            found.extend(self.ctx.find_with_retry(kind, &bare)?);
+        }
+        Ok(found)
+    }
+
+    /// The digest of a record found on the target after its write's answer was lost
+    /// (or its run killed): the one a write would have stored. Attachment bytes no
+    /// download recorded are hashed from the source now (only records in flight get
+    /// here) and recorded, so that verify compares bytes on both sides. A source that
+    /// cannot give the bytes leaves the digest as it was, with a warning.
+    fn reconciled_digest(
+        &mut self,
+        record: &mut Record,
+        fields: &FieldSet,
+        digest: Digest,
+    ) -> Result<Digest, EngineError> {
+        let source = self.source;
+        let mut hashed: Vec<(String, Digest, u64)> = Vec::new();
+        let mut unread = Vec::new();
+        if let Some(attachments) = record.attachments_mut() {
+            for attachment in attachments.iter_mut().filter(|a| a.sha256.is_none()) {
+                let bytes = source.open_attachment(attachment).and_then(|mut reader| {
+                    ContentHasher::hash_reader(&mut reader).map_err(|e| {
+                        AdapterError::transient(
+                            &self.ctx.source_caps.adapter,
+                            format!("reading attachment '{}': {e}", attachment.file_name),
+                        )
+                    })
+                });
+                match bytes {
+                    Ok((sha, size)) => {
+                        attachment.sha256 = Some(sha.to_hex());
+                        attachment.size = size;
+                        hashed.push((attachment.id.clone(), sha, size));
+                    }
+                    Err(e) => unread.push(format!("'{}': {e}", attachment.file_name)),
+                }
+            }
+        }
+        if !unread.is_empty() {
+            self.ctx.observer.event(&Event::Warning(format!(
+                "{} '{}' was found on the target, but its attachments could not be read from the source to digest them ({}); verify may report it as differing",
+                record.kind(),
+                record.id(),
+                unread.join("; ")
+            )));
+        }
+        if hashed.is_empty() {
+            return Ok(digest);
+        }
+        self.state.record_attachments(&hashed)?;
+        Ok(record_digest(record, fields))
     }
 
     /// Reads one kind from its saved cursor to the end, a page ahead of the writes.

@@ -73,6 +73,17 @@ pub struct Failure {
     pub attempts: u32,
 }
 
+/// A write whose outcome is unknown, as its intent recorded it.
+#[derive(Debug, Clone)]
+pub struct PendingRecord {
+    /// Its source id.
+    pub source_id: String,
+    /// The digest the intent recorded.
+    pub digest: Option<Digest>,
+    /// The record as read from the source (JSON), when the intent kept it.
+    pub record: Option<String>,
+}
+
 /// A per-kind read position.
 #[derive(Debug, Clone, Default)]
 pub struct KindCursor {
@@ -144,6 +155,7 @@ impl StateStore {
                  seen_run INTEGER,
                  origin TEXT,
                  before TEXT,
+                 sent TEXT,
                  PRIMARY KEY (kind, source_id)
              ) WITHOUT ROWID;
              CREATE INDEX IF NOT EXISTS id_map_target ON id_map (kind, target_id);
@@ -201,6 +213,19 @@ impl StateStore {
                 "ALTER TABLE id_map ADD COLUMN origin TEXT; ALTER TABLE id_map ADD COLUMN before TEXT;",
             )
             .map_err(db("cannot add origins to the id map"))?;
+        }
+        // State files from before intents kept the record sent: add the column (their
+        // pending rows are settled by source marker alone).
+        let has_sent: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('id_map') WHERE name = 'sent'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(db("cannot read the id map's columns"))?;
+        if has_sent == 0 {
+            conn.execute_batch("ALTER TABLE id_map ADD COLUMN sent TEXT;")
+                .map_err(db("cannot add sent records to the id map"))?;
         }
         Ok(StateStore { conn })
     }
@@ -484,6 +509,56 @@ impl StateStore {
         tx.commit().map_err(db("cannot commit intents"))
     }
 
+    /// Records write intents like [`StateStore::mark_pending`], each with the record
+    /// as read from the source (JSON), so that a later run can look for it where it
+    /// would be on the target and digest its attachments, instead of scanning the
+    /// target for its marker.
+    pub fn mark_pending_records(
+        &mut self,
+        kind: Kind,
+        records: &[(&str, Digest, String)],
+    ) -> Result<(), EngineError> {
+        let tx = self.conn.transaction().map_err(db("cannot begin"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO id_map (kind, source_id, digest, status, sent) VALUES (?1, ?2, ?3, 'pending', ?4)
+                     ON CONFLICT(kind, source_id) DO UPDATE SET status = CASE WHEN status = 'written' THEN 'written' ELSE 'pending' END,
+                         origin = CASE WHEN status = 'written' THEN origin ELSE NULL END,
+                         before = CASE WHEN status = 'written' THEN before ELSE NULL END,
+                         sent = CASE WHEN status = 'written' THEN NULL ELSE excluded.sent END",
+                )
+                .map_err(db("cannot prepare intent"))?;
+            for (id, digest, json) in records {
+                stmt.execute(params![kind_text(kind), id, digest.to_hex(), json])
+                    .map_err(db("cannot record intent"))?;
+            }
+        }
+        tx.commit().map_err(db("cannot commit intents"))
+    }
+
+    /// Pending rows of a kind with the record each intent sent, `(source id, digest,
+    /// record JSON)`; the JSON is `None` for intents recorded without it.
+    pub fn pending_records(&self, kind: Kind) -> Result<Vec<PendingRecord>, EngineError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT source_id, digest, sent FROM id_map WHERE kind = ?1 AND status = 'pending'",
+            )
+            .map_err(db("cannot prepare pending"))?;
+        let rows = stmt
+            .query_map(params![kind_text(kind)], |r| {
+                Ok(PendingRecord {
+                    source_id: r.get::<_, String>(0)?,
+                    digest: r.get::<_, Option<String>>(1)?.and_then(|d| d.parse().ok()),
+                    record: r.get::<_, Option<String>>(2)?,
+                })
+            })
+            .map_err(db("cannot list pending"))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(db("cannot list pending"))
+    }
+
     /// Records written records (source id, target id, digest) and clears their failures.
     pub fn mark_written(
         &mut self,
@@ -496,7 +571,7 @@ impl StateStore {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO id_map (kind, source_id, target_id, digest, status, seen_run) VALUES (?1, ?2, ?3, ?4, 'written', ?5)
-                     ON CONFLICT(kind, source_id) DO UPDATE SET target_id = excluded.target_id, digest = excluded.digest, status = 'written', seen_run = excluded.seen_run",
+                     ON CONFLICT(kind, source_id) DO UPDATE SET target_id = excluded.target_id, digest = excluded.digest, status = 'written', seen_run = excluded.seen_run, sent = NULL",
                 )
                 .map_err(db("cannot prepare write record"))?;
             let mut clear = tx

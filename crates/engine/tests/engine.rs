@@ -951,3 +951,128 @@ fn a_dry_run_shows_sample_tickets_field_by_field_with_their_comments_and_outcome
     assert!(!summary.interrupted);
     assert!(summary.totals().created > 0);
 }
+
+/// A source that, like every SaaS, states no SHA-256 for its attachments: their bytes
+/// are hashed only as they are downloaded.
+struct Unhashed(Archive);
+
+impl Source for Unhashed {
+    fn capabilities(&self) -> Capabilities {
+        Source::capabilities(&self.0)
+    }
+    fn check(&self) -> Result<(), AdapterError> {
+        self.0.check()
+    }
+    fn count(&self, kind: Kind) -> Result<Option<u64>, AdapterError> {
+        self.0.count(kind)
+    }
+    fn read_page(
+        &self,
+        kind: Kind,
+        request: &PageRequest,
+    ) -> Result<switchover_adapter::Page, AdapterError> {
+        let mut page = self.0.read_page(kind, request)?;
+        for record in &mut page.records {
+            if let Some(attachments) = record.attachments_mut() {
+                for a in attachments.iter_mut() {
+                    a.sha256 = None;
+                }
+            }
+        }
+        Ok(page)
+    }
+    fn open_attachment(
+        &self,
+        attachment: &switchover_model::Attachment,
+    ) -> Result<Box<dyn std::io::Read + Send>, AdapterError> {
+        Source::open_attachment(&self.0, attachment)
+    }
+}
+
+/// A target whose process dies right after its first write of a comment with
+/// attachments lands: nothing of that write is recorded but the intent.
+struct DiesAfterAttachments {
+    inner: Archive,
+    died: AtomicBool,
+}
+
+impl Wrap for DiesAfterAttachments {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.inner
+    }
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let outcomes = self.inner.write_batch(kind, batch, content)?;
+        let carried = batch.iter().any(|r| !r.record.attachments().is_empty());
+        if kind == Kind::Comment && carried && !self.died.swap(true, Ordering::SeqCst) {
+            return Err(AdapterError::fatal("dies", "killed after the write landed"));
+        }
+        Ok(outcomes)
+    }
+}
+
+/// Regression: a comment whose write landed with attachments just before the run died
+/// was reconciled by marker with a digest lacking the attachment hashes, and verify then
+/// called it differing although its text and bytes were equal.
+#[test]
+fn a_write_with_attachments_reconciled_after_a_kill_verifies_matched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 0);
+    let source = Unhashed(Archive::open_source(&src).expect("source"));
+    let state_path = dir.path().join("state.sqlite");
+    let options = Options {
+        batch_size: Some(1),
+        concurrency: 1,
+        ..test_options()
+    };
+    {
+        let target = Wrapped(DiesAfterAttachments {
+            inner: Archive::open_target(&dst).expect("target"),
+            died: AtomicBool::new(false),
+        });
+        let mut state = StateStore::open(&state_path).expect("state");
+        let killed = migrate(
+            &source,
+            &target,
+            &mut state,
+            &options,
+            &Silent,
+            &Cancel::new(),
+        );
+        assert!(killed.is_err(), "the first run must die");
+        assert!(
+            target.died.load(Ordering::SeqCst),
+            "no comment carried attachments"
+        );
+    }
+    let target = Archive::open_target(&dst).expect("target");
+    let mut state = StateStore::open(&state_path).expect("state");
+    let summary = migrate(
+        &source,
+        &target,
+        &mut state,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("resume");
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert!(
+        summary.kinds[&Kind::Comment].reconciled >= 1,
+        "the landed comment was not reconciled: {:?}",
+        summary.kinds[&Kind::Comment]
+    );
+    let report = verify(&source, &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    let comments = &report.kinds[&Kind::Comment];
+    assert!(
+        comments.differing.is_empty() && report.all_matched(),
+        "differing: {:?}",
+        comments.differing
+    );
+}

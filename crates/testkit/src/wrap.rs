@@ -49,6 +49,15 @@ pub trait Wrap: Send + Sync {
         self.inner().find_by_source(kind, source_ids)
     }
 
+    /// See [`Target::find_sent`].
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.inner().find_sent(kind, sent)
+    }
+
     /// See [`Target::find_embedded`].
     fn find_embedded(
         &self,
@@ -115,6 +124,13 @@ impl<W: Wrap> Target for Wrapped<W> {
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError> {
         self.0.find_by_source(kind, source_ids)
+    }
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.0.find_sent(kind, sent)
     }
     fn find_embedded(
         &self,

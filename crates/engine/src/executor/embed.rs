@@ -341,12 +341,14 @@ impl Runner<'_> {
                 continue;
             };
             let mut requests = Vec::new();
+            let mut records: HashMap<String, (Record, Digest)> = HashMap::new();
             for (_, id, json) in self.state.staged_children(kind, &[parent.as_str()])? {
                 if waiting.contains(&id)
-                    && let Some((_, _, request)) =
+                    && let Some((record, digest, request)) =
                         self.child_request(kind, &id, &json, &fields, &mut cache)?
                 {
                     requests.push(request);
+                    records.insert(id, (record, digest));
                 }
             }
             let found =
@@ -355,7 +357,14 @@ impl Runner<'_> {
             for id in waiting {
                 match found.get(&id) {
                     Some(target) => {
-                        let digest = digests.get(&id).copied().flatten().unwrap_or_default();
+                        // The digest a write would have stored, attachment hashes
+                        // included.
+                        let digest = match records.get_mut(&id) {
+                            Some((record, digest)) => {
+                                self.reconciled_digest(record, &fields, *digest)?
+                            }
+                            None => digests.get(&id).copied().flatten().unwrap_or_default(),
+                        };
                         written.push((id, target.clone(), digest));
                     }
                     None => absent.push(id),

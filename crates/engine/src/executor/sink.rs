@@ -22,6 +22,11 @@ pub(super) trait Sink: Sync {
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError>;
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError>;
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError>;
     fn find_embedded(
         &self,
         parent_kind: Kind,
@@ -53,6 +58,13 @@ impl Sink for Live<'_> {
     }
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
         self.0.find_by_source(kind, ids)
+    }
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.0.find_sent(kind, sent)
     }
     fn find_embedded(
         &self,
@@ -187,6 +199,13 @@ impl Sink for Dry<'_> {
         Ok(outcomes)
     }
     fn find(&self, _kind: Kind, _ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
+        Ok(BTreeMap::new())
+    }
+    fn find_sent(
+        &self,
+        _kind: Kind,
+        _sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
         Ok(BTreeMap::new())
     }
     fn find_embedded(
