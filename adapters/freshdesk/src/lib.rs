@@ -29,7 +29,7 @@ mod api;
 mod read;
 mod write;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
 use std::sync::Mutex;
 
@@ -39,7 +39,7 @@ use switchover_adapter::{
     PageRequest, Preflight, ReadBackPage, RequestCost, Settings, Source, Target, TargetInfo,
     WriteOutcome, WriteRequest,
 };
-use switchover_model::{Attachment, Kind};
+use switchover_model::{Attachment, Kind, Record};
 
 use api::Api;
 
@@ -98,6 +98,7 @@ fn writable(
         },
         page_size: 100,
         embeds: None,
+        matched_only: false,
     }
 }
 
@@ -300,8 +301,17 @@ pub(crate) struct Cache {
     pub(crate) agents: Option<BTreeSet<u64>>,
     /// Administrator role ids, once loaded.
     pub(crate) admin_roles: Option<BTreeSet<u64>>,
-    /// Source marker -> target id, per kind, once loaded.
+    /// Source marker -> target id, per kind: entries are only added (by writes, scans
+    /// and lookups) or removed by this connection's deletes, never replaced by a scan.
     pub(crate) markers: HashMap<Kind, BTreeMap<String, String>>,
+    /// Kinds whose markers were read in full by a scan.
+    pub(crate) scanned: HashSet<Kind>,
+    /// Kinds with a write of unknown outcome since their scan: a marker missing from
+    /// the cache proves nothing for them until the target is read again.
+    pub(crate) stale: HashSet<Kind>,
+    /// Tickets (target ids) whose notes' markers are all in the cache: read in full, and
+    /// every note this connection wrote to them since recorded.
+    pub(crate) notes_read: HashSet<String>,
     /// Companies and groups as listed for a dry run's predictions, once loaded.
     pub(crate) listed: HashMap<&'static str, Vec<Value>>,
 }
@@ -484,16 +494,54 @@ impl Target for Freshdesk {
         self.write(kind, batch, content)
     }
 
+    /// Scans the kind when the cache cannot say, under the write lock so that no
+    /// write of this connection happens during the walk (a note moves its ticket in
+    /// the `updated_at` order the walk follows).
     fn find_by_source(
         &self,
         kind: Kind,
         source_ids: &[String],
     ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let markers = self.markers(kind)?;
         Ok(source_ids
             .iter()
             .filter_map(|id| markers.get(id).map(|t| (id.clone(), t.clone())))
             .collect())
+    }
+
+    /// Notes are looked for on their tickets (one listing of each ticket's
+    /// conversations), never by a scan of the account; other kinds by marker.
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        if kind != Kind::Comment {
+            let ids: Vec<String> = sent.iter().map(|r| r.record.id().to_string()).collect();
+            return self.find_by_source(kind, &ids);
+        }
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut found = BTreeMap::new();
+        for request in sent {
+            let Record::Comment(c) = &request.record else {
+                continue;
+            };
+            // No ticket on the target: the note cannot be there.
+            if c.ticket.id().is_empty() {
+                continue;
+            }
+            if let Some(target) = self.note_on(c.ticket.id(), &c.id)? {
+                found.insert(c.id.clone(), target);
+            }
+        }
+        Ok(found)
     }
 
     fn read_back(&self, kind: Kind, request: &PageRequest) -> Result<ReadBackPage, AdapterError> {

@@ -1090,10 +1090,16 @@ impl Freshdesk {
         })
     }
 
-    /// Source marker -> target id of everything of a kind on the target (cached).
+    /// Source marker -> target id of everything of a kind on the target. Scanned once,
+    /// and again only after a write of unknown outcome; a scan adds what it finds to
+    /// the cache and never replaces it, so entries written meanwhile stay. Callers hold
+    /// the write lock, so no write of this connection happens during the walk.
     pub(crate) fn markers(&self, kind: Kind) -> Result<BTreeMap<String, String>, AdapterError> {
-        if let Some(found) = self.cache.lock().markers.get(&kind) {
-            return Ok(found.clone());
+        {
+            let cache = self.cache.lock();
+            if cache.scanned.contains(&kind) && !cache.stale.contains(&kind) {
+                return Ok(cache.markers.get(&kind).cloned().unwrap_or_default());
+            }
         }
         let mut found = BTreeMap::new();
         let mut request = PageRequest {
@@ -1112,8 +1118,57 @@ impl Freshdesk {
                 None => break,
             }
         }
-        self.cache.lock().markers.insert(kind, found.clone());
-        Ok(found)
+        let mut cache = self.cache.lock();
+        let entries = cache.markers.entry(kind).or_default();
+        for (marker, id) in found {
+            entries.entry(marker).or_insert(id);
+        }
+        let merged = entries.clone();
+        cache.scanned.insert(kind);
+        cache.stale.remove(&kind);
+        Ok(merged)
+    }
+
+    /// The target id of the note carrying `source_id` on ticket `ticket` (a target
+    /// id), if it is there: from the cache when it knows every note of the ticket, else
+    /// from one listing of the ticket's conversations, whose markers join the cache. A
+    /// listing that fails is an error (unknown), never an absence. Callers hold the
+    /// write lock.
+    pub(crate) fn note_on(
+        &self,
+        ticket: &str,
+        source_id: &str,
+    ) -> Result<Option<String>, AdapterError> {
+        {
+            let cache = self.cache.lock();
+            let known = cache.notes_read.contains(ticket)
+                || (cache.scanned.contains(&Kind::Comment)
+                    && !cache.stale.contains(&Kind::Comment));
+            if known {
+                return Ok(cache
+                    .markers
+                    .get(&Kind::Comment)
+                    .and_then(|m| m.get(source_id))
+                    .cloned());
+            }
+        }
+        let mut found = Vec::new();
+        for c in self
+            .api
+            .list_all(&format!("tickets/{ticket}/conversations"), &[])?
+        {
+            if let (Some(marker), record) = self.conversation(&c, false)? {
+                found.push((marker, record.id().to_string()));
+            }
+        }
+        let mut cache = self.cache.lock();
+        let entries = cache.markers.entry(Kind::Comment).or_default();
+        for (marker, id) in found {
+            entries.entry(marker).or_insert(id);
+        }
+        let answer = entries.get(source_id).cloned();
+        cache.notes_read.insert(ticket.to_string());
+        Ok(answer)
     }
 
     /// What would misbehave: rules and notifications that e-mail people.

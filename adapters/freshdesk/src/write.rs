@@ -111,8 +111,13 @@ impl Freshdesk {
                     });
                 }
                 Err(e) if e.is_retryable() || e.stops_run() => {
-                    // The write may have happened: find it by its marker next time.
-                    self.cache.lock().markers.remove(&kind);
+                    // The write may have happened: the cache cannot say whether it is
+                    // there until the target is read again (its ticket, for a note).
+                    let mut cache = self.cache.lock();
+                    cache.stale.insert(kind);
+                    if let Record::Comment(c) = &request.record {
+                        cache.notes_read.remove(c.ticket.id());
+                    }
                     return Err(e);
                 }
                 Err(e) => outcomes.push(WriteOutcome {
@@ -133,9 +138,13 @@ impl Freshdesk {
         content: &dyn ContentSource,
     ) -> Result<(String, Option<Adopted>), AdapterError> {
         let source_id = request.record.id();
-        let existing = match &request.existing {
-            Some(id) => Some(id.clone()),
-            None => self.markers(kind)?.get(source_id).cloned(),
+        let existing = match (&request.existing, &request.record) {
+            (Some(id), _) => Some(id.clone()),
+            // A note is looked for on its ticket, not in a scan of every ticket.
+            (None, Record::Comment(c)) if !c.ticket.id().is_empty() => {
+                self.note_on(c.ticket.id(), source_id)?
+            }
+            (None, _) => self.markers(kind)?.get(source_id).cloned(),
         };
         // A record not in the engine's id map that the target has (by marker or by name)
         // was there before this run could see: it is reported adopted, so a rollback
@@ -907,7 +916,11 @@ impl Freshdesk {
             if let Err(e) = &result
                 && (e.stops_run() || e.is_retryable())
             {
-                self.cache.lock().markers.remove(&kind);
+                let mut cache = self.cache.lock();
+                cache.stale.insert(kind);
+                if kind == Kind::Comment {
+                    cache.notes_read.clear();
+                }
                 return Err(e.clone());
             }
             if result.is_ok()

@@ -9,7 +9,7 @@ use switchover_adapter::Operation;
 use switchover_adapter::{PageRequest, Settings, Source, TargetInfo};
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, Options, Silent, migrate, verify};
-use switchover_freshdesk_emulator::FreshdeskEmulator;
+use switchover_freshdesk_emulator::{FreshdeskEmulator, Interleaved};
 use switchover_model::Kind;
 use switchover_sandbox::EmulatorConfig;
 use switchover_testkit::Conformance;
@@ -811,4 +811,150 @@ fn a_corrupt_cursor_is_an_error_not_a_restart() {
         read_all(&source, Kind::Ticket).0 > 0,
         "a fresh walk still reads"
     );
+}
+
+/// Tickets `t-000`.. each with one comment `t-NNN-c0`, in a new archive at `path`.
+fn tickets_with_one_comment(path: &Path, tickets: usize) {
+    use switchover_adapter::{Target, WriteRequest};
+    use switchover_model::{Comment, Entity, Ticket, TicketStatus};
+    let archive = switchover_archive::Archive::open_target(path).expect("archive");
+    let content = switchover_testkit::Dataset::conformance();
+    let (mut ts, mut cs) = (Vec::new(), Vec::new());
+    for i in 0..tickets {
+        ts.push(WriteRequest::create(
+            Ticket {
+                id: format!("t-{i:03}"),
+                subject: format!("ticket {i}"),
+                status: TicketStatus::Open,
+                created_at: "2024-01-01T00:00:00Z".parse().ok(),
+                updated_at: "2024-01-02T00:00:00Z".parse().ok(),
+                ..Default::default()
+            }
+            .into_record(),
+        ));
+        cs.push(WriteRequest::create(
+            Comment {
+                id: format!("t-{i:03}-c0"),
+                ticket: switchover_model::Ref::new(format!("t-{i:03}")),
+                public: false,
+                body_text: format!("the comment on ticket {i}"),
+                created_at: "2024-01-01T00:00:00Z".parse().ok(),
+                ..Default::default()
+            }
+            .into_record(),
+        ));
+    }
+    archive
+        .write_batch(Kind::Ticket, &ts, &content)
+        .expect("tickets");
+    archive
+        .write_batch(Kind::Comment, &cs, &content)
+        .expect("comments");
+}
+
+/// How many notes on the target carry each source marker, read through Freshdesk's own
+/// API (not the state store).
+fn notes_by_marker(settings: &Settings) -> std::collections::BTreeMap<String, usize> {
+    use switchover_adapter::Target;
+    let target = switchover_freshdesk::Freshdesk::connect(settings).expect("connect");
+    let mut counts = std::collections::BTreeMap::new();
+    let mut request = PageRequest::default();
+    loop {
+        let page = target
+            .read_back(Kind::Comment, &request)
+            .expect("read back");
+        for read in page.records {
+            if let Some(marker) = read.source_id {
+                *counts.entry(marker).or_insert(0) += 1;
+            }
+        }
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => return counts,
+        }
+    }
+}
+
+/// Regression: after a note's answer was lost, the engine asked what landed and the
+/// adapter rescanned every ticket's conversations, walking tickets by `updated_at`; a
+/// note another writer added meanwhile moved a ticket off the first page, the walk
+/// skipped the ticket holding the landed note, and the note was written a second time
+/// (an orphan no state row knows). Issue 18.
+#[test]
+fn a_note_whose_answer_was_lost_is_found_where_it_is_and_not_written_twice() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let emulator = FreshdeskEmulator::start(EmulatorConfig::empty()).expect("emulator");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    // One ticket more than a page of the walk (100), so the walk has a second page.
+    tickets_with_one_comment(&src, 101);
+    let fd = settings(&emulator.base_url(), &emulator.api_key(), dir.path(), "key");
+    // The answer to the note of the last ticket is lost after it landed; right after,
+    // another writer adds a note to a ticket on the page being walked, a second later.
+    let lost = Arc::new(AtomicBool::new(false));
+    let fired = AtomicBool::new(false);
+    let armed = lost.clone();
+    let auth = switchover_sandbox::auth::basic_header(&emulator.api_key(), "X");
+    emulator.interleave(move |request| {
+        let mut around = Interleaved::default();
+        let Some(rest) = request.path.strip_prefix("/api/v2/tickets/") else {
+            return around;
+        };
+        if request.method == "POST"
+            && rest.ends_with("/notes")
+            && String::from_utf8_lossy(&request.body).contains("<code>t-100-c0</code>")
+            && !armed.swap(true, Ordering::SeqCst)
+        {
+            around.lose_answer = true;
+            return around;
+        }
+        let Some(ticket) = rest.strip_suffix("/conversations") else {
+            return around;
+        };
+        if request.method != "GET"
+            || !armed.load(Ordering::SeqCst)
+            || fired.swap(true, Ordering::SeqCst)
+        {
+            return around;
+        }
+        // Stored times have whole seconds: a later second orders the ticket last.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        around.before.push(switchover_sandbox::Request {
+            method: "POST".into(),
+            path: format!("/api/v2/tickets/{ticket}/notes"),
+            headers: vec![
+                ("authorization".into(), auth.clone()),
+                ("content-type".into(), "application/json".into()),
+            ],
+            body: br#"{"body":"<p>another agent's note</p>","private":true}"#.to_vec(),
+            ..Default::default()
+        });
+        around
+    });
+    let target = switchover_freshdesk::Freshdesk::connect(&fd).expect("connect");
+    let source = switchover_archive::Archive::open_source(&src).expect("source");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let options = Options {
+        kinds: vec![Kind::Ticket, Kind::Comment],
+        concurrency: 1,
+        batch_size: Some(1),
+        backoff: std::time::Duration::from_millis(5),
+        ..Options::default()
+    };
+    let summary = migrate(
+        &source,
+        &target,
+        &mut state,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    assert!(lost.load(Ordering::SeqCst), "the answer was never lost");
+    let notes = notes_by_marker(&fd);
+    let twice: Vec<(&String, &usize)> = notes.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "notes written more than once: {twice:?}");
+    assert_eq!(notes.len(), 101, "every comment is on the target once");
 }

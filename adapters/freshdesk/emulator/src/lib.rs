@@ -94,6 +94,21 @@ pub(crate) struct State {
     pub config: EmulatorConfig,
     pub emails: AtomicU64,
     pub max_ticket_page: usize,
+    /// Another client's requests to serve before each request (tests only).
+    pub interleave: Mutex<Option<Interleave>>,
+}
+
+/// Given a request about to be served, what happens around it.
+pub type Interleave = Box<dyn Fn(&Request) -> Interleaved + Send + Sync>;
+
+/// What a test has happen around one request: another client's requests served just
+/// before it, and whether its answer is lost after it was applied (a connection reset).
+#[derive(Debug, Default)]
+pub struct Interleaved {
+    /// Requests of another client, served first, without faults.
+    pub before: Vec<Request>,
+    /// Apply the request, then reset the connection instead of answering.
+    pub lose_answer: bool,
 }
 
 impl FreshdeskEmulator {
@@ -129,6 +144,7 @@ impl FreshdeskEmulator {
             config: config.clone(),
             emails: AtomicU64::new(0),
             max_ticket_page,
+            interleave: Mutex::new(None),
         });
         // Faults only; the credit budget is Freshdesk's own (embeds cost more).
         let gate = Gate::new(
@@ -138,8 +154,24 @@ impl FreshdeskEmulator {
             config.seed,
         );
         let shared = state.clone();
-        let handler =
-            Arc::new(move |request: &Request| gate.serve(request, |r| api::handle(&shared, r)));
+        let handler = Arc::new(move |request: &Request| {
+            let around = match shared.interleave.lock() {
+                Ok(hook) => hook.as_ref().map(|h| h(request)).unwrap_or_default(),
+                Err(poisoned) => poisoned
+                    .into_inner()
+                    .as_ref()
+                    .map(|h| h(request))
+                    .unwrap_or_default(),
+            };
+            for other in &around.before {
+                api::handle(&shared, other);
+            }
+            let mut response = gate.serve(request, |r| api::handle(&shared, r));
+            if around.lose_answer {
+                response.reset = true;
+            }
+            response
+        });
         let server = Server::start(config.port, handler)?;
         Ok(FreshdeskEmulator {
             server,
@@ -156,6 +188,19 @@ impl FreshdeskEmulator {
     /// A valid API key (basic-auth user; the password may be anything, `X` by convention).
     pub fn api_key(&self) -> String {
         self.api_key.clone()
+    }
+
+    /// Asks `hook` about each request before serving it: the requests it returns are
+    /// served first, as another client of the account would send them at that moment
+    /// (without faults), and the request's answer can be lost after it is applied. A
+    /// test puts a concurrent writer or a reset at an exact point of a client's walk.
+    /// Requests need the `Authorization` header of [`FreshdeskEmulator::api_key`].
+    pub fn interleave(&self, hook: impl Fn(&Request) -> Interleaved + Send + Sync + 'static) {
+        let mut slot = match self.state.interleave.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        *slot = Some(Box::new(hook));
     }
 
     /// Requests answered so far.
