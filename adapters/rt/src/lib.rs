@@ -133,6 +133,7 @@ fn kind_cap(
         write_cost: cost,
         page_size: 50,
         embeds: None,
+        matched_only: false,
     }
 }
 

@@ -103,6 +103,7 @@ fn writable(
         write_cost: cost,
         page_size: 100,
         embeds: None,
+        matched_only: false,
     }
 }
 

@@ -134,6 +134,13 @@ pub struct KindCapability {
     /// target (a delta run's new comments) as their own kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embeds: Option<Kind>,
+    /// The platform's API can neither create nor mark records of this kind (Help Scout's
+    /// users, mailboxes and field definitions): a write matches a record the target
+    /// already has (by e-mail, by name) or is refused, and creates nothing. With no
+    /// marker, [`crate::Target::find_by_source`] cannot find them; a resumed run matches
+    /// them again, which is safe because nothing is ever created.
+    #[serde(default)]
+    pub matched_only: bool,
 }
 
 impl KindCapability {
@@ -152,6 +159,7 @@ impl KindCapability {
             write_cost: RequestCost::default(),
             page_size: 500,
             embeds: None,
+            matched_only: false,
         }
     }
 

@@ -22,6 +22,19 @@ pub enum Auth {
     },
     /// `Authorization: Bearer <token>`.
     Bearer(Secret),
+    /// OAuth 2.0 client credentials (RFC 6749 §4.4): the client POSTs
+    /// `grant_type=client_credentials&client_id=…&client_secret=…` (form-encoded) to
+    /// `token_url`, sends `Authorization: Bearer <access_token>`, asks again shortly before
+    /// `expires_in` runs out, and on a 401 asks for a new token once and repeats the
+    /// request. A token endpoint that refuses the client is an authentication error.
+    ClientCredentials {
+        /// Absolute URL of the token endpoint.
+        token_url: String,
+        /// The application's id.
+        client_id: String,
+        /// The application's secret.
+        client_secret: Secret,
+    },
     /// A vendor-specific header carrying the credential (`X-Api-Key: ...`).
     Header {
         /// The header's name.
@@ -45,6 +58,19 @@ impl Auth {
         Auth::Bearer(token)
     }
 
+    /// OAuth 2.0 client credentials exchanged at `token_url` for bearer tokens.
+    pub fn client_credentials(
+        token_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: Secret,
+    ) -> Self {
+        Auth::ClientCredentials {
+            token_url: token_url.into(),
+            client_id: client_id.into(),
+            client_secret,
+        }
+    }
+
     /// A credential in a header of the vendor's choosing.
     pub fn header(name: impl Into<String>, value: Secret) -> Self {
         Auth::Header {
@@ -65,6 +91,9 @@ impl Auth {
                 out.push(base64(format!("{user}:{}", password.expose()).as_bytes()));
             }
             Auth::Bearer(token) => out.push(token.expose().to_string()),
+            Auth::ClientCredentials { client_secret, .. } => {
+                out.push(client_secret.expose().to_string())
+            }
             Auth::Header { value, .. } => out.push(value.expose().to_string()),
         }
         // Very short strings would blank out ordinary words; they are not real credentials.
@@ -79,6 +108,9 @@ impl fmt::Debug for Auth {
             Auth::None => f.write_str("Auth::None"),
             Auth::Basic { .. } => f.write_str("Auth::Basic(***)"),
             Auth::Bearer(_) => f.write_str("Auth::Bearer(***)"),
+            Auth::ClientCredentials { token_url, .. } => {
+                write!(f, "Auth::ClientCredentials({token_url}, ***)")
+            }
             Auth::Header { name, .. } => write!(f, "Auth::Header({name}: ***)"),
         }
     }

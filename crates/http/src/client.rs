@@ -1,7 +1,8 @@
 use std::fmt;
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
+use switchover_adapter::Secret;
 
 use reqwest::header::{HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, Url};
@@ -50,6 +51,9 @@ pub struct ClientConfig {
     pub requests_per_minute: Option<u32>,
     /// Requests that may start back to back before the budget's spacing applies.
     pub burst: u32,
+    /// How many requests a write (any method but GET and HEAD) counts for against the
+    /// budget: 1 for most vendors, 2 for Help Scout.
+    pub write_cost: u32,
 }
 
 impl ClientConfig {
@@ -65,6 +69,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             requests_per_minute: None,
             burst: 1,
+            write_cost: 1,
         }
     }
 }
@@ -89,7 +94,104 @@ struct Inner {
     sensitive: Vec<String>,
     retry: RetryPolicy,
     pacer: Pacer,
+    write_cost: u32,
     counters: Counters,
+    /// The bearer token of [`Auth::ClientCredentials`] and when to renew it.
+    token: Mutex<Option<(Secret, Instant)>>,
+}
+
+/// Renew a client-credentials token this long before the server said it expires.
+const TOKEN_RENEWAL_MARGIN: Duration = Duration::from_secs(60);
+
+impl Inner {
+    /// The credentials to scrub from errors and logs, the current access token included.
+    fn sensitive_now(&self) -> Vec<String> {
+        let mut out = self.sensitive.clone();
+        if let Some((token, _)) = &*lock(&self.token) {
+            out.push(token.expose().to_string());
+        }
+        out
+    }
+
+    fn forget_token(&self) {
+        *lock(&self.token) = None;
+    }
+
+    /// The client-credentials access token, asked for when there is none or it is about
+    /// to expire. A refusal is the token endpoint's status (401/400: bad credentials).
+    fn access_token(&self) -> Result<Secret, Failure> {
+        let Auth::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+        } = &self.auth
+        else {
+            return Err(Failure::Content("not a client-credentials client".into()));
+        };
+        let mut token = lock(&self.token);
+        if let Some((secret, renew_at)) = &*token
+            && Instant::now() < *renew_at
+        {
+            return Ok(secret.clone());
+        }
+        let response = self
+            .http
+            .post(token_url)
+            .header(reqwest::header::USER_AGENT, self.user_agent.as_str())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id.as_str()),
+                ("client_secret", client_secret.expose()),
+            ])
+            .send()
+            .map_err(|e| Failure::Transport {
+                failure: classify(&e),
+                message: format!("token endpoint {token_url}: {}", describe(e)),
+            })?;
+        let status = response.status().as_u16();
+        let body = response.bytes().map_err(|e| Failure::Transport {
+            failure: TransportFailure::Body,
+            message: describe(e),
+        })?;
+        if !(200..300).contains(&status) {
+            return Err(Failure::Status {
+                status,
+                retry_after: None,
+                body: scrub(
+                    &format!(
+                        "the token endpoint refused the client: {}",
+                        truncate_body(&body)
+                    ),
+                    &self.sensitive,
+                ),
+            });
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| Failure::Content(format!("token endpoint {token_url}: not JSON: {e}")))?;
+        let access = answer
+            .get("access_token")
+            .and_then(serde_json::Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Failure::Content(format!("token endpoint {token_url}: no access_token"))
+            })?;
+        let lifetime = answer
+            .get("expires_in")
+            .and_then(serde_json::Value::as_u64)
+            .map_or(Duration::from_secs(3600), Duration::from_secs);
+        let secret = Secret::new(access);
+        *token = Some((
+            secret.clone(),
+            Instant::now() + lifetime.saturating_sub(TOKEN_RENEWAL_MARGIN),
+        ));
+        Ok(secret)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Why one attempt produced no success.
@@ -160,6 +262,8 @@ impl HttpClient {
                 custom_auth,
                 retry: config.retry,
                 pacer: Pacer::new(config.requests_per_minute, config.burst),
+                write_cost: config.write_cost.max(1),
+                token: Mutex::new(None),
                 counters: Counters::default(),
             }),
         })
@@ -292,9 +396,14 @@ impl HttpClient {
         let max_attempts = policy.max_attempts.max(1);
         let mut waited = Duration::ZERO;
         let mut attempt = 0u32;
+        let cost = match request.method() {
+            &reqwest::Method::GET | &reqwest::Method::HEAD => 1,
+            _ => inner.write_cost,
+        };
+        let mut renewed_token = false;
         loop {
             attempt += 1;
-            inner.counters.add_paced(inner.pacer.acquire());
+            inner.counters.add_paced(inner.pacer.acquire_weighted(cost));
             let started = Instant::now();
             let failure = match self.attempt(request, &url) {
                 Err(e) => e,
@@ -322,12 +431,23 @@ impl HttpClient {
                         Failure::Status {
                             status,
                             retry_after,
-                            body: scrub(&truncate_body(&body), &inner.sensitive),
+                            body: scrub(&truncate_body(&body), &inner.sensitive_now()),
                         }
                     }
                 }
             };
 
+            if let Failure::Status { status: 401, .. } = &failure
+                && matches!(inner.auth, Auth::ClientCredentials { .. })
+                && !renewed_token
+            {
+                // The token expired or was revoked: a new one, once, and the same request.
+                log::info!("{method} {path}: 401, asking the token endpoint for a new token");
+                renewed_token = true;
+                inner.forget_token();
+                attempt -= 1;
+                continue;
+            }
             let (retryable, server_wait, holds_everyone) = match &failure {
                 Failure::Status {
                     status,
@@ -357,7 +477,7 @@ impl HttpClient {
             }
             log::warn!(
                 "{method} {path}: {}; retry {attempt} of {} in {} ms",
-                scrub(&failure_summary(&failure), &inner.sensitive),
+                scrub(&failure_summary(&failure), &inner.sensitive_now()),
                 max_attempts - 1,
                 delay.as_millis()
             );
@@ -392,6 +512,9 @@ impl HttpClient {
                         builder.basic_auth(user, Some(password.expose()))
                     }
                     Auth::Bearer(token) => builder.bearer_auth(token.expose()),
+                    Auth::ClientCredentials { .. } => {
+                        builder.bearer_auth(inner.access_token()?.expose())
+                    }
                     Auth::Header { .. } => match &inner.custom_auth {
                         Some((name, value)) => builder.header(name.clone(), value.clone()),
                         None => builder,
@@ -451,7 +574,7 @@ impl HttpClient {
             Failure::Content(message) => HttpError::Content {
                 method,
                 path,
-                message: scrub(&message, &self.inner.sensitive),
+                message: scrub(&message, &self.inner.sensitive_now()),
             },
             Failure::Status {
                 status,
@@ -469,7 +592,7 @@ impl HttpClient {
                 method,
                 path,
                 failure,
-                message: scrub(&message, &self.inner.sensitive),
+                message: scrub(&message, &self.inner.sensitive_now()),
                 attempts,
             },
         }

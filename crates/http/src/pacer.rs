@@ -129,7 +129,13 @@ impl PacerState {
     /// Books the next start for a request that wants to go at `now` and returns how long
     /// it must wait first.
     pub fn reserve(&mut self, now: Instant) -> Duration {
-        let interval = self.interval(now);
+        self.reserve_weighted(now, 1)
+    }
+
+    /// [`PacerState::reserve`] for a request that counts `cost` times against the budget
+    /// (Help Scout counts each write twice): it books `cost` slots.
+    pub fn reserve_weighted(&mut self, now: Instant, cost: u32) -> Duration {
+        let interval = self.interval(now).saturating_mul(cost.max(1));
         let earliest = match self.hold_until {
             Some(until) if until > now => until,
             _ => now,
@@ -217,8 +223,13 @@ impl Pacer {
 
     /// Blocks until the calling thread may send a request; returns how long it waited.
     pub fn acquire(&self) -> Duration {
+        self.acquire_weighted(1)
+    }
+
+    /// [`Pacer::acquire`] for a request that counts `cost` times against the budget.
+    pub fn acquire_weighted(&self, cost: u32) -> Duration {
         let started = Instant::now();
-        let wait = self.lock().reserve(started);
+        let wait = self.lock().reserve_weighted(started, cost);
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
@@ -467,5 +478,15 @@ mod tests {
         assert_eq!(RateLimitHeaders::parse(&helpscout).limit, Some(200));
         assert_eq!(RateLimitHeaders::parse(&helpscout).remaining, Some(150));
         assert!(RateLimitHeaders::parse(&headers(&[("x-rate-limit", "lots")])).is_empty());
+    }
+
+    #[test]
+    fn a_request_that_counts_twice_books_two_slots() {
+        let start = Instant::now();
+        let mut pacer = PacerState::new(Some(60), 1);
+        assert_eq!(pacer.reserve_weighted(start, 2), Duration::ZERO);
+        // The write took the slots of two requests: the next start is two seconds on.
+        assert_eq!(pacer.reserve(start), ms(2000));
+        assert_eq!(pacer.reserve(start), ms(3000));
     }
 }
