@@ -55,6 +55,10 @@ pub(crate) const SUFFIX_MARKER: SuffixMarker = SuffixMarker::new("[switchover:",
 /// The marker of threads: a hidden span at the end of the body.
 pub(crate) const THREAD_MARKER: HiddenMarker =
     HiddenMarker::new("switchover-source-id", HiddenStyle::Span);
+/// The author of a private comment written by a customer: Help Scout notes are written
+/// by users, so the customer's id rides in a hidden span and reading gives it back.
+pub(crate) const AUTHOR_MARKER: HiddenMarker =
+    HiddenMarker::new("switchover-author", HiddenStyle::Span);
 /// The marker of the note a ticket without comments is created with (Help Scout needs a
 /// thread); reading leaves such threads out.
 pub(crate) const EMPTY_MARKER: HiddenMarker =

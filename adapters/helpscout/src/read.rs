@@ -8,7 +8,9 @@ use switchover_adapter::cursor::{CursorFields, join};
 use switchover_adapter::{AdapterError, Cursor, PageRequest, Preflight};
 use switchover_model::*;
 
-use crate::{EMPTY_MARKER, HelpScout, NAME, SUFFIX_MARKER, TAG_MARKER_PREFIX, THREAD_MARKER};
+use crate::{
+    AUTHOR_MARKER, EMPTY_MARKER, HelpScout, NAME, SUFFIX_MARKER, TAG_MARKER_PREFIX, THREAD_MARKER,
+};
 
 /// Records read, each with the source marker it carries (when the target wrote it).
 pub(crate) type Marked = Vec<(Option<String>, Record)>;
@@ -744,13 +746,16 @@ fn comment_record(cid: &str, t: &Value) -> Option<(Option<String>, Record)> {
     if EMPTY_MARKER.split(body).1.is_some() {
         return None;
     }
-    let (html, marker) = THREAD_MARKER.split(body);
+    let (body, written_by) = AUTHOR_MARKER.split(body);
+    let (html, marker) = THREAD_MARKER.split(&body);
     let tid = t.get("id").and_then(id_of)?;
-    let author = t.get("createdBy").and_then(|by| {
-        let id = by.get("id").and_then(id_of)?;
-        Some(match by.get("type").and_then(Value::as_str) {
-            Some("user") => Ref::new(user_target_id(&id)),
-            _ => Ref::new(id),
+    let author = written_by.map(Ref::new).or_else(|| {
+        t.get("createdBy").and_then(|by| {
+            let id = by.get("id").and_then(id_of)?;
+            Some(match by.get("type").and_then(Value::as_str) {
+                Some("user") => Ref::new(user_target_id(&id)),
+                _ => Ref::new(id),
+            })
         })
     });
     let attachments = t

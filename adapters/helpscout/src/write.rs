@@ -13,7 +13,7 @@ use switchover_http::Request;
 use switchover_model::*;
 
 use crate::read::{hs_time, id_of, marker_tag, split_name, text, user_number, user_target_id};
-use crate::{EMPTY_MARKER, HelpScout, NAME, SUFFIX_MARKER, THREAD_MARKER};
+use crate::{AUTHOR_MARKER, EMPTY_MARKER, HelpScout, NAME, SUFFIX_MARKER, THREAD_MARKER};
 
 fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> AdapterError {
     AdapterError::invalid(NAME, kind, id, field, reason)
@@ -438,18 +438,25 @@ impl HelpScout {
             .unwrap_or_else(|| {
                 format!("<p>{}</p>", switchover_adapter::html::escape(&c.body_text))
             });
-        let mut body = json!({
-            "text": THREAD_MARKER.append(&html, &c.id),
-            "imported": true,
-        });
-        if let Some(at) = c.created_at {
-            body["createdAt"] = json!(hs_time(&at));
-        }
         let endpoint = match (c.public, &user) {
             (false, _) => "notes",
             (true, Some(_)) => "reply",
             (true, None) => "customer",
         };
+        let mut text = THREAD_MARKER.append(&html, &c.id);
+        if endpoint == "notes"
+            && user.is_none()
+            && let Some(author) = author
+        {
+            text = AUTHOR_MARKER.append(&text, author);
+        }
+        let mut body = json!({
+            "text": text,
+            "imported": true,
+        });
+        if let Some(at) = c.created_at {
+            body["createdAt"] = json!(hs_time(&at));
+        }
         if let Some(user) = &user {
             body["user"] = json!(number(user, kind, &c.id, "author")?);
         }

@@ -620,6 +620,29 @@ impl Dataset {
         self.records.get(&kind).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The dataset without record `id` of `kind`, for a platform that has no place for
+    /// it: a field definition's values go from every record too (they would point at a
+    /// field that is not there); other references to it stay.
+    pub fn without(mut self, kind: Kind, id: &str) -> Self {
+        if let Some(records) = self.records.get_mut(&kind) {
+            records.retain(|r| r.id() != id);
+        }
+        if kind == Kind::FieldDefinition {
+            for records in self.records.values_mut() {
+                for record in records {
+                    let fields = match record {
+                        Record::Ticket(t) => &mut t.custom_fields,
+                        Record::User(u) => &mut u.custom_fields,
+                        Record::Organization(o) => &mut o.custom_fields,
+                        _ => continue,
+                    };
+                    fields.retain(|field, _| field.id() != id);
+                }
+            }
+        }
+        self
+    }
+
     /// The bytes of an attachment, by attachment id.
     pub fn blob(&self, attachment_id: &str) -> Option<&[u8]> {
         self.blobs.get(attachment_id).map(Vec::as_slice)

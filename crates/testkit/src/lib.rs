@@ -20,7 +20,9 @@
 pub mod dataset;
 pub mod round_trip;
 
-pub use round_trip::{RoundTripRun, archive_round_trip, seed_archive, seed_target};
+pub use round_trip::{
+    RoundTripRun, archive_round_trip, archive_round_trip_of, seed_archive, seed_target,
+};
 pub mod wrap;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -169,11 +171,9 @@ impl Conformance {
 
     /// Leaves a dataset record out of every trial because the platform has no place for
     /// it (Help Scout has no user or organization fields), saying why; the report lists
-    /// what was left out. References to it stay in the other records.
+    /// what was left out ([`Dataset::without`]).
     pub fn leave_out(mut self, kind: Kind, id: &str, why: &str) -> Self {
-        if let Some(records) = self.dataset.records.get_mut(&kind) {
-            records.retain(|r| r.id() != id);
-        }
+        self.dataset = self.dataset.without(kind, id);
         self.left_out.push(format!("{kind} '{id}': {why}"));
         self
     }

@@ -61,10 +61,20 @@ pub fn archive_round_trip(
     source: &dyn Source,
     options: &Options,
 ) -> RoundTripRun {
+    archive_round_trip_of(&Dataset::conformance(), target, source, options)
+}
+
+/// [`archive_round_trip`] of another dataset (the conformance dataset without what the
+/// platform has no place for, [`Dataset::without`]).
+pub fn archive_round_trip_of(
+    dataset: &Dataset,
+    target: &dyn Target,
+    source: &dyn Source,
+    options: &Options,
+) -> RoundTripRun {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = |name: &str| -> PathBuf { dir.path().join(name) };
-    let dataset = Dataset::conformance();
-    seed_archive(&path("old"), &dataset);
+    seed_archive(&path("old"), dataset);
 
     let archive = Archive::open_source(&path("old")).expect("open the seeded archive");
     let mut state = StateStore::open(&path("there.sqlite")).expect("state store");

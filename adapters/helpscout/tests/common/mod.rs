@@ -60,6 +60,25 @@ pub fn account(config: EmulatorConfig) -> HelpScoutEmulator {
     emulator
 }
 
+/// The field definitions of the conformance dataset Help Scout has no place for, and why.
+pub const NO_PLACE: &[(&str, &str)] = &[
+    ("cf-multi", "Help Scout has no multi-select fields"),
+    (
+        "cf-user-text",
+        "Help Scout has no customer fields in the API",
+    ),
+    ("cf-org-dropdown", "Help Scout has no organization fields"),
+];
+
+/// The conformance dataset without what Help Scout has no place for.
+pub fn dataset() -> switchover_testkit::Dataset {
+    NO_PLACE
+        .iter()
+        .fold(switchover_testkit::Dataset::conformance(), |d, (id, _)| {
+            d.without(Kind::FieldDefinition, id)
+        })
+}
+
 /// The conformance suite as Help Scout can take the dataset: fields of kinds Help Scout
 /// has no place for are left out, saying why.
 pub fn conformance(emulator: &HelpScoutEmulator, dir: &Path) -> Conformance {
