@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs every Switchover test on a fresh clone (Debian, as root, or
 # a user with sudo). It installs what the tests need — Request Tracker 5 for the RT
-# adapter's tests against a real server — then runs the whole workspace's tests.
+# adapter's tests against a real server, the vendors' Python client libraries for the
+# emulator checks — then runs the whole workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,5 +16,10 @@ scripts/rt-server.sh install
 
 # With RT installed by this script, its tests must run: a missing RT fails them instead of skipping.
 export SWITCHOVER_REQUIRE_RT=1
+
+# The vendors' own client libraries (PyPI, pinned), driven against the emulators.
+SWITCHOVER_CLIENTS_PYTHON="$(scripts/clients.sh)"
+export SWITCHOVER_CLIENTS_PYTHON
+export SWITCHOVER_REQUIRE_CLIENTS=1
 
 cargo test --workspace --locked "$@"
