@@ -71,7 +71,7 @@ fn the_helpscout_mailbox_python_client_works_against_the_emulator() {
     assert!(
         seen["found"]
             .as_array()
-            .is_some_and(|f| f.iter().any(|id| id.to_string() == cid)),
+            .is_some_and(|f| f.contains(&seen["conversation"])),
         "search did not find the conversation: {seen}"
     );
     // A draft reply e-mails nobody.
