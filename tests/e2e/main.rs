@@ -874,3 +874,95 @@ fn a_dry_run_after_a_migration_previews_the_delta_and_changes_no_state() {
     assert!(delta.status.success(), "{delta_text}");
     assert!(delta_text.contains("(delta)"), "{delta_text}");
 }
+
+/// `switchover demo`, the README's first command: a Zendesk emulator moved into a live
+/// Freshdesk emulator, no credentials given. It exits 0, every file its closing paragraph
+/// names exists, the verification matched every source record, and no secret of either
+/// emulator appears in what it printed or wrote.
+#[test]
+fn the_demo_writes_the_reports_it_names_and_verifies_all_matched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = dir.path().join("demo");
+    let started = Instant::now();
+    let output = Command::new(BIN)
+        .args(["demo", "--tickets", "40", "--dir"])
+        .arg(&demo)
+        .output()
+        .expect("run the demo");
+    let took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    // A debug build on a loaded 2-core machine; seconds in a release build.
+    assert!(took < Duration::from_secs(240), "the demo took {took:?}");
+
+    let paragraph = stdout.lines().last().unwrap_or_default();
+    assert!(paragraph.contains("found all matched"), "{paragraph}");
+    let root = demo.display().to_string();
+    let named: Vec<&str> = paragraph
+        .split_whitespace()
+        .filter(|word| word.starts_with(&root))
+        .map(|word| word.trim_end_matches(['.', ',', ')', ';']))
+        .collect();
+    for expected in [
+        "dry-run.html",
+        "dry-run.md",
+        "verification.html",
+        "verification.md",
+        "compliance-archive",
+    ] {
+        assert!(
+            named.iter().any(|path| path.ends_with(expected)),
+            "the paragraph names no {expected}: {paragraph}"
+        );
+    }
+    for path in &named {
+        assert!(Path::new(path).exists(), "{path} is named but not there");
+    }
+
+    let verification: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(demo.join("verification.json")).expect("verification.json"),
+    )
+    .expect("verification JSON");
+    let kinds = verification["kinds"].as_object().expect("kinds");
+    assert!(kinds.contains_key("ticket") && kinds.contains_key("comment"));
+    for (kind, v) in kinds {
+        assert!(
+            v["source_records"].as_u64().is_some_and(|n| n > 0)
+                && v["matched"] == v["source_records"]
+                && v["differ"] == 0
+                && v["missing"] == 0
+                && v["extra"] == 0,
+            "{kind}: {v}"
+        );
+    }
+    let html = std::fs::read_to_string(demo.join("dry-run.html")).expect("dry-run.html");
+    assert!(html.contains("freshdesk") && html.contains("zendesk"));
+    // The compliance archive holds what Freshdesk cannot: the account's macros.
+    let archive = Archive::open_source(&demo.join("compliance-archive")).expect("archive");
+    let macros = archive
+        .read_page(Kind::Macro, &PageRequest::default())
+        .expect("read macros");
+    assert!(!macros.records.is_empty(), "no macros in the archive copy");
+
+    let mut written = vec![stdout.to_string(), stderr.to_string()];
+    for entry in std::fs::read_dir(&demo).expect("demo folder").flatten() {
+        if entry
+            .path()
+            .extension()
+            .is_some_and(|e| e == "html" || e == "md" || e == "json" || e == "toml")
+        {
+            written.push(std::fs::read_to_string(entry.path()).expect("read"));
+        }
+    }
+    for secret in std::fs::read_dir(demo.join("secrets"))
+        .expect("secrets")
+        .flatten()
+    {
+        let value = std::fs::read_to_string(secret.path()).expect("secret");
+        assert!(value.len() >= 8, "a secret of {} bytes", value.len());
+        for text in &written {
+            assert!(!text.contains(value.trim()), "a secret leaked");
+        }
+    }
+}

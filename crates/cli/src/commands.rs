@@ -692,48 +692,6 @@ fn write_plan(dir: &Path) -> Result<PathBuf> {
     Ok(plan)
 }
 
-/// `switchover demo`.
-pub fn demo(dir: Option<PathBuf>, tickets: usize) -> Result<ExitCode> {
-    let dir = work_dir(dir, "demo")?;
-    let source = dir.join("old-helpdesk");
-    if source.exists() {
-        bail!(
-            "{} already holds a demo; pass another --dir or remove it",
-            dir.display()
-        );
-    }
-    let mut out = std::io::stdout().lock();
-    let seeded = seed_archive(&source, tickets, 3, 2048)?;
-    writeln!(
-        out,
-        "demo helpdesk: {seeded} records (hostile names, right-to-left text, deleted and suspended requesters, attachments from 0 bytes to 3 MB) in {}",
-        source.display()
-    )?;
-    let plan = write_plan(&dir)?;
-    writeln!(out, "plan: {}\n", plan.display())?;
-    drop(out);
-    let migrated = migrate(&plan, false)?;
-    println_out("")?;
-    let verified = verify(
-        &plan,
-        &Outputs {
-            json: Some(dir.join("verification.json")),
-            html: Some(dir.join("verification.html")),
-            markdown: None,
-        },
-    )?;
-    println_out(&format!(
-        "\nverification report: {} (JSON), {} (HTML)",
-        dir.join("verification.json").display(),
-        dir.join("verification.html").display()
-    ))?;
-    Ok(if migrated == ExitCode::SUCCESS {
-        verified
-    } else {
-        migrated
-    })
-}
-
 fn println_out(text: &str) -> Result<()> {
     writeln!(std::io::stdout().lock(), "{text}")?;
     Ok(())

@@ -2,6 +2,7 @@
 
 mod adapters;
 mod commands;
+mod demo;
 mod emulators;
 mod progress;
 
@@ -20,13 +21,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the whole job on an embedded demo helpdesk: no credentials, no network.
+    /// The whole story on loopback, no credentials, no network: a prospect's emulated
+    /// helpdesk moved to another emulated platform, with a dry-run report, progress,
+    /// verification report and an archive copy kept for compliance.
     Demo {
-        /// Folder for the demo's archives, plan and state (default: a new temp folder).
+        /// Folder for the reports, plans, state and archive (default: a new temp folder).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// Generated tickets on top of the fixed hostile dataset.
-        #[arg(long, default_value_t = 2000)]
+        /// The platform the prospect leaves (one with an emulator).
+        #[arg(long, default_value = "zendesk")]
+        from: String,
+        /// The platform they move to (one with an emulator).
+        #[arg(long, default_value = "freshdesk")]
+        to: String,
+        /// Tickets in the prospect's account (3 comments each).
+        #[arg(long, default_value_t = 1000)]
         tickets: usize,
     },
     /// Move everything the plan names; resumes an interrupted run, or moves only what
@@ -140,7 +149,17 @@ enum SandboxAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { dir, tickets } => commands::demo(dir, tickets),
+        Command::Demo {
+            dir,
+            from,
+            to,
+            tickets,
+        } => demo::demo(demo::DemoOptions {
+            dir,
+            from,
+            to,
+            tickets,
+        }),
         Command::Migrate { plan, json } => commands::migrate(&plan, json),
         Command::Verify { plan, outputs } => commands::verify(&plan, &outputs),
         Command::Rollback { plan, yes } => commands::rollback(&plan, yes),
