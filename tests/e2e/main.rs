@@ -966,3 +966,228 @@ fn the_demo_writes_the_reports_it_names_and_verifies_all_matched() {
         }
     }
 }
+
+/// `switchover completions SHELL` prints a script naming the subcommands, for each shell
+/// a user installs it in.
+#[test]
+fn completions_name_the_subcommands_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef switchover"),
+        ("fish", "complete -c switchover"),
+    ] {
+        let output = Command::new(BIN)
+            .args(["completions", shell])
+            .output()
+            .expect("completions");
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{shell}: {output:?}");
+        assert!(script.contains(marker), "{shell}: no {marker:?}");
+        for subcommand in [
+            "demo",
+            "dry-run",
+            "check",
+            "migrate",
+            "verify",
+            "completions",
+        ] {
+            assert!(script.contains(subcommand), "{shell}: no {subcommand}");
+        }
+    }
+    let unknown = Command::new(BIN)
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("completions");
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+}
+
+/// `switchover ... | head`: when the reader of stdout (and stderr) is gone, the command
+/// ends quietly, with no "Broken pipe" error and no panic, and the work it was doing is
+/// done.
+#[test]
+fn a_broken_pipe_ends_quietly() {
+    let closed = || {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        writer
+    };
+    for args in [
+        &["adapters"][..],
+        &["adapters", "--json"],
+        &["completions", "bash"],
+    ] {
+        let output = Command::new(BIN)
+            .args(args)
+            .stdout(closed())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run");
+        assert!(
+            output.status.success() && output.stderr.is_empty(),
+            "{args:?}: {:?} {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    // A migration whose stdout and stderr both go nowhere (`2>&1 | head -1`) still
+    // migrates everything.
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 50);
+    let plan = plan(dir.path());
+    let status = Command::new(BIN)
+        .arg("migrate")
+        .arg(&plan)
+        .stdout(closed())
+        .stderr(closed())
+        .status()
+        .expect("migrate");
+    assert!(status.success(), "{status:?}");
+    let (verify, report) = run_on(&["verify"], &plan);
+    assert!(verify.status.success(), "{report}");
+}
+
+/// Runs `switchover ARGS PLAN`; its output and its stdout as text.
+fn run_on(args: &[&str], plan: &Path) -> (std::process::Output, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .arg(plan)
+        .output()
+        .expect("run switchover");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
+fn write_plan_file(dir: &Path, source: &str, target: &str) -> std::path::PathBuf {
+    let plan = dir.join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!("[source]\n{source}\n[target]\n{target}\n[run]\nstate = \"state.sqlite\"\n"),
+    )
+    .expect("write plan");
+    plan
+}
+
+/// `switchover check` against a prospect's Zendesk and a Freshdesk account already in use:
+/// both sides answer, the quota is Freshdesk's, the first organizations are found on the
+/// target (adopted, not duplicated), and it exits 0; a wrong key exits 5 naming the side.
+#[test]
+fn check_finds_credentials_quota_and_collisions_without_a_full_read() {
+    use switchover_freshdesk_emulator::FreshdeskEmulator;
+    use switchover_sandbox::EmulatorConfig;
+    use switchover_zendesk_emulator::ZendeskEmulator;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zendesk = ZendeskEmulator::start(EmulatorConfig::small(5)).expect("zendesk");
+    // In use, with no automation rules that would e-mail anyone.
+    let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
+        tickets: 0,
+        users: 0,
+        triggers: 0,
+        automations: 0,
+        ..EmulatorConfig::small(5)
+    })
+    .expect("freshdesk");
+    std::fs::write(dir.path().join("zd-token"), zendesk.api_token()).expect("token");
+    std::fs::write(dir.path().join("fd-key"), freshdesk.api_key()).expect("key");
+    std::fs::write(dir.path().join("bad-key"), "not-the-key").expect("key");
+    let source = format!(
+        "adapter = \"zendesk\"\nurl = \"{}\"\nemail = \"{}\"\napi_token = \"file:zd-token\"",
+        zendesk.base_url(),
+        zendesk.email()
+    );
+    let target = |key: &str| {
+        format!(
+            "adapter = \"freshdesk\"\nurl = \"{}\"\napi_key = \"file:{key}\"",
+            freshdesk.base_url()
+        )
+    };
+    let plan = write_plan_file(dir.path(), &source, &target("fd-key"));
+    let before = freshdesk.requests_served();
+    let (output, stdout) = run_on(&["check"], &plan);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("ready: `migrate` can start"), "{stdout}");
+    assert!(
+        stdout.contains("200 requests/minute on freshdesk"),
+        "{stdout}"
+    );
+    let organizations = stdout
+        .lines()
+        .find(|l| l.contains("organizations"))
+        .unwrap_or_default();
+    assert!(
+        organizations.contains("already on the target"),
+        "the live account's companies are found: {stdout}"
+    );
+    assert!(
+        freshdesk.requests_served() - before < 200,
+        "check read far more than a sample: {} requests",
+        freshdesk.requests_served() - before
+    );
+    assert!(!state_written(dir.path()), "check wrote a state store");
+
+    let (json, _) = run_on(&["check", "--json"], &plan);
+    let document: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(document["schema_version"], 1);
+    assert_eq!(document["exit_status"], 0);
+    assert!(document["findings"].as_array().is_some_and(|f| {
+        f.iter()
+            .any(|f| f["check"] == "target" && f["status"] == "ok")
+    }));
+
+    let wrong = write_plan_file(dir.path(), &source, &target("bad-key"));
+    let (refused, stdout) = run_on(&["check"], &wrong);
+    assert_eq!(refused.status.code(), Some(5), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("target") && l.contains("freshdesk")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("not-the-key"),
+        "the key is printed: {stdout}"
+    );
+}
+
+fn state_written(dir: &Path) -> bool {
+    dir.join("state.sqlite").exists()
+}
+
+/// A Zendesk target with active triggers that e-mail people: `check` says `migrate` would
+/// stop, names the risk and how to accept it, and exits 4 as `migrate` would; accepted
+/// in the plan, it is a warning and the check passes.
+#[test]
+fn check_names_a_notification_risk_the_plan_has_not_accepted() {
+    use switchover_sandbox::EmulatorConfig;
+    use switchover_zendesk_emulator::ZendeskEmulator;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 5);
+    let zendesk = ZendeskEmulator::start(EmulatorConfig::small(3)).expect("zendesk");
+    std::fs::write(dir.path().join("zd-token"), zendesk.api_token()).expect("token");
+    let target = format!(
+        "adapter = \"zendesk\"\nurl = \"{}\"\nemail = \"{}\"\napi_token = \"file:zd-token\"",
+        zendesk.base_url(),
+        zendesk.email()
+    );
+    let plan = write_plan_file(dir.path(), "adapter = \"archive\"\npath = \"src\"", &target);
+    let (output, stdout) = run_on(&["check"], &plan);
+    assert_eq!(output.status.code(), Some(4), "{stdout}");
+    assert!(
+        stdout.contains("'target_notifications'") && stdout.contains("accept_risks"),
+        "{stdout}"
+    );
+    let text = std::fs::read_to_string(&plan).expect("plan");
+    std::fs::write(
+        &plan,
+        format!("{text}accept_risks = [\"target_notifications\"]\n"),
+    )
+    .expect("plan");
+    let (accepted, stdout) = run_on(&["check"], &plan);
+    assert!(accepted.status.success(), "{stdout}");
+    assert!(stdout.contains("accepted by the plan"), "{stdout}");
+}

@@ -63,13 +63,18 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
     1
 }
 
-struct Opened {
-    plan: Plan,
-    source: Box<dyn Source>,
-    target: Box<dyn Target>,
+/// A plan with its two sides connected.
+pub(crate) struct Opened {
+    /// The plan.
+    pub plan: Plan,
+    /// Its source.
+    pub source: Box<dyn Source>,
+    /// Its target.
+    pub target: Box<dyn Target>,
 }
 
-fn open(plan_path: &Path) -> Result<Opened> {
+/// Loads a plan and connects both sides through the registry.
+pub(crate) fn open(plan_path: &Path) -> Result<Opened> {
     let plan = Plan::load(plan_path)?;
     // No single request may retry past the time the run gives a silent side.
     switchover_http::cap_total_wait(plan.options.give_up_after);

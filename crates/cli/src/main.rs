@@ -1,15 +1,17 @@
 //! `switchover`: moves a helpdesk's data and integrations from one platform to another.
 
 mod adapters;
+mod check;
 mod commands;
 mod demo;
 mod emulators;
 mod progress;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Move a helpdesk off one platform onto another, resumably, and prove it with SHA-256.
 #[derive(Parser)]
@@ -90,6 +92,17 @@ enum Command {
         #[arg(long)]
         kind: Option<String>,
     },
+    /// In seconds, before a full read: credentials on both sides, the target's preflight
+    /// (warnings, blockers, notification risks the plan has not accepted), the request
+    /// budget, and what the target would do with the first records of each kind
+    /// (create, adopt, refuse). Exits with the status `migrate` would end with.
+    Check {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// Print the findings as JSON on stdout (with a schema_version).
+        #[arg(long)]
+        json: bool,
+    },
     /// List the adapters this build knows, with what each can read and write.
     Adapters {
         /// Print capabilities as JSON (for scripts and adapter authors).
@@ -108,6 +121,12 @@ enum Command {
         /// Folder to work in (default: a new temp folder).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+    /// Print a shell completion script, e.g. `switchover completions bash >
+    /// ~/.local/share/bash-completion/completions/switchover`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
     /// Run a vendor emulator on loopback for manual use or other clients.
     Sandbox {
@@ -166,7 +185,9 @@ fn main() -> ExitCode {
         Command::DryRun { plan, outputs } => commands::dry_run(&plan, &outputs),
         Command::RetryFailed { plan, json } => commands::retry_failed(&plan, json),
         Command::Failures { plan, json, kind } => commands::failures(&plan, json, kind.as_deref()),
+        Command::Check { plan, json } => check::check(&plan, json),
         Command::Adapters { json } => commands::list_adapters(json),
+        Command::Completions { shell } => completions(shell),
         Command::Bench {
             tickets,
             attachment_bytes,
@@ -197,9 +218,29 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `switchover ... | head`: the reader has what it wanted; end quietly.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            let _ = writeln!(std::io::stderr().lock(), "error: {error:#}");
             ExitCode::from(commands::exit_code_for(&error))
         }
     }
+}
+
+/// Whether an error is stdout's reader having gone away.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `switchover completions SHELL`: the script is built in memory first, so that a closed
+/// pipe is an error like any other write (clap_complete panics on one).
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<ExitCode> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "switchover", &mut script);
+    std::io::stdout().lock().write_all(&script)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! Draws the engine's events: one indicatif bar per kind with count, rate and ETA.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -50,7 +50,13 @@ impl Bars {
             }
             last.insert(kind, now);
         }
-        eprintln!("{} {}", switchover_model::Timestamp::now(), text());
+        // Never a panic when stderr's reader is gone (`2>&1 | head`).
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{} {}",
+            switchover_model::Timestamp::now(),
+            text()
+        );
     }
 
     fn bar(&self, kind: Kind, total: Option<u64>) -> ProgressBar {
