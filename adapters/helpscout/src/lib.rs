@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod docs;
 mod read;
 mod write;
 
@@ -74,6 +75,9 @@ pub fn register() -> AdapterSpec {
             "app_id = \"...\"                        OAuth2 app id (Your Profile > My Apps)",
             "app_secret = \"env:HELPSCOUT_SECRET\"   OAuth2 app secret (env:VAR or file:PATH)",
             "default_mailbox = \"Support\"           as a target: the mailbox of tickets with no group",
+            "docs_api_key = \"env:HELPSCOUT_DOCS_KEY\" the Docs API key, for the knowledge base (optional)",
+            "docs_url = \"https://docsapi.helpscout.net\" the Docs API root",
+            "docs_site_id = \"...\"                  as a target: the Docs site new collections go to (default: that of an existing one)",
             "requests_per_minute = 200             the plan's budget (200, 400 or 800); writes count twice",
         ],
         capabilities,
@@ -285,6 +289,78 @@ pub fn capabilities() -> Capabilities {
     comments.delete = false;
     caps.kinds.insert(Kind::Comment, comments);
     caps.kinds.insert(
+        Kind::KbCategory,
+        kind(
+            &["name", "description", "position"],
+            &[
+                ("locale", "a Docs site has one language"),
+                (
+                    "created_at",
+                    "Docs sets creation times to the time of the write",
+                ),
+                (
+                    "updated_at",
+                    "Docs sets update times to the time of the write",
+                ),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            50,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::KbSection,
+        kind(
+            &["category", "name", "description"],
+            &[
+                ("parent", "Docs categories are not nested: a subsection becomes a category of the same collection"),
+                ("locale", "a Docs site has one language"),
+                ("position", "Docs numbers the categories of a collection itself"),
+                ("created_at", "Docs sets creation times to the time of the write"),
+                ("updated_at", "Docs sets update times to the time of the write"),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            50,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::KbArticle,
+        kind(
+            &["section", "title", "body_html", "draft", "labels"],
+            &[
+                ("author", "Docs records the API key's user as the author"),
+                ("locale", "a Docs site has one language"),
+                (
+                    "translations",
+                    "a Docs site has one language: translations are not written",
+                ),
+                (
+                    "attachments.file_name",
+                    "article attachments are not uploaded (links in the body stay)",
+                ),
+                (
+                    "attachments.content_type",
+                    "article attachments are not uploaded",
+                ),
+                ("attachments.size", "article attachments are not uploaded"),
+                ("attachments.sha256", "article attachments are not uploaded"),
+                ("attachments.inline", "article attachments are not uploaded"),
+                (
+                    "created_at",
+                    "Docs sets creation times to the time of the write",
+                ),
+                (
+                    "updated_at",
+                    "Docs sets update times to the time of the write",
+                ),
+                ("extra", "not kept"),
+            ],
+            2.0,
+            50,
+        ),
+    );
+    caps.kinds.insert(
         Kind::SatisfactionRating,
         KindCapability {
             read: true,
@@ -301,6 +377,7 @@ pub fn capabilities() -> Capabilities {
         "users, mailboxes and custom fields cannot be created through the API: invite the agents, create the mailboxes (named as the source's groups) and the fields (named as the source's) before a run; unmatched ones are refused, and so are the records that need them".into(),
         "automatic workflows may act on imported conversations: preflight lists the active ones; pause them for the run".into(),
         "satisfaction ratings cannot be written through the API".into(),
+        "the knowledge base moves through the Docs API, with its own key (docs_api_key): collections are KB categories, categories are sections (not nested), one language per site".into(),
         "rollback deletes the conversations, customers and organizations the migration created; matched users, mailboxes and fields are left as they were, adopted customers and organizations lose their marker".into(),
     ];
     caps
@@ -320,6 +397,7 @@ pub(crate) struct Cache {
 /// A connection to one Help Scout account.
 pub struct HelpScout {
     pub(crate) api: Api,
+    pub(crate) docs: Option<docs::Docs>,
     pub(crate) default_mailbox: Option<String>,
     pub(crate) cache: Shared<Cache>,
 }
@@ -333,12 +411,30 @@ impl HelpScout {
             .unwrap_or_else(|| "https://api.helpscout.net".into());
         let app_id = settings.string("app_id")?;
         let app_secret = settings.secret("app_secret")?;
-        let api = Api::new(&url, &app_id, app_secret, settings.requests_per_minute()?)?;
+        let rpm = settings.requests_per_minute()?;
+        let api = Api::new(&url, &app_id, app_secret, rpm)?;
+        let docs = match settings.optional_secret("docs_api_key")? {
+            Some(key) => Some(docs::Docs::new(
+                &settings
+                    .optional_string("docs_url")?
+                    .unwrap_or_else(|| "https://docsapi.helpscout.net".into()),
+                key,
+                rpm,
+                settings.optional_string("docs_site_id")?,
+            )?),
+            None => None,
+        };
         Ok(HelpScout {
             api,
+            docs,
             default_mailbox: settings.optional_string("default_mailbox")?,
             cache: Shared::default(),
         })
+    }
+
+    /// The Docs API, or the error saying it needs its key.
+    pub(crate) fn docs(&self, kind: Kind) -> Result<&docs::Docs, AdapterError> {
+        self.docs.as_ref().ok_or_else(|| docs::no_key(kind))
     }
 
     /// Requests sent so far (for benchmarks).

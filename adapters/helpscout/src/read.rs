@@ -198,6 +198,9 @@ impl HelpScout {
             Kind::Ticket => self.read_tickets(&at, request),
             Kind::Comment => self.read_comments(&at, request),
             Kind::SatisfactionRating => self.read_ratings(&at),
+            Kind::KbCategory | Kind::KbSection | Kind::KbArticle => {
+                self.docs(kind)?.read(kind, request)
+            }
             other => Err(AdapterError::unsupported(NAME, other, "read")),
         }
     }
@@ -583,6 +586,9 @@ impl HelpScout {
                         None => break,
                     }
                 }
+            }
+            Kind::KbCategory | Kind::KbSection | Kind::KbArticle => {
+                return self.docs(kind)?.find(kind, source_ids);
             }
             // Mailboxes and fields carry no marker (matched only).
             _ => {}

@@ -78,6 +78,10 @@ impl HelpScout {
             (Record::Comment(c), Kind::Comment) => {
                 self.write_thread(c, request.existing.as_deref(), content)
             }
+            (record @ (Record::KbCategory(_) | Record::KbSection(_) | Record::KbArticle(_)), _) => {
+                self.docs(kind)?
+                    .write(kind, record, request.existing.as_deref())
+            }
             (_, kind) => Err(AdapterError::unsupported(NAME, kind, "write")),
         }
     }
@@ -746,6 +750,9 @@ impl HelpScout {
             Kind::User if user_number(id).is_some() => Ok(()),
             Kind::User => self.api.delete(&format!("customers/{id}"), kind, id),
             Kind::Ticket => self.api.delete(&format!("conversations/{id}"), kind, id),
+            Kind::KbCategory | Kind::KbSection | Kind::KbArticle => {
+                self.docs(kind)?.delete(kind, id)
+            }
             other => Err(AdapterError::unsupported(NAME, other, "delete")),
         }
     }

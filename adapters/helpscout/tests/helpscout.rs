@@ -93,6 +93,7 @@ fn zendesk_to_helpscout_and_back_verifies_on_the_portable_fields() {
         comments_per_ticket: 3,
         attachment_share: 0.3,
         attachment_max_bytes: 64 * 1024,
+        kb_articles: 4,
         ..EmulatorConfig::empty()
     };
     let zendesk = ZendeskEmulator::start(config.clone()).expect("zendesk");
@@ -129,6 +130,9 @@ fn zendesk_to_helpscout_and_back_verifies_on_the_portable_fields() {
         Kind::Group,
         Kind::Ticket,
         Kind::Comment,
+        Kind::KbCategory,
+        Kind::KbSection,
+        Kind::KbArticle,
     ];
     let options = Options {
         kinds: kinds.clone(),

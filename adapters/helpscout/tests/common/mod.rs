@@ -16,10 +16,14 @@ use switchover_testkit::Conformance;
 pub fn settings(emulator: &HelpScoutEmulator, secret: &str, dir: &Path, name: &str) -> Settings {
     let file = dir.join(name);
     std::fs::write(&file, format!("{secret}\n")).expect("write the secret file");
+    let docs_key = dir.join(format!("{name}-docs"));
+    std::fs::write(&docs_key, emulator.docs_api_key()).expect("write the Docs key file");
     Settings::new("helpscout", Default::default())
         .with("url", emulator.base_url())
         .with("app_id", emulator.client_id())
         .with("app_secret", format!("file:{}", file.display()))
+        .with("docs_url", emulator.base_url())
+        .with("docs_api_key", format!("file:{}", docs_key.display()))
 }
 
 /// A live account (its own records seeded from `config`) with the conformance

@@ -62,6 +62,9 @@ pub(crate) fn split_marker(body: &str) -> (String, Option<(String, bool)>) {
     )
 }
 
+/// The locale an article is written in when its source gives none (Help Scout Docs).
+const DEFAULT_LOCALE: &str = "en-us";
+
 fn same_locale(a: Option<&str>, b: &str) -> bool {
     a.is_some_and(|a| a.eq_ignore_ascii_case(b))
 }
@@ -386,6 +389,18 @@ impl Zendesk {
                         Kind::KbArticle
                     ),
                 ));
+            };
+            // A source with no language per article (Help Scout Docs): the Help Center's
+            // default locale, as the Zendesk UI does.
+            let defaulted;
+            let article = if article.locale.trim().is_empty() {
+                defaulted = KbArticle {
+                    locale: DEFAULT_LOCALE.to_string(),
+                    ..article.clone()
+                };
+                &defaulted
+            } else {
+                article
             };
             let existing = request
                 .existing
