@@ -28,6 +28,7 @@
 
 mod api;
 mod docs;
+mod integrations;
 mod read;
 mod write;
 
@@ -361,6 +362,50 @@ pub fn capabilities() -> Capabilities {
         ),
     );
     caps.kinds.insert(
+        Kind::Macro,
+        kind(
+            &["title"],
+            &[
+                ("actions", "a saved reply only adds text: the macro's text is kept, its other actions (status, assignee, tags) are not, and a macro with no text is refused"),
+                ("description", "saved replies have no description"),
+                ("active", "saved replies are always available"),
+                ("position", "saved replies are listed by name"),
+                ("untranslated", "not kept"),
+                ("created_at", "Help Scout sets creation times to the time of the write"),
+                ("updated_at", "Help Scout sets update times to the time of the write"),
+                ("extra", "not kept"),
+            ],
+            2.0,
+            50,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Webhook,
+        kind(
+            &["name", "endpoint"],
+            &[
+                ("subscriptions", "translated to Help Scout events by meaning (ticket.created becomes convo.created, status changes convo.status, user events customer events…); events with no equivalent are dropped, and a webhook left with none is refused"),
+                ("method", "Help Scout always POSTs"),
+                ("format", "Help Scout always sends JSON"),
+                ("auth", "Help Scout signs every delivery with a new secret instead: give it to the receiving service"),
+                ("active", "a written webhook is enabled"),
+                ("created_at", "Help Scout sets creation times to the time of the write"),
+                ("updated_at", "Help Scout sets update times to the time of the write"),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            50,
+        ),
+    );
+    caps.kinds.insert(
+        Kind::Rule,
+        KindCapability {
+            read: true,
+            page_size: 50,
+            ..Default::default()
+        },
+    );
+    caps.kinds.insert(
         Kind::SatisfactionRating,
         KindCapability {
             read: true,
@@ -377,6 +422,7 @@ pub fn capabilities() -> Capabilities {
         "users, mailboxes and custom fields cannot be created through the API: invite the agents, create the mailboxes (named as the source's groups) and the fields (named as the source's) before a run; unmatched ones are refused, and so are the records that need them".into(),
         "automatic workflows may act on imported conversations: preflight lists the active ones; pause them for the run".into(),
         "satisfaction ratings cannot be written through the API".into(),
+        "macros become saved replies of the default mailbox (text only); webhooks subscribe to Help Scout events and sign with a new secret; workflows are read with what a person must rebuild, as the API can neither show their rules nor create them".into(),
         "the knowledge base moves through the Docs API, with its own key (docs_api_key): collections are KB categories, categories are sections (not nested), one language per site".into(),
         "rollback deletes the conversations, customers and organizations the migration created; matched users, mailboxes and fields are left as they were, adopted customers and organizations lose their marker".into(),
     ];

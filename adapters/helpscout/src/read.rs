@@ -201,6 +201,9 @@ impl HelpScout {
             Kind::KbCategory | Kind::KbSection | Kind::KbArticle => {
                 self.docs(kind)?.read(kind, request)
             }
+            Kind::Macro => Ok((self.read_macros()?, None)),
+            Kind::Webhook => Ok((self.read_webhooks()?, None)),
+            Kind::Rule => Ok((self.read_workflows()?, None)),
             other => Err(AdapterError::unsupported(NAME, other, "read")),
         }
     }
@@ -572,7 +575,7 @@ impl HelpScout {
                     }
                 }
             }
-            Kind::Organization | Kind::User | Kind::Comment => {
+            Kind::Organization | Kind::User | Kind::Comment | Kind::Macro | Kind::Webhook => {
                 let mut request = PageRequest::default();
                 loop {
                     let (records, next) = self.read_kind(kind, &request)?;

@@ -78,6 +78,10 @@ impl HelpScout {
             (Record::Comment(c), Kind::Comment) => {
                 self.write_thread(c, request.existing.as_deref(), content)
             }
+            (Record::Macro(m), Kind::Macro) => self.write_macro(m, request.existing.as_deref()),
+            (Record::Webhook(w), Kind::Webhook) => {
+                self.write_webhook(w, request.existing.as_deref())
+            }
             (record @ (Record::KbCategory(_) | Record::KbSection(_) | Record::KbArticle(_)), _) => {
                 self.docs(kind)?
                     .write(kind, record, request.existing.as_deref())
@@ -753,6 +757,14 @@ impl HelpScout {
             Kind::KbCategory | Kind::KbSection | Kind::KbArticle => {
                 self.docs(kind)?.delete(kind, id)
             }
+            Kind::Macro => {
+                let (mid, rid) = id.split_once('/').ok_or_else(|| {
+                    invalid(kind, id, "id", format!("'{id}' is not a saved reply id"))
+                })?;
+                self.api
+                    .delete(&format!("mailboxes/{mid}/saved-replies/{rid}"), kind, id)
+            }
+            Kind::Webhook => self.api.delete(&format!("webhooks/{id}"), kind, id),
             other => Err(AdapterError::unsupported(NAME, other, "delete")),
         }
     }

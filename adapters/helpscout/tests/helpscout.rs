@@ -94,6 +94,7 @@ fn zendesk_to_helpscout_and_back_verifies_on_the_portable_fields() {
         attachment_share: 0.3,
         attachment_max_bytes: 64 * 1024,
         kb_articles: 4,
+        macros: 3,
         ..EmulatorConfig::empty()
     };
     let zendesk = ZendeskEmulator::start(config.clone()).expect("zendesk");
@@ -133,6 +134,7 @@ fn zendesk_to_helpscout_and_back_verifies_on_the_portable_fields() {
         Kind::KbCategory,
         Kind::KbSection,
         Kind::KbArticle,
+        Kind::Macro,
     ];
     let options = Options {
         kinds: kinds.clone(),
@@ -291,4 +293,60 @@ fn an_uninvited_agent_and_a_missing_mailbox_are_refused_saying_what_to_do() {
             .expect("predict"),
         Prediction::Adopt
     ));
+}
+
+/// A webhook moves with its events translated by meaning; a Zendesk webhook that only
+/// triggers call (`conditional_ticket_events`) has no Help Scout equivalent and is
+/// refused for that record, saying what a person must choose.
+#[test]
+fn webhooks_move_with_their_events_translated_or_are_refused_saying_why() {
+    use switchover_model::Webhook;
+    let emulator = HelpScoutEmulator::start(EmulatorConfig::default()).expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let helpscout = HelpScout::connect(&common::settings(
+        &emulator,
+        &emulator.client_secret(),
+        dir.path(),
+        "secret",
+    ))
+    .expect("connect");
+    let hook = |id: &str, events: &[&str]| {
+        WriteRequest::create(Record::Webhook(Webhook {
+            id: id.into(),
+            name: format!("CRM {id}"),
+            endpoint: "https://crm.example/hooks".into(),
+            method: "POST".into(),
+            format: "json".into(),
+            active: true,
+            subscriptions: events.iter().map(|e| e.to_string()).collect(),
+            ..Default::default()
+        }))
+    };
+    let dataset = switchover_testkit::Dataset::conformance();
+    let outcomes = helpscout
+        .write_batch(
+            Kind::Webhook,
+            &[
+                hook("w-1", &["zen:event-type:ticket.created", "ticket.solved"]),
+                hook("w-2", &["conditional_ticket_events"]),
+            ],
+            &dataset,
+        )
+        .expect("the batch");
+    let written = outcomes[0].result.clone().expect("w-1 written");
+    let refused = outcomes[1].result.clone().expect_err("w-2 refused");
+    assert_eq!(refused.kind(), ErrorKind::InvalidRecord);
+    assert!(
+        refused.to_string().contains("choose the events by hand"),
+        "{refused}"
+    );
+    let read = helpscout
+        .read_page(Kind::Webhook, &switchover_adapter::PageRequest::default())
+        .expect("webhooks");
+    let Some(Record::Webhook(back)) = read.records.iter().find(|r| r.id() == written) else {
+        panic!("the webhook is not read back: {:?}", read.records);
+    };
+    assert_eq!(back.name, "CRM w-1", "the marker is left out of the name");
+    let events: Vec<&str> = back.subscriptions.iter().map(String::as_str).collect();
+    assert_eq!(events, ["convo.created", "convo.status"]);
 }
