@@ -632,21 +632,18 @@ fn freshdesk_snapshot(url: &str, key: &str) -> Vec<serde_json::Value> {
     .collect()
 }
 
-/// The target dies in the middle of a run: the run does not go on failing batch after
-/// batch in silence. Past the plan's `give_up_after_seconds` it stops with exit 6 and
-/// says which side stopped answering, since when, and that the state is saved; while
-/// it waits, stderr (not a terminal here) says so in log lines.
-#[test]
-fn a_target_that_dies_mid_run_stops_the_run_within_the_bound_and_says_so() {
-    use switchover_freshdesk_emulator::FreshdeskEmulator;
-    use switchover_sandbox::EmulatorConfig;
-
-    let dir = tempfile::tempdir().expect("tempdir");
-    seed(&dir.path().join("src"), 400);
-    let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
-        faults: "latency=4ms".parse().expect("faults"),
-        ..EmulatorConfig::empty()
-    })
+/// An empty Freshdesk account with `faults`, its admin having seated the dataset's agents
+/// (a migration never invites agents); its API key in `dir/fd-key`.
+fn freshdesk_for_the_dataset(
+    dir: &Path,
+    faults: &str,
+) -> switchover_freshdesk_emulator::FreshdeskEmulator {
+    let freshdesk = switchover_freshdesk_emulator::FreshdeskEmulator::start(
+        switchover_sandbox::EmulatorConfig {
+            faults: faults.parse().expect("faults"),
+            ..switchover_sandbox::EmulatorConfig::empty()
+        },
+    )
     .expect("freshdesk");
     for (name, email) in [
         ("Ada Admin", "ada@helpdesk.example"),
@@ -654,7 +651,19 @@ fn a_target_that_dies_mid_run_stops_the_run_within_the_bound_and_says_so() {
     ] {
         freshdesk.add_agent(name, email);
     }
-    std::fs::write(dir.path().join("fd-key"), freshdesk.api_key()).expect("key file");
+    std::fs::write(dir.join("fd-key"), freshdesk.api_key()).expect("key file");
+    freshdesk
+}
+
+/// The target dies in the middle of a run: the run does not go on failing batch after
+/// batch in silence. Past the plan's `give_up_after_seconds` it stops with exit 6 and
+/// says which side stopped answering, since when, and that the state is saved; while
+/// it waits, stderr (not a terminal here) says so in log lines.
+#[test]
+fn a_target_that_dies_mid_run_stops_the_run_within_the_bound_and_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 400);
+    let freshdesk = freshdesk_for_the_dataset(dir.path(), "latency=4ms");
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,
@@ -713,23 +722,9 @@ fn a_target_that_dies_mid_run_stops_the_run_within_the_bound_and_says_so() {
 /// and verification matches every source record.
 #[test]
 fn ctrl_c_against_a_slow_saas_stops_within_seconds_and_loses_nothing() {
-    use switchover_freshdesk_emulator::FreshdeskEmulator;
-    use switchover_sandbox::EmulatorConfig;
-
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&dir.path().join("src"), 300);
-    let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
-        faults: "latency=6ms".parse().expect("faults"),
-        ..EmulatorConfig::empty()
-    })
-    .expect("freshdesk");
-    for (name, email) in [
-        ("Ada Admin", "ada@helpdesk.example"),
-        ("Grace Agent", "grace@helpdesk.example"),
-    ] {
-        freshdesk.add_agent(name, email);
-    }
-    std::fs::write(dir.path().join("fd-key"), freshdesk.api_key()).expect("key file");
+    let freshdesk = freshdesk_for_the_dataset(dir.path(), "latency=6ms");
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,
@@ -1190,4 +1185,41 @@ fn check_names_a_notification_risk_the_plan_has_not_accepted() {
     let (accepted, stdout) = run_on(&["check"], &plan);
     assert!(accepted.status.success(), "{stdout}");
     assert!(stdout.contains("accepted by the plan"), "{stdout}");
+}
+
+/// Under nohup or CI (stderr not a terminal), a plain progress line goes out every
+/// `--progress-every` seconds for each running kind, with its total (and, once records
+/// moved, a rounded rate and an ETA), whether or not a page finished in between; the
+/// issue saw nothing at all for a whole run.
+#[test]
+fn progress_lines_go_out_every_few_seconds_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 150);
+    let freshdesk = freshdesk_for_the_dataset(dir.path(), "latency=20ms");
+    let target = format!(
+        "adapter = \"freshdesk\"\nurl = \"{}\"\napi_key = \"file:fd-key\"",
+        freshdesk.base_url()
+    );
+    let plan = write_plan_file(dir.path(), "adapter = \"archive\"\npath = \"src\"", &target);
+    let (output, stdout) = run_on(&["--progress-every", "1", "migrate"], &plan);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}{stderr}");
+    // `<time> comments: 120/456 (26%)[, 35/s, eta 9 s]`: 456 notes at 20 ms each, four at
+    // a time, take seconds on any machine.
+    let periodic: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains(": ") && l.contains("%)") && !l.contains("started"))
+        .collect();
+    assert!(
+        periodic.len() >= 2,
+        "fewer than two periodic lines with a total: {stderr}"
+    );
+    for line in &periodic {
+        if let Some(rate) = line.split(", ").find(|part| part.ends_with("/s")) {
+            assert!(
+                !rate.trim_end_matches("/s").contains('.') || rate.len() <= 5,
+                "a rate for people, not 49.0066/s: {line}"
+            );
+        }
+    }
 }

@@ -17,6 +17,10 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "switchover", version, about)]
 struct Cli {
+    /// When stderr is not a terminal (nohup, CI, a log file): seconds between the plain
+    /// progress lines of each running kind.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10)]
+    progress_every: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -167,6 +171,7 @@ enum SandboxAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::set_line_interval(std::time::Duration::from_secs(cli.progress_every));
     let result = match cli.command {
         Command::Demo {
             dir,
