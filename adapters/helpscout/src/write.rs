@@ -361,11 +361,8 @@ impl HelpScout {
         }
     }
 
-    /// The mailbox of a ticket: its group's, else the plan's default, else the first.
-    fn mailbox_of(&self, t: &Ticket) -> Result<u64, AdapterError> {
-        if let Some(group) = t.group.as_ref().map(Ref::id).filter(|g| !g.is_empty()) {
-            return number(group, Kind::Ticket, &t.id, "group");
-        }
+    /// The plan's `default_mailbox`, else the account's first mailbox.
+    pub(crate) fn default_mailbox_id(&self) -> Result<Option<String>, AdapterError> {
         let mailboxes = self.mailboxes()?;
         let chosen = match &self.default_mailbox {
             Some(name) => mailboxes
@@ -373,8 +370,16 @@ impl HelpScout {
                 .find(|m| text(m, "name").is_some_and(|n| n.eq_ignore_ascii_case(name))),
             None => mailboxes.first(),
         };
-        chosen
-            .and_then(|m| m.get("id").and_then(Value::as_u64))
+        Ok(chosen.and_then(|m| m.get("id").and_then(id_of)))
+    }
+
+    /// The mailbox of a ticket: its group's, else the plan's default, else the first.
+    fn mailbox_of(&self, t: &Ticket) -> Result<u64, AdapterError> {
+        if let Some(group) = t.group.as_ref().map(Ref::id).filter(|g| !g.is_empty()) {
+            return number(group, Kind::Ticket, &t.id, "group");
+        }
+        self.default_mailbox_id()?
+            .and_then(|id| id.parse().ok())
             .ok_or_else(|| {
                 invalid(
                     Kind::Ticket,

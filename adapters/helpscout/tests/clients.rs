@@ -35,13 +35,7 @@ fn the_helpscout_mailbox_python_client_works_against_the_emulator() {
     };
     let emulator = HelpScoutEmulator::start(EmulatorConfig::default()).expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
-    let helpscout = switchover_helpscout::HelpScout::connect(&common::settings(
-        &emulator,
-        &emulator.client_secret(),
-        dir.path(),
-        "secret",
-    ))
-    .expect("connect");
+    let helpscout = common::connect(&emulator, dir.path());
     let mailbox = helpscout
         .read_page(Kind::Group, &PageRequest::default())
         .expect("mailboxes")

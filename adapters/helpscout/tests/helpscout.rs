@@ -213,13 +213,7 @@ fn zendesk_to_helpscout_and_back_verifies_on_the_portable_fields() {
 fn an_expired_token_is_renewed_and_a_wrong_secret_is_an_authentication_error() {
     let emulator = HelpScoutEmulator::start(EmulatorConfig::default()).expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
-    let helpscout = HelpScout::connect(&common::settings(
-        &emulator,
-        &emulator.client_secret(),
-        dir.path(),
-        "secret",
-    ))
-    .expect("connect");
+    let helpscout = common::connect(&emulator, dir.path());
     Source::check(&helpscout).expect("first call");
     emulator.expire_tokens();
     Source::check(&helpscout).expect("a call after the token expired");
@@ -241,13 +235,7 @@ fn an_uninvited_agent_and_a_missing_mailbox_are_refused_saying_what_to_do() {
     use switchover_adapter::{Prediction, TargetInfo};
     let emulator = HelpScoutEmulator::start(EmulatorConfig::default()).expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
-    let helpscout = HelpScout::connect(&common::settings(
-        &emulator,
-        &emulator.client_secret(),
-        dir.path(),
-        "secret",
-    ))
-    .expect("connect");
+    let helpscout = common::connect(&emulator, dir.path());
     let agent = WriteRequest::create(Record::User(User {
         id: "u-9".into(),
         name: "Nora New".into(),
@@ -303,13 +291,7 @@ fn webhooks_move_with_their_events_translated_or_are_refused_saying_why() {
     use switchover_model::Webhook;
     let emulator = HelpScoutEmulator::start(EmulatorConfig::default()).expect("start");
     let dir = tempfile::tempdir().expect("tempdir");
-    let helpscout = HelpScout::connect(&common::settings(
-        &emulator,
-        &emulator.client_secret(),
-        dir.path(),
-        "secret",
-    ))
-    .expect("connect");
+    let helpscout = common::connect(&emulator, dir.path());
     let hook = |id: &str, events: &[&str]| {
         WriteRequest::create(Record::Webhook(Webhook {
             id: id.into(),

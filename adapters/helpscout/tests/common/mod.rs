@@ -26,6 +26,17 @@ pub fn settings(emulator: &HelpScoutEmulator, secret: &str, dir: &Path, name: &s
         .with("docs_api_key", format!("file:{}", docs_key.display()))
 }
 
+/// The adapter connected to `emulator` with good credentials.
+pub fn connect(emulator: &HelpScoutEmulator, dir: &Path) -> switchover_helpscout::HelpScout {
+    switchover_helpscout::HelpScout::connect(&settings(
+        emulator,
+        &emulator.client_secret(),
+        dir,
+        "secret",
+    ))
+    .expect("connect to the Help Scout emulator")
+}
+
 /// A live account (its own records seeded from `config`) with the conformance
 /// dataset's agents, groups and ticket fields prepared.
 pub fn account(config: EmulatorConfig) -> HelpScoutEmulator {
