@@ -16,7 +16,9 @@ fn main() {
     if let Some(toml::Value::Table(deps)) = manifest.get("dependencies") {
         for (name, spec) in deps {
             let path = spec.get("path").and_then(toml::Value::as_str).unwrap_or("");
-            if Path::new(path).starts_with("../../adapters") {
+            // A platform is a folder right under adapters/; an emulator crate inside one
+            // (adapters/NAME/emulator) is a dependency like any other.
+            if Path::new(path).parent() == Some(Path::new("../../adapters")) {
                 let _ = writeln!(list, "    {}::platform(),", name.replace('-', "_"));
             }
         }
