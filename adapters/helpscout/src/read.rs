@@ -488,65 +488,51 @@ impl HelpScout {
             .collect())
     }
 
+    /// Ratings from the happiness report (`GET /reports/happiness/ratings`), which
+    /// answers `{results, page, pages}` (not HAL): `id` is the conversation, `ratingId`
+    /// the score (1 great, 2 okay, 3 not good), `ratingDbId` the rating itself.
     fn read_ratings(&self, at: &CursorFields) -> Result<(Marked, Option<Cursor>), AdapterError> {
         let page = at.get::<u64>(0, 1)?;
-        let query = [
-            ("start", "2000-01-01T00:00:00Z".to_string()),
-            ("end", hs_time(&Timestamp::now())),
-        ];
-        let listing = self
-            .api
-            .page("reports/happiness/ratings", "ratings", &query, page)
-            .or_else(|e| match e {
-                // Some answers put the list under "results".
-                AdapterError::Transient { .. } => {
-                    self.api
-                        .page("reports/happiness/ratings", "results", &query, page)
-                }
-                other => Err(other),
+        let answer = self.api.get(
+            "reports/happiness/ratings",
+            &[
+                ("start", "2000-01-01T00:00:00Z".to_string()),
+                ("end", hs_time(&Timestamp::now())),
+                ("page", page.to_string()),
+            ],
+        )?;
+        let results = answer
+            .get("results")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                AdapterError::transient(NAME, "the happiness report has no results list")
             })?;
-        let records = listing
-            .items
+        let pages = answer.get("pages").and_then(Value::as_u64).unwrap_or(1);
+        let records = results
             .iter()
             .filter_map(|r| {
-                let ticket = r
-                    .get("conversationId")
-                    .or_else(|| r.get("conversation").and_then(|c| c.get("id")))
-                    .and_then(id_of)?;
-                let rating = r
-                    .get("rating")
-                    .or_else(|| r.get("ratingId"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let score = match rating {
-                    "great" => Score::Good,
-                    "not_good" | "notgood" => Score::Bad,
+                let ticket = r.get("id").and_then(id_of)?;
+                let score = match r.get("ratingId").and_then(Value::as_u64) {
+                    Some(1) => Score::Good,
+                    Some(3) => Score::Bad,
                     _ => Score::Scale { value: 2, max: 3 },
                 };
-                Some((
-                    None,
-                    SatisfactionRating {
-                        id: r
-                            .get("id")
-                            .or_else(|| r.get("ratingId"))
-                            .and_then(id_of)
-                            .unwrap_or_default(),
-                        ticket: Ref::new(ticket),
-                        requester: r
-                            .get("customerId")
-                            .or_else(|| r.get("customer").and_then(|c| c.get("id")))
-                            .and_then(id_of)
-                            .map(Ref::new),
-                        score,
-                        comment: text(r, "comments").or_else(|| text(r, "comment")),
-                        created_at: time(r, "createdAt").or_else(|| time(r, "ratingCreatedAt")),
-                        extra: Extra::new(),
-                    }
-                    .into_record(),
-                ))
+                let rating = SatisfactionRating {
+                    id: r
+                        .get("ratingDbId")
+                        .and_then(id_of)
+                        .unwrap_or_else(|| format!("{ticket}-rating")),
+                    ticket: Ref::new(ticket),
+                    requester: r.get("ratingCustomerId").and_then(id_of).map(Ref::new),
+                    score,
+                    comment: text(r, "ratingComments"),
+                    created_at: time(r, "ratingCreatedAt"),
+                    extra: Extra::new(),
+                };
+                Some((None, rating.into_record()))
             })
             .collect();
-        Ok((records, next_page(page, listing.total_pages)))
+        Ok((records, next_page(page, pages)))
     }
 
     /// Target ids of records carrying these source markers.

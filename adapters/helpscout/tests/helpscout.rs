@@ -332,3 +332,99 @@ fn webhooks_move_with_their_events_translated_or_are_refused_saying_why() {
     let events: Vec<&str> = back.subscriptions.iter().map(String::as_str).collect();
     assert_eq!(events, ["convo.created", "convo.status"]);
 }
+
+/// A seeded account reads to the end in every kind the adapter reads, past the fixed
+/// page sizes (25 conversations, 50 of the rest); workflows come with what a person
+/// must rebuild.
+#[test]
+fn a_seeded_account_reads_every_kind() {
+    use switchover_adapter::{Operation, PageRequest};
+    let emulator = HelpScoutEmulator::start(EmulatorConfig {
+        tickets: 60,
+        users: 70,
+        ..EmulatorConfig::small(3)
+    })
+    .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let helpscout = common::connect(&emulator, dir.path());
+    let capabilities = Source::capabilities(&helpscout);
+    let mut counts = Vec::new();
+    for kind in Kind::ALL {
+        if !kind.is_streamed() || !capabilities.supports(kind, Operation::Read) {
+            continue;
+        }
+        let mut request = PageRequest::default();
+        let mut ids = std::collections::BTreeSet::new();
+        let mut records = Vec::new();
+        loop {
+            let page = helpscout.read_page(kind, &request).expect("page");
+            for record in page.records {
+                assert!(
+                    ids.insert(record.id().to_string()),
+                    "{kind} {} twice",
+                    record.id()
+                );
+                records.push(record);
+            }
+            match page.next {
+                Some(next) => request.cursor = Some(next),
+                None => break,
+            }
+        }
+        counts.push(format!("{kind}={}", ids.len()));
+        let at_least = match kind {
+            Kind::Ticket => 60,
+            Kind::User => 70,
+            Kind::Comment => 60,
+            Kind::SatisfactionRating | Kind::Rule | Kind::Macro | Kind::Webhook => 1,
+            Kind::KbCategory | Kind::KbSection | Kind::KbArticle => 1,
+            _ => 0,
+        };
+        assert!(ids.len() >= at_least, "{kind}: only {} read", ids.len());
+        if kind == Kind::Rule {
+            assert!(records.iter().all(|r| matches!(r, Record::Rule(rule) if rule.untranslated.iter().any(|u| u.contains("rebuild it by hand")))));
+        }
+    }
+    eprintln!("read {}", counts.join(", "));
+}
+
+/// The whole dataset, fields Help Scout has no place for included: those field
+/// definitions are refused, each saying why, and every other record still moves, their
+/// values of those fields left out (not the records failed with them).
+#[test]
+fn fields_with_no_place_are_refused_and_everything_else_still_moves() {
+    let emulator = common::account(EmulatorConfig::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let helpscout = common::connect(&emulator, dir.path());
+    let archive_path = dir.path().join("old");
+    let dataset = switchover_testkit::Dataset::conformance();
+    switchover_testkit::seed_archive(&archive_path, &dataset);
+    let archive = switchover_archive::Archive::open_source(&archive_path).expect("archive");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let run = migrate(
+        &archive,
+        &helpscout,
+        &mut state,
+        &options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("archive -> helpscout");
+    let failed: Vec<(Kind, &str)> = run
+        .failures
+        .iter()
+        .map(|f| (f.kind, f.source_id.as_str()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            (Kind::FieldDefinition, "cf-multi"),
+            (Kind::FieldDefinition, "cf-org-dropdown"),
+            (Kind::FieldDefinition, "cf-user-text"),
+        ],
+        "{:#?}",
+        run.failures
+    );
+    assert_eq!(run.kinds[&Kind::Ticket].created, 4);
+    assert_eq!(run.kinds[&Kind::User].failed, 0);
+}

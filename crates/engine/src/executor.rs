@@ -429,6 +429,8 @@ struct Runner<'a> {
     embedded: HashMap<Kind, KindCounts>,
     /// Sample tickets and their comments, collected in a dry run only.
     samples: samples::Collector,
+    /// Fields not on the target whose values were left out, each warned about once.
+    dropped_fields: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Runner<'_> {
@@ -459,6 +461,7 @@ impl Runner<'_> {
         let kind = record.kind();
         let mut problem: Option<(bool, String)> = None;
         let mut deferred = false;
+        let mut dropped_fields: Vec<String> = Vec::new();
         let mut lookups: Vec<(Kind, String)> = Vec::new();
         record.for_each_ref_mut(&mut |ref_kind, id| {
             if !id.is_empty() && !cache.contains_key(&(ref_kind, id.clone())) {
@@ -477,6 +480,11 @@ impl Runner<'_> {
             }
             match cache.get(&(ref_kind, id.clone())).cloned().flatten() {
                 Some(target) => *id = target,
+                // A field the target does not have (refused: no place for it there, its
+                // own failure says why): the value is left out, the record still moves.
+                None if ref_kind == Kind::FieldDefinition => {
+                    dropped_fields.push(std::mem::take(id));
+                }
                 None if ref_kind == kind && !final_pass => {
                     id.clear();
                     deferred = true;
@@ -502,6 +510,22 @@ impl Runner<'_> {
                 }
             }
         });
+        if !dropped_fields.is_empty() {
+            if let Some(fields) = record.custom_fields_mut() {
+                fields.retain(|field, _| !field.id().is_empty());
+            }
+            let mut warned = self
+                .dropped_fields
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for field in dropped_fields {
+                if warned.insert(field.clone()) {
+                    self.ctx.observer.event(&Event::Warning(format!(
+                        "values of field definition '{field}' are left out of every record that has them: the field is not on the target (its failure says why; `switchover failures`)"
+                    )));
+                }
+            }
+        }
         Ok(match problem {
             Some(p) => Err(p),
             None => Ok(deferred),
@@ -1184,6 +1208,7 @@ fn runner<'a>(
             pool: build_pool(options.concurrency)?,
             embedded: HashMap::new(),
             samples: samples::Collector::new(if sink.is_dry() { options.samples } else { 0 }),
+            dropped_fields: Default::default(),
         },
         plan.left_behind,
     ))

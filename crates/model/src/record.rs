@@ -261,6 +261,16 @@ impl Record {
         }
     }
 
+    /// Custom field values carried by this record, mutable; `None` for kinds without them.
+    pub fn custom_fields_mut(&mut self) -> Option<&mut CustomFields> {
+        match self {
+            Record::Organization(o) => Some(&mut o.custom_fields),
+            Record::User(u) => Some(&mut u.custom_fields),
+            Record::Ticket(t) => Some(&mut t.custom_fields),
+            _ => None,
+        }
+    }
+
     /// The record this one belongs to and cannot exist without (a comment's ticket), as
     /// its kind and id: what a target that writes children inside their parent (a
     /// ticket import carrying its comments) groups by.
