@@ -280,6 +280,29 @@ impl Freshdesk {
                 ));
             };
             let json = match value {
+                FieldValue::Dropdown(s)
+                    if field.kind == "custom_dropdown" && !field.choices.is_empty() =>
+                {
+                    // Freshdesk takes a choice as it is spelled; the same choice in
+                    // another case is the same choice. Anything else would be a 400.
+                    let choice = field
+                        .choices
+                        .iter()
+                        .find(|c| *c == s)
+                        .or_else(|| field.choices.iter().find(|c| c.eq_ignore_ascii_case(s)))
+                        .ok_or_else(|| {
+                            invalid(
+                                kind,
+                                source_id,
+                                &format!("custom_fields.{}", field.name),
+                                format!(
+                                    "'{s}' is not one of the field's choices ({}): add it on the target or map the value in the plan",
+                                    field.choices.join(", ")
+                                ),
+                            )
+                        })?;
+                    json!(choice)
+                }
                 FieldValue::Text(s) | FieldValue::Date(s) | FieldValue::Dropdown(s) => json!(s),
                 FieldValue::Number(n) if field.kind == "custom_number" => json!(n.round() as i64),
                 FieldValue::Number(n) => json!(n),
