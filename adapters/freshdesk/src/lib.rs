@@ -430,6 +430,31 @@ impl TargetInfo for Freshdesk {
                 let email = u.email.clone().unwrap_or_default();
                 refuse_or(self.seated_agent(u, &email).map(|_| true))
             }
+            // An end user whose e-mail a contact has is adopted; one an agent has is
+            // refused, as the write finds when Freshdesk answers its create.
+            (Record::User(u), Kind::User) if u.email.as_deref().is_some_and(|e| !e.is_empty()) => {
+                let email = u.email.clone().unwrap_or_default();
+                let same = |c: &Value| {
+                    read::text(c, "email").is_some_and(|e| e.eq_ignore_ascii_case(&email))
+                };
+                if let Some(contact) = self.listed("contacts")?.iter().find(|c| same(c)) {
+                    return Ok(match contact.get("id") {
+                        Some(id) => Prediction::AdoptAs(id.to_string()),
+                        None => Prediction::Adopt,
+                    });
+                }
+                if self.listed("contacts?state=deleted")?.iter().any(same) {
+                    return Ok(Prediction::Refuse(write::email_of_deleted_contact(&u.id)));
+                }
+                if self
+                    .listed("agents")?
+                    .iter()
+                    .any(|a| a.get("contact").is_some_and(same))
+                {
+                    return Ok(Prediction::Refuse(write::email_taken_by_agent(&u.id)));
+                }
+                Ok(Prediction::Create)
+            }
             (Record::Organization(o), Kind::Organization) => {
                 let companies = self.listed("companies")?;
                 let marker = self
@@ -456,15 +481,29 @@ impl TargetInfo for Freshdesk {
             (Record::FieldDefinition(f), Kind::FieldDefinition) => {
                 let object = write::fd_object(f.object);
                 Ok(
-                    if self
+                    match self
                         .fields()?
                         .iter()
-                        .any(|x| x.object == object && x.label.eq_ignore_ascii_case(&f.title))
+                        .find(|x| x.object == object && x.label.eq_ignore_ascii_case(&f.title))
                     {
-                        Prediction::Adopt
-                    } else {
-                        Prediction::Create
+                        // The field's id, so the tickets' values are judged against it.
+                        Some(x) => Prediction::AdoptAs(x.id.to_string()),
+                        None => Prediction::Create,
                     },
+                )
+            }
+            // Values of fields already on the target must be among their choices, by
+            // the write's own check; fields the run would create are not known yet.
+            (Record::Ticket(t), Kind::Ticket) => {
+                let known: switchover_model::CustomFields = t
+                    .custom_fields
+                    .iter()
+                    .filter(|(field, _)| !field.id().starts_with("dry-run:"))
+                    .map(|(field, value)| (field.clone(), value.clone()))
+                    .collect();
+                refuse_or(
+                    self.custom_json("ticket", &known, kind, &t.id)
+                        .map(|_| false),
                 )
             }
             _ => Ok(Prediction::Create),
@@ -478,7 +517,14 @@ impl Freshdesk {
         if let Some(list) = self.cache.lock().listed.get(path) {
             return Ok(list.clone());
         }
-        let list = self.api.list_all(path, &[])?;
+        // A path may carry one filter (`contacts?state=deleted`).
+        let list = match path
+            .split_once('?')
+            .and_then(|(p, q)| Some((p, q.split_once('=')?)))
+        {
+            Some((p, (k, v))) => self.api.list_all(p, &[(k, v.to_string())])?,
+            None => self.api.list_all(path, &[])?,
+        };
         self.cache.lock().listed.insert(path, list.clone());
         Ok(list)
     }

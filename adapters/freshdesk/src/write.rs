@@ -38,6 +38,21 @@ fn fd_type(field_type: FieldType) -> &'static str {
     }
 }
 
+/// The refusal of an end user whose e-mail a deleted contact of the target still holds.
+pub(crate) fn email_of_deleted_contact(id: &str) -> AdapterError {
+    invalid(
+        Kind::User,
+        id,
+        "email",
+        "a deleted contact on the target still holds this e-mail: restore it in Freshdesk (Contacts > Deleted) or delete it for good, then run retry-failed",
+    )
+}
+
+/// The refusal of an end user whose e-mail belongs to an agent of the target.
+pub(crate) fn email_taken_by_agent(id: &str) -> AdapterError {
+    invalid(Kind::User, id, "email", "the email is taken by an agent")
+}
+
 fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> AdapterError {
     AdapterError::invalid(NAME, kind, id, field, reason)
 }
@@ -248,7 +263,7 @@ impl Freshdesk {
     }
 
     /// Custom field values in Freshdesk form (keys are target field ids).
-    fn custom_json(
+    pub(crate) fn custom_json(
         &self,
         object: &str,
         values: &CustomFields,
@@ -571,15 +586,25 @@ impl Freshdesk {
                 Err(AdapterError::InvalidRecord { field, .. }) if field.contains("email") => {
                     // The customer already exists on the target: adopt the contact.
                     let email = u.email.clone().unwrap_or_default();
-                    let found = self
+                    let found = match self
                         .api
-                        .list("contacts", &[("email", email)])?
+                        .list("contacts", &[("email", email.clone())])?
                         .items
                         .into_iter()
                         .next()
-                        .ok_or_else(|| {
-                            invalid(kind, &u.id, "email", "the email is taken by an agent")
-                        })?;
+                    {
+                        Some(found) => found,
+                        // Freshdesk keeps a deleted contact's e-mail to itself.
+                        None if !self
+                            .api
+                            .list("contacts", &[("email", email), ("state", "deleted".into())])?
+                            .items
+                            .is_empty() =>
+                        {
+                            return Err(email_of_deleted_contact(&u.id));
+                        }
+                        None => return Err(email_taken_by_agent(&u.id)),
+                    };
                     let id = Self::target_id(&found, kind, &u.id)?;
                     adopted = Some(Adopted {
                         before: contact_before(&found, &body, false),

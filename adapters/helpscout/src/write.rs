@@ -99,7 +99,10 @@ impl HelpScout {
         request: &WriteRequest,
     ) -> Result<Prediction, AdapterError> {
         let matched = |result: Result<WriteOutcome, AdapterError>| match result {
-            Ok(_) => Ok(Prediction::Adopt),
+            Ok(outcome) => Ok(match outcome.result {
+                Ok(id) => Prediction::AdoptAs(id),
+                Err(_) => Prediction::Adopt,
+            }),
             Err(e) if e.kind() == ErrorKind::InvalidRecord => Ok(Prediction::Refuse(e)),
             Err(e) => Err(e),
         };

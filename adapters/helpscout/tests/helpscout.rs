@@ -279,7 +279,7 @@ fn an_uninvited_agent_and_a_missing_mailbox_are_refused_saying_what_to_do() {
                 }))
             )
             .expect("predict"),
-        Prediction::Adopt
+        Prediction::AdoptAs(_)
     ));
 }
 
@@ -427,4 +427,76 @@ fn fields_with_no_place_are_refused_and_everything_else_still_moves() {
     );
     assert_eq!(run.kinds[&Kind::Ticket].created, 4);
     assert_eq!(run.kinds[&Kind::User].failed, 0);
+}
+
+/// The dry run predicts the run: Help Scout into a live Freshdesk account (the same
+/// agents, groups and fields, its dropdown choices spelled differently), the dry run's
+/// created, adopted and failed counts per kind are the migration's.
+#[test]
+fn a_dry_run_into_freshdesk_predicts_what_the_migration_does() {
+    use switchover_engine::dry_run;
+    use switchover_freshdesk_emulator::FreshdeskEmulator;
+    let source_account = HelpScoutEmulator::start(EmulatorConfig {
+        tickets: 40,
+        ..EmulatorConfig::small(7)
+    })
+    .expect("helpscout");
+    // A live account whose admin switched its notifying rules off, as preflight asks.
+    let target_account = FreshdeskEmulator::start(EmulatorConfig {
+        tickets: 3,
+        triggers: 0,
+        automations: 0,
+        ..EmulatorConfig::small(7)
+    })
+    .expect("freshdesk");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("fd-key");
+    std::fs::write(&key, target_account.api_key()).expect("key file");
+    let fd_settings = Settings::new("freshdesk", Default::default())
+        .with("url", target_account.base_url())
+        .with("api_key", format!("file:{}", key.display()));
+    let source = common::connect(&source_account, dir.path());
+    let target = switchover_freshdesk::Freshdesk::connect(&fd_settings).expect("freshdesk");
+    let kinds = vec![
+        Kind::FieldDefinition,
+        Kind::Organization,
+        Kind::User,
+        Kind::Group,
+        Kind::Ticket,
+        Kind::Comment,
+    ];
+    let options = Options {
+        kinds: kinds.clone(),
+        ..options()
+    };
+    let predicted =
+        dry_run(&source, &target, &options, None, &Silent, &Cancel::new()).expect("dry run");
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let run = migrate(
+        &source,
+        &target,
+        &mut state,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("helpscout -> freshdesk");
+    for kind in kinds {
+        let (p, r) = (&predicted.run.kinds[&kind], &run.kinds[&kind]);
+        assert_eq!(
+            (p.created, p.adopted, p.failed),
+            (r.created, r.adopted, r.failed),
+            "{kind}: predicted {p:?}, the run did {r:?}; failures {:#?}",
+            run.failures
+                .iter()
+                .filter(|f| f.kind == kind)
+                .collect::<Vec<_>>()
+        );
+    }
+    // The run had refusals to predict (dropdown values Freshdesk's choices lack).
+    assert!(
+        run.kinds[&Kind::Ticket].failed > 0,
+        "{:?}",
+        run.kinds[&Kind::Ticket]
+    );
 }

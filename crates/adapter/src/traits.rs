@@ -221,6 +221,10 @@ pub enum Prediction {
     Create,
     /// It would adopt a record the target already has (same name, same e-mail).
     Adopt,
+    /// It would adopt this target record, whose id the prediction found: the dry run
+    /// points references at it, so what it predicts for the records that use it (a
+    /// ticket's value of an adopted field) is judged against the real record.
+    AdoptAs(String),
     /// It would refuse the record, with the error the write would give.
     Refuse(AdapterError),
 }

@@ -257,7 +257,7 @@ fn sample(
         let id = record.id().to_string();
         match target.predict(kind, &WriteRequest::create(record)) {
             Ok(Prediction::Create) => created += 1,
-            Ok(Prediction::Adopt) => adopted.push(id),
+            Ok(Prediction::Adopt | Prediction::AdoptAs(_)) => adopted.push(id),
             Ok(Prediction::Refuse(e)) => refused.push(format!("'{id}': {e}")),
             Err(_) => unknown += 1,
         }

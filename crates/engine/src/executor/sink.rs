@@ -151,6 +151,10 @@ impl Dry<'_> {
                         adopted = Some(Adopted::default());
                         Ok(format!("dry-run:{id}"))
                     }
+                    Ok(Prediction::AdoptAs(target)) => {
+                        adopted = Some(Adopted::default());
+                        Ok(target)
+                    }
                     Ok(Prediction::Refuse(e)) => Err(e),
                     Err(e) => Err(e),
                 }
