@@ -496,6 +496,8 @@ pub(crate) struct Cache {
     /// was given to write: memberships keep no source marker, so these pairs are all
     /// `find_by_source` can look up.
     pub(crate) memberships: HashMap<String, (String, String)>,
+    /// The Help Center's enabled locales and its default, once read.
+    pub(crate) hc_locales: Option<(Vec<String>, String)>,
 }
 
 /// A connection to one Zendesk account, usable as a source and as a target.

@@ -1414,13 +1414,19 @@ impl Zendesk {
     }
 
     /// An existing custom field this definition should adopt: same key (user and
-    /// organization fields) or same title (ticket fields), same object.
+    /// organization fields) or same title (ticket fields), same object, a type that
+    /// holds the same values (a text field and a regex field both hold text: sources
+    /// without regex fields, such as Freshdesk, read a Zendesk regex field as text).
     fn same_field(&self, f: &FieldDefinition) -> Result<Option<String>, AdapterError> {
+        let holds_text = |t: FieldType| matches!(t, FieldType::Text | FieldType::Regex);
         let fields = self.fields()?;
         Ok(fields
             .into_iter()
             .find(|(_, info)| {
-                info.object == f.object && info.field_type == f.field_type && info.key == f.key
+                info.object == f.object
+                    && info.key == f.key
+                    && (info.field_type == f.field_type
+                        || (holds_text(info.field_type) && holds_text(f.field_type)))
             })
             .map(|(id, _)| id))
     }

@@ -868,3 +868,25 @@ fn an_article_whose_translation_is_refused_is_completed_by_the_next_write() {
     let (_, back) = read_article(&zendesk, &written);
     assert_eq!(back.translations.keys().collect::<Vec<_>>(), ["de"]);
 }
+
+/// Sources spell an article's language their own way: a bare language (Freshdesk's
+/// `en`) is written in the enabled locale of that language, no locale at all (Help
+/// Scout Docs) in the Help Center's default, instead of being refused.
+#[test]
+fn an_article_in_a_bare_language_or_none_is_written_in_an_enabled_locale() {
+    let account = Account::start(EmulatorConfig::empty());
+    let zendesk = connect(&account);
+    let admin = users_with_role(&zendesk, UserRole::Admin).remove(0);
+    let section = kb_section(&zendesk);
+    for (id, locale) in [("bare", "en"), ("none", "")] {
+        let mut wanted = article(&section, &admin);
+        wanted.id = format!("ka-{id}");
+        wanted.title = format!("Article in '{locale}'");
+        wanted.locale = locale.into();
+        wanted.translations.clear();
+        let target = write_one(&zendesk, wanted.into_record(), None)
+            .unwrap_or_else(|e| panic!("locale '{locale}' refused: {e}"));
+        let (_, back) = read_article(&zendesk, &target);
+        assert_eq!(back.locale, "en-us", "written from '{locale}'");
+    }
+}

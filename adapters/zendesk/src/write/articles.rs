@@ -62,7 +62,8 @@ pub(crate) fn split_marker(body: &str) -> (String, Option<(String, bool)>) {
     )
 }
 
-/// The locale an article is written in when its source gives none (Help Scout Docs).
+/// The locale an article is written in when its source gives none and the Help Center
+/// names no default.
 const DEFAULT_LOCALE: &str = "en-us";
 
 fn same_locale(a: Option<&str>, b: &str) -> bool {
@@ -216,6 +217,62 @@ impl Zendesk {
             urls.extend(answer.next);
         }
         Ok(found.into_iter().map(|(k, (id, _))| (k, id)).collect())
+    }
+
+    /// `locale` as an enabled Help Center locale: itself when enabled (any case), else
+    /// the one enabled locale of its language, else (none given, or none of that
+    /// language) the Help Center's default.
+    fn enabled_locale(&self, locale: &str) -> Result<String, AdapterError> {
+        let cached = self.cache.lock().hc_locales.clone();
+        let (enabled, default) = match cached {
+            Some(known) => known,
+            None => {
+                let answer: serde_json::Value = self
+                    .http
+                    .send(Request::get("help_center/locales.json"))
+                    .and_then(|r| r.json())
+                    .map_err(|e| e.into_adapter(NAME))?;
+                let enabled: Vec<String> = answer
+                    .get("locales")
+                    .and_then(serde_json::Value::as_array)
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let default = answer
+                    .get("default_locale")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+                    .or_else(|| enabled.first().cloned())
+                    .unwrap_or_else(|| DEFAULT_LOCALE.to_string());
+                self.cache.lock().hc_locales = Some((enabled.clone(), default.clone()));
+                (enabled, default)
+            }
+        };
+        let wanted = locale.trim();
+        if wanted.is_empty() {
+            return Ok(default);
+        }
+        if let Some(same) = enabled.iter().find(|l| l.eq_ignore_ascii_case(wanted)) {
+            return Ok(same.clone());
+        }
+        let language = wanted.split(['-', '_']).next().unwrap_or(wanted);
+        let of_language: Vec<&String> = enabled
+            .iter()
+            .filter(|l| {
+                l.split(['-', '_'])
+                    .next()
+                    .is_some_and(|x| x.eq_ignore_ascii_case(language))
+            })
+            .collect();
+        Ok(match of_language.as_slice() {
+            [one] => (*one).clone(),
+            // Several of that language (en-us, en-gb): the default if it is one of them.
+            many if many.iter().any(|l| **l == default) => default,
+            _ => wanted.to_string(),
+        })
     }
 
     /// One translation of an article, `None` when the article has none in that locale.
@@ -390,12 +447,14 @@ impl Zendesk {
                     ),
                 ));
             };
-            // A source with no language per article (Help Scout Docs): the Help Center's
-            // default locale, as the Zendesk UI does.
+            // The article's locale as this Help Center has it enabled: a bare language
+            // ("en", as Freshdesk gives it) is the enabled locale of that language, and
+            // no locale at all (Help Scout Docs) is the Help Center's default.
+            let locale = self.enabled_locale(&article.locale)?;
             let defaulted;
-            let article = if article.locale.trim().is_empty() {
+            let article = if locale != article.locale {
                 defaulted = KbArticle {
-                    locale: DEFAULT_LOCALE.to_string(),
+                    locale,
                     ..article.clone()
                 };
                 &defaulted
