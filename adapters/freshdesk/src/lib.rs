@@ -493,12 +493,16 @@ impl TargetInfo for Freshdesk {
                 )
             }
             // Values of fields already on the target must be among their choices, by
-            // the write's own check; fields the run would create are not known yet.
+            // the write's own check.
             (Record::Ticket(t), Kind::Ticket) => {
+                let on_target: BTreeSet<String> =
+                    self.fields()?.iter().map(|f| f.id.to_string()).collect();
                 let known: switchover_model::CustomFields = t
                     .custom_fields
                     .iter()
-                    .filter(|(field, _)| !field.id().starts_with("dry-run:"))
+                    // References that are not target fields yet (a field the run would
+                    // create, or a `check` that asks before mapping) are not judged.
+                    .filter(|(field, _)| on_target.contains(field.id()))
                     .map(|(field, value)| (field.clone(), value.clone()))
                     .collect();
                 refuse_or(
