@@ -1223,3 +1223,222 @@ fn progress_lines_go_out_every_few_seconds_when_stderr_is_not_a_terminal() {
         }
     }
 }
+
+/// A Freshdesk account in use before a migration with a plan that maps: its own group
+/// "Escalations", a dropdown "Product tier" whose options (Gold, Silver, Other) are
+/// not the source's, the seats of the source's admin and first two agents, and a
+/// "Former Agent" seat for those who left. Its API key in `dir/fd-key`.
+fn freshdesk_for_a_mapped_plan(dir: &Path) -> switchover_freshdesk_emulator::FreshdeskEmulator {
+    use switchover_http::{Auth, ClientConfig, HttpClient, Request};
+    let freshdesk = switchover_freshdesk_emulator::FreshdeskEmulator::start(
+        switchover_sandbox::EmulatorConfig::empty(),
+    )
+    .expect("freshdesk");
+    let generator = switchover_sandbox::generate::Generator::new(&mapped_source_config());
+    for i in 1..=2 {
+        let agent = generator.agent(i);
+        freshdesk.add_agent(&agent.name, agent.email.as_deref().unwrap_or_default());
+    }
+    freshdesk.add_agent("Former Agent", "former@acme.example");
+    let client = HttpClient::new(ClientConfig {
+        auth: Auth::basic(freshdesk.api_key(), switchover_adapter::Secret::new("X")),
+        ..ClientConfig::new(format!("{}/api/v2/", freshdesk.base_url()))
+    })
+    .expect("client");
+    for (path, body) in [
+        (
+            "groups",
+            serde_json::json!({"name": "Escalations", "description": "the account's own"}),
+        ),
+        (
+            "admin/ticket_fields",
+            serde_json::json!({
+                "label": "Product tier", "label_for_customers": "Product tier",
+                "type": "custom_dropdown", "required_for_agents": false,
+                "choices": ["Gold", "Silver", "Other"],
+            }),
+        ),
+    ] {
+        let request = Request::post(path).json(&body).expect("body");
+        client
+            .send(request)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    }
+    std::fs::write(dir.join("fd-key"), freshdesk.api_key()).expect("key file");
+    freshdesk
+}
+
+/// The account a mapped plan migrates: agent-3 has no seat on the target (departed).
+fn mapped_source_config() -> switchover_sandbox::EmulatorConfig {
+    switchover_sandbox::EmulatorConfig {
+        organizations: 2,
+        users: 6,
+        agents: 3,
+        groups: 3,
+        tickets: 12,
+        comments_per_ticket: 2,
+        custom_fields: true,
+        ..switchover_sandbox::EmulatorConfig::empty()
+    }
+}
+
+/// The Zendesk emulator account `plan_with_map` migrates.
+fn zendesk_for_a_mapped_plan(dir: &Path) -> switchover_zendesk_emulator::ZendeskEmulator {
+    let zendesk = switchover_zendesk_emulator::ZendeskEmulator::start(mapped_source_config())
+        .expect("zendesk");
+    std::fs::write(dir.join("zd-token"), zendesk.api_token()).expect("token");
+    zendesk
+}
+
+fn plan_with_map(
+    dir: &Path,
+    zendesk: &switchover_zendesk_emulator::ZendeskEmulator,
+    freshdesk: &switchover_freshdesk_emulator::FreshdeskEmulator,
+    map: &str,
+) -> std::path::PathBuf {
+    let plan = dir.join("mapped.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[source]\nadapter = \"zendesk\"\nurl = \"{}\"\nemail = \"{}\"\napi_token = \"file:zd-token\"\n\
+             [target]\nadapter = \"freshdesk\"\nurl = \"{}\"\napi_key = \"file:fd-key\"\n\
+             [run]\nstate = \"state.sqlite\"\naccept_risks = [\"target_notifications\"]\n{map}",
+            zendesk.base_url(),
+            zendesk.email(),
+            freshdesk.base_url()
+        ),
+    )
+    .expect("write plan");
+    plan
+}
+
+/// The group names a Freshdesk account lists.
+fn freshdesk_group_names(
+    freshdesk: &switchover_freshdesk_emulator::FreshdeskEmulator,
+) -> Vec<String> {
+    freshdesk_snapshot(&freshdesk.base_url(), &freshdesk.api_key())[0]
+        .as_array()
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| g["name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Issue 13's "done when": a Zendesk account moves into a Freshdesk account in use with
+/// a plan that maps statuses, a group onto the target's own, a departed agent onto a
+/// stand-in and a dropdown whose options differ; nothing fails, verify compares the
+/// target with the mapped source and reports all matched, naming what the plan mapped.
+#[test]
+fn a_mapped_plan_moves_zendesk_into_freshdesk_and_verifies_all_matched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zendesk = zendesk_for_a_mapped_plan(dir.path());
+    let freshdesk = freshdesk_for_a_mapped_plan(dir.path());
+    let plan = plan_with_map(
+        dir.path(),
+        &zendesk,
+        &freshdesk,
+        r#"
+[map.status]
+new = "open"
+on_hold = "pending"
+[map.groups]
+"Tier 2 2" = "Escalations"
+[map.users]
+departed_agents = "former@acme.example"
+[map.fields."Custom dropdown ✎"]
+to = "Product tier"
+values = { "dropdown_gold" = "Gold", "Silber ✓" = "silver" }
+unmapped = "default:Other"
+"#,
+    );
+    let (migrated, stdout) = run_on(&["migrate"], &plan);
+    assert!(
+        migrated.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    // agent-3 left: the stand-in takes the agent and its group memberships.
+    assert!(
+        stdout.contains("mapped: 1 users folded"),
+        "the departed agent is not folded into the stand-in: {stdout}"
+    );
+    let groups = freshdesk_group_names(&freshdesk);
+    assert!(
+        groups.iter().any(|g| g == "Escalations") && !groups.iter().any(|g| g == "Tier 2 2"),
+        "Tier 2 2 should land on the account's Escalations: {groups:?}"
+    );
+    let (verified, stdout) = run_on(&["verify"], &plan);
+    assert!(
+        verified.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(stdout.contains("verification: all matched"), "{stdout}");
+    let tickets = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("tickets"))
+        .take_while(|l| l.starts_with("tickets") || l.starts_with("    "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        tickets.contains("mapped by the plan")
+            && tickets.contains("custom_fields (Custom dropdown ✎)"),
+        "the report does not say what the plan mapped: {tickets}"
+    );
+}
+
+/// Every kind of plan error in `[map]` at once, each naming its key and the nearest
+/// name, exiting 4 before anything is written on the target.
+#[test]
+fn a_map_naming_what_neither_side_has_is_a_plan_error_listing_every_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zendesk = zendesk_for_a_mapped_plan(dir.path());
+    let freshdesk = freshdesk_for_a_mapped_plan(dir.path());
+    let before = freshdesk_snapshot(&freshdesk.base_url(), &freshdesk.api_key());
+    let plan = plan_with_map(
+        dir.path(),
+        &zendesk,
+        &freshdesk,
+        r#"
+[map.groups]
+"Tier 2 3" = "Escalations"
+[map.users]
+"agent9@switchover.example" = "former@acme.example"
+departed_agents = "formr@acme.example"
+[map.fields."Custom dropdwn ✎"]
+to = "Product tier"
+[map.fields."Custom dropdown ✎"]
+to = "Product teir"
+[map.fields."Custom multiselect ✎"]
+to = "Product tier"
+values = { "multiselect_gold" = "Platinum" }
+"#,
+    );
+    for command in ["migrate", "dry-run", "verify"] {
+        let (output, stdout) = run_on(&[command], &plan);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(4), "{command}: {stdout}{stderr}");
+        for expected in [
+            "[map.groups] \"Tier 2 3\": the source has no group of that name; did you mean 'Tier 2 2'?",
+            "[map.users] \"agent9@switchover.example\": the source has no user with that e-mail; did you mean 'agent",
+            "[map.users] departed_agents = \"formr@acme.example\": the target has no user with that e-mail",
+            "[map.fields.\"Custom dropdwn ✎\"]: the source has no field with that title, key or id; did you mean 'Custom dropdown ✎'?",
+            "[map.fields.\"Custom dropdown ✎\"] to = \"Product teir\": the target has no such field; did you mean 'Product tier'?",
+            "the target field 'Product tier' has no option 'Platinum'",
+        ] {
+            assert!(
+                stderr.contains(expected),
+                "{command}: missing '{expected}' in:\n{stderr}"
+            );
+        }
+    }
+    assert!(!state_written(dir.path()), "a state store was written");
+    assert_eq!(
+        freshdesk_snapshot(&freshdesk.base_url(), &freshdesk.api_key()),
+        before,
+        "the target changed before the plan was valid"
+    );
+}

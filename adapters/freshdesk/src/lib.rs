@@ -428,7 +428,15 @@ impl TargetInfo for Freshdesk {
                 if matches!(u.role, UserRole::Agent | UserRole::Admin) =>
             {
                 let email = u.email.clone().unwrap_or_default();
-                refuse_or(self.seated_agent(u, &email).map(|_| true))
+                // The seat's id, so references (a plan's stand-in for departed agents)
+                // can point at it.
+                match self.seated_agent(u, &email) {
+                    Ok(agent) => Ok(match agent.get("id") {
+                        Some(id) => Prediction::AdoptAs(id.to_string()),
+                        None => Prediction::Adopt,
+                    }),
+                    Err(e) => refuse_or(Err(e)),
+                }
             }
             // An end user whose e-mail a contact has is adopted; one an agent has is
             // refused, as the write finds when Freshdesk answers its create.

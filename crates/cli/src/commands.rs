@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use switchover_adapter::{Capabilities, RegistryError, Source, Target};
 use switchover_archive::Archive;
 use switchover_engine::failures::{FailureGroup, root_causes};
+use switchover_engine::mapping::Mapping;
 use switchover_engine::plan::Plan;
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, EngineError, RunSummary, Silent, VerifyReport};
@@ -75,7 +76,7 @@ pub(crate) struct Opened {
 
 /// Loads a plan and connects both sides through the registry.
 pub(crate) fn open(plan_path: &Path) -> Result<Opened> {
-    let plan = Plan::load(plan_path)?;
+    let mut plan = Plan::load(plan_path)?;
     // No single request may retry past the time the run gives a silent side.
     switchover_http::cap_total_wait(plan.options.give_up_after);
     let registry = registry();
@@ -85,6 +86,11 @@ pub(crate) fn open(plan_path: &Path) -> Result<Opened> {
     let target = registry
         .target(&plan.target)
         .context("cannot open the target")?;
+    // The map is checked against both sides (read-only) before anything moves.
+    if !plan.map.is_empty() {
+        let mapping = Mapping::resolve(&plan.map, source.as_ref(), target.as_ref())?;
+        plan.options.mapping = std::sync::Arc::new(mapping);
+    }
     Ok(Opened {
         plan,
         source,
@@ -214,6 +220,13 @@ fn print_summary(summary: &RunSummary) -> Result<()> {
             c.failed,
             c.skipped,
             c.deleted
+        )?;
+    }
+    for (kind, c) in summary.kinds.iter().filter(|(_, c)| c.mapped > 0) {
+        writeln!(
+            out,
+            "mapped: {} {kind} folded by the plan's [map] into records the target has (not written themselves)",
+            c.mapped
         )?;
     }
     for (kind, reason) in &summary.left_behind {
@@ -460,6 +473,20 @@ fn print_verify(report: &VerifyReport) -> Result<()> {
         for a in &v.attachments_differ {
             writeln!(out, "    attachment: {a}")?;
         }
+        if !v.mapped_fields.is_empty() {
+            writeln!(
+                out,
+                "    mapped by the plan (compared as mapped): {}",
+                v.mapped_fields.join(", ")
+            )?;
+        }
+        if v.mapped > 0 {
+            writeln!(
+                out,
+                "    folded by the plan into target records (not compared): {}",
+                v.mapped
+            )?;
+        }
         if !v.lossy.is_empty() {
             writeln!(
                 out,
@@ -494,11 +521,12 @@ pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
     outputs.check()?;
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
-    let report = switchover_engine::verify(
+    let report = switchover_engine::verify_mapped(
         opened.source.as_ref(),
         opened.target.as_ref(),
         &mut state,
         &opened.plan.options.kinds,
+        &opened.plan.options.mapping,
         &Silent,
     )?;
     print_verify(&report)?;

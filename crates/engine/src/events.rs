@@ -75,6 +75,9 @@ pub struct KindCounts {
     /// Written a second time to complete references to records of their own kind that
     /// were not on the target at the first write (tickets linking forward).
     pub relinked: u64,
+    /// Folded by the plan's map into a record the target already has (a departed agent
+    /// into its stand-in, with its group memberships): not written themselves.
+    pub mapped: u64,
     /// Target requests the writes would cost (dry runs).
     pub requests: u64,
     /// Attachment bytes moved.
@@ -93,6 +96,7 @@ impl KindCounts {
         self.skipped += other.skipped;
         self.deleted += other.deleted;
         self.relinked += other.relinked;
+        self.mapped += other.mapped;
         self.requests += other.requests;
         self.attachment_bytes += other.attachment_bytes;
     }
@@ -106,6 +110,7 @@ impl KindCounts {
             + self.reconciled
             + self.failed
             + self.skipped
+            + self.mapped
     }
 }
 

@@ -73,6 +73,9 @@ pub struct Options {
     /// Preflight risks (by name, e.g. `target_notifications`) the plan accepts; any
     /// other risk stops a migration before its first write.
     pub accept_risks: Vec<String>,
+    /// The plan's map, resolved against both sides; applied to every record between
+    /// read and write, and part of the digest a write stores. Empty: nothing mapped.
+    pub mapping: std::sync::Arc<crate::mapping::Mapping>,
 }
 
 impl Default for Options {
@@ -90,6 +93,7 @@ impl Default for Options {
             samples: 3,
             give_up_after: Duration::from_secs(300),
             accept_risks: Vec::new(),
+            mapping: Default::default(),
         }
     }
 }
@@ -431,6 +435,9 @@ struct Runner<'a> {
     samples: samples::Collector,
     /// Fields not on the target whose values were left out, each warned about once.
     dropped_fields: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// The records of the page being processed as the source had them, before the
+    /// plan's map (kept only when the plan maps something).
+    originals: HashMap<(Kind, String), Record>,
 }
 
 impl Runner<'_> {
@@ -445,6 +452,46 @@ impl Runner<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Applies the plan's map to a page read from the source, before anything is
+    /// digested or written: records the map folds into a target record are counted
+    /// mapped and not written; a record with a value the map leaves unmapped under
+    /// `unmapped = "fail"` fails, saying which value.
+    fn apply_mapping(
+        &mut self,
+        kind: Kind,
+        records: Vec<Record>,
+        counts: &mut KindCounts,
+    ) -> Result<Vec<Record>, EngineError> {
+        let mapping = std::sync::Arc::clone(&self.ctx.options.mapping);
+        if mapping.is_empty() {
+            return Ok(records);
+        }
+        self.originals.clear();
+        let mut kept = Vec::with_capacity(records.len());
+        for mut record in records {
+            self.originals
+                .insert((kind, record.id().to_string()), record.clone());
+            if mapping.folds(&record) {
+                counts.mapped += 1;
+                continue;
+            }
+            match mapping.apply(&mut record) {
+                Ok(()) => kept.push(record),
+                Err(message) => {
+                    let failure = Failure {
+                        kind,
+                        source_id: record.id().to_string(),
+                        error_kind: "unmapped_value".into(),
+                        message,
+                        attempts: 1,
+                    };
+                    self.fail(&record, &failure, counts)?;
+                }
+            }
+        }
+        Ok(kept)
     }
 
     /// Rewrites references to target ids. `Ok(true)` means a reference to a record of
@@ -476,6 +523,13 @@ impl Runner<'_> {
         let options = self.ctx.options;
         record.for_each_ref_mut(&mut |ref_kind, id| {
             if id.is_empty() || !moved.contains(&ref_kind) {
+                return;
+            }
+            // A user the plan folds into one the target has (a departed agent).
+            if ref_kind == Kind::User
+                && let Some(stand_in) = options.mapping.user(id)
+            {
+                *id = stand_in.to_string();
                 return;
             }
             match cache.get(&(ref_kind, id.clone())).cloned().flatten() {
@@ -538,7 +592,13 @@ impl Runner<'_> {
         error: &Failure,
         counts: &mut KindCounts,
     ) -> Result<(), EngineError> {
-        let json = serde_json::to_string(record).unwrap_or_default();
+        // The copy kept for retry-failed is the record as read from the source, so a
+        // retry maps it again by the plan as it is then, never twice.
+        let kept = self
+            .originals
+            .get(&(record.kind(), record.id().to_string()))
+            .unwrap_or(record);
+        let json = serde_json::to_string(kept).unwrap_or_default();
         self.state.record_failure(error, &json)?;
         counts.failed += 1;
         Ok(())
@@ -562,6 +622,7 @@ impl Runner<'_> {
             self.samples.offer(kind, &records);
         }
         let fields = self.ctx.fields(kind);
+        let records = self.apply_mapping(kind, records, counts)?;
         let mut records = records;
         for record in records.iter_mut() {
             self.fill_known_hashes(record)?;
@@ -1209,6 +1270,7 @@ fn runner<'a>(
             embedded: HashMap::new(),
             samples: samples::Collector::new(if sink.is_dry() { options.samples } else { 0 }),
             dropped_fields: Default::default(),
+            originals: HashMap::new(),
         },
         plan.left_behind,
     ))

@@ -23,6 +23,7 @@
 pub mod events;
 mod executor;
 pub mod failures;
+pub mod mapping;
 pub mod plan;
 pub mod planner;
 mod rollback;
@@ -37,7 +38,7 @@ pub use executor::{
 pub use rollback::{RollbackSummary, rollback};
 pub use verify::{
     DifferingRecord, ExtraRecord, KindVerification, MissingReason, MissingRecord, VerifyReport,
-    verify,
+    verify, verify_mapped,
 };
 
 use switchover_adapter::AdapterError;

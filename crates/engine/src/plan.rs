@@ -10,6 +10,7 @@ use switchover_model::Kind;
 
 use crate::EngineError;
 use crate::executor::{Options, UnresolvedPolicy};
+use crate::mapping::MapSpec;
 
 /// A parsed, validated plan.
 #[derive(Debug, Clone)]
@@ -24,6 +25,9 @@ pub struct Plan {
     pub options: Options,
     /// The target's request budget per minute, if the plan sets one.
     pub requests_per_minute: Option<u32>,
+    /// The plan's `[map]` tables, to be resolved against both sides
+    /// ([`crate::mapping::Mapping::resolve`]) before anything moves.
+    pub map: MapSpec,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +37,7 @@ struct RawPlan {
     target: Option<toml::Table>,
     #[serde(default)]
     run: RawRun,
+    map: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]
@@ -193,6 +198,10 @@ impl Plan {
         if unresolved == UnresolvedPolicy::Placeholder && run.placeholder_user.is_none() {
             problems.push("[run] unresolved_references = \"placeholder\" needs `placeholder_user = \"<target user id>\"`".into());
         }
+        let map = raw
+            .map
+            .map(|table| MapSpec::parse(&table, &mut problems))
+            .unwrap_or_default();
         if !problems.is_empty() {
             return Err(EngineError::Plan(problems));
         }
@@ -217,6 +226,7 @@ impl Plan {
                 ..Options::default()
             },
             requests_per_minute: run.requests_per_minute,
+            map,
         })
     }
 }

@@ -126,6 +126,12 @@ impl Runner<'_> {
         cache: &mut HashMap<(Kind, String), Option<String>>,
     ) -> Result<Option<(Record, Digest, WriteRequest)>, EngineError> {
         let mut record = parse(kind, id, json)?;
+        if self.ctx.options.mapping.folds(&record)
+            || self.ctx.options.mapping.apply(&mut record).is_err()
+        {
+            // Its own pass counts it mapped, or fails it naming the value.
+            return Ok(None);
+        }
         self.fill_known_hashes(&mut record)?;
         let digest = record_digest(&record, fields);
         let mut mapped = record.clone();
