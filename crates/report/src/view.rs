@@ -502,6 +502,11 @@ pub struct VerifyKind {
     pub attachments_differ: Capped,
     /// Lossy fields.
     pub lossy: Vec<LossyLine>,
+    /// Fields whose source values the plan's map changed before the comparison.
+    pub mapped_fields: Vec<String>,
+    /// Source records the plan's map folded into target records (not compared), in
+    /// words; empty when none.
+    pub folded: String,
     /// Merkle root of the source digests.
     pub source_root: String,
     /// Merkle root of the target digests.
@@ -541,6 +546,12 @@ impl VerifyKind {
                 v.attachments_differ.len() as u64,
             ),
             lossy: lossy_lines(&v.lossy),
+            mapped_fields: v.mapped_fields.clone(),
+            folded: if v.mapped == 0 {
+                String::new()
+            } else {
+                thousands(v.mapped)
+            },
             source_root: v.source_root.to_string(),
             target_root: v.target_root.to_string(),
             roots_equal: v.source_root == v.target_root,
@@ -612,7 +623,12 @@ impl VerifyView {
             verdict,
             details: kinds
                 .iter()
-                .filter(|k| !k.ok || !k.lossy.is_empty())
+                .filter(|k| {
+                    !k.ok
+                        || !k.lossy.is_empty()
+                        || !k.mapped_fields.is_empty()
+                        || !k.folded.is_empty()
+                })
                 .cloned()
                 .collect(),
             kinds,

@@ -635,3 +635,40 @@ fn thousands(n: u64) -> String {
         .collect();
     groups.join(",")
 }
+
+/// A customer reads in the verification report which values the plan mapped before the
+/// comparison, and how many records it folded into records the target already had.
+#[test]
+fn the_verification_report_names_what_the_plan_mapped() {
+    let mut report = VerifyReport::default();
+    report.kinds.insert(
+        Kind::Ticket,
+        switchover_engine::KindVerification {
+            source_records: 3,
+            matched: 3,
+            mapped_fields: vec!["status".into(), "custom_fields (Product area)".into()],
+            ..Default::default()
+        },
+    );
+    report.kinds.insert(
+        Kind::User,
+        switchover_engine::KindVerification {
+            source_records: 5,
+            matched: 4,
+            mapped: 1,
+            ..Default::default()
+        },
+    );
+    let markdown = verify_markdown(&report, &context("archive")).expect("markdown");
+    assert!(
+        markdown.contains("Mapped by the plan")
+            && markdown.contains("`custom_fields (Product area)`"),
+        "{markdown}"
+    );
+    let html = verify_html(&report, &context("archive")).expect("html");
+    assert!(html.contains("Mapped by the plan"), "{html}");
+    assert!(
+        html.contains("Folded by the plan into records the target already has (not compared): 1"),
+        "{html}"
+    );
+}
