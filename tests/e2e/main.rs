@@ -1354,6 +1354,55 @@ values = { "dropdown_gold" = "Gold", "Silber ✓" = "silver" }
 unmapped = "default:Other"
 "#,
     );
+    // The dry run lists every value in use, and as unmapped exactly the options the
+    // plan does not map and the target field lacks (bronze becomes the default).
+    let coverage = dir.path().join("coverage.json");
+    let (dry, stdout) = run_on(
+        &["dry-run", "--json", coverage.to_str().unwrap_or_default()],
+        &plan,
+    );
+    assert!(
+        dry.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&coverage).expect("dry-run JSON")).expect("JSON");
+    let rows = report["coverage"].as_array().cloned().unwrap_or_default();
+    let unmapped: std::collections::BTreeSet<(String, String)> = rows
+        .iter()
+        .filter(|r| r["unmapped"] == true)
+        .map(|r| {
+            (
+                r["field"].as_str().unwrap_or_default().to_string(),
+                r["value"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let bronze_used = rows
+        .iter()
+        .any(|r| r["field"] == "field: Custom dropdown ✎" && r["value"] == "dropdown_bronze");
+    assert!(
+        bronze_used,
+        "the seeded account uses bronze (seed 1): {rows:#?}"
+    );
+    let expected: std::collections::BTreeSet<(String, String)> = [(
+        "field: Custom dropdown ✎".to_string(),
+        "dropdown_bronze".to_string(),
+    )]
+    .into();
+    assert_eq!(unmapped, expected, "{rows:#?}");
+    assert!(
+        rows.iter().any(|r| r["field"] == "group"
+            && r["value"] == "Tier 2 2"
+            && r["lands"] == "mapped by the plan to 'Escalations'"),
+        "{rows:#?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["records"].as_u64().is_some_and(|n| n > 0)),
+        "{rows:#?}"
+    );
     let (migrated, stdout) = run_on(&["migrate"], &plan);
     assert!(
         migrated.status.success(),

@@ -671,6 +671,21 @@ pub fn dry_run(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
     for w in &report.warnings {
         writeln!(out, "warning: {w}")?;
     }
+    let unmapped: Vec<_> = report.coverage.iter().filter(|r| r.unmapped).collect();
+    if !unmapped.is_empty() {
+        writeln!(
+            out,
+            "unmapped values ({}; the JSON report's `coverage` lists every value in use):",
+            unmapped.len()
+        )?;
+        for row in unmapped {
+            writeln!(
+                out,
+                "  {} '{}': {} record(s), {}",
+                row.field, row.value, row.records, row.lands
+            )?;
+        }
+    }
     drop(out);
     let context = ReportContext {
         budget_origin: match (opened.plan.requests_per_minute, report.requests_per_minute) {

@@ -438,6 +438,8 @@ struct Runner<'a> {
     /// The records of the page being processed as the source had them, before the
     /// plan's map (kept only when the plan maps something).
     originals: HashMap<(Kind, String), Record>,
+    /// The source values in use and where the map lands them (dry runs only).
+    coverage: Option<crate::mapping::Coverage>,
 }
 
 impl Runner<'_> {
@@ -622,6 +624,11 @@ impl Runner<'_> {
             self.samples.offer(kind, &records);
         }
         let fields = self.ctx.fields(kind);
+        if let Some(coverage) = &mut self.coverage {
+            for record in &records {
+                coverage.observe(record);
+            }
+        }
         let records = self.apply_mapping(kind, records, counts)?;
         let mut records = records;
         for record in records.iter_mut() {
@@ -1271,6 +1278,7 @@ fn runner<'a>(
             samples: samples::Collector::new(if sink.is_dry() { options.samples } else { 0 }),
             dropped_fields: Default::default(),
             originals: HashMap::new(),
+            coverage: sink.is_dry().then(Default::default),
         },
         plan.left_behind,
     ))

@@ -781,6 +781,189 @@ impl Mapping {
     }
 }
 
+/// One source value in use, with how many records carry it and where it lands: a row
+/// of a dry run's mapping coverage.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CoverageRow {
+    /// What the value is of: `status`, `priority`, `ticket_type`, `group`, `assignee`,
+    /// or `field: <title>` for a custom field's options.
+    pub field: String,
+    /// The source value (a group's name, an agent's e-mail, an option's value).
+    pub value: String,
+    /// Records that carry it.
+    pub records: u64,
+    /// Where it lands: mapped by the plan, as it is, or what happens to it unmapped.
+    pub lands: String,
+    /// Whether the plan leaves it unmapped and the target field lacks it.
+    pub unmapped: bool,
+}
+
+/// Counts the values source records use, for [`CoverageRow`]s; fed with records as read
+/// (before the map), by the same run that applies the map.
+#[derive(Debug, Default)]
+pub struct Coverage {
+    names: HashMap<(Kind, String), String>,
+    counts: BTreeMap<(String, String), u64>,
+    /// Custom field values: (field id, option value) -> records.
+    options: BTreeMap<(String, String), u64>,
+}
+
+fn as_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+/// Where a canonical value lands under `pairs`: mapped to the name `name` gives, or as
+/// it is.
+fn lands_of<K: serde::Serialize, V>(
+    pairs: &[(K, V)],
+    value: &str,
+    name: impl Fn(&V) -> String,
+) -> String {
+    pairs
+        .iter()
+        .find(|(k, _)| as_name(k) == value)
+        .map(|(_, v)| format!("mapped by the plan to '{}'", name(v)))
+        .unwrap_or_else(|| "as it is".to_string())
+}
+
+impl Coverage {
+    /// Counts the values of one record as read from the source.
+    pub fn observe(&mut self, record: &Record) {
+        let mut count = |field: &str, value: String| {
+            *self.counts.entry((field.to_string(), value)).or_default() += 1;
+        };
+        match record {
+            Record::Group(g) => {
+                self.names
+                    .insert((Kind::Group, g.id.clone()), g.name.clone());
+            }
+            Record::User(u) => {
+                if let Some(email) = &u.email {
+                    self.names.insert((Kind::User, u.id.clone()), email.clone());
+                }
+            }
+            Record::FieldDefinition(f) => {
+                self.names
+                    .insert((Kind::FieldDefinition, f.id.clone()), f.title.clone());
+            }
+            Record::Ticket(t) => {
+                count("status", as_name(&t.status));
+                if let Some(p) = t.priority {
+                    count("priority", as_name(&p));
+                }
+                if let Some(ty) = t.ticket_type {
+                    count("ticket_type", as_name(&ty));
+                }
+                if let Some(g) = &t.group {
+                    count("group", g.id().to_string());
+                }
+                if let Some(a) = &t.assignee {
+                    count("assignee", a.id().to_string());
+                }
+            }
+            _ => {}
+        }
+        let fields = match record {
+            Record::Ticket(t) => &t.custom_fields,
+            Record::User(u) => &u.custom_fields,
+            Record::Organization(o) => &o.custom_fields,
+            _ => return,
+        };
+        for (field, value) in fields {
+            let values: Vec<&String> = match value {
+                FieldValue::Dropdown(v) => vec![v],
+                FieldValue::MultiSelect(set) => set.iter().collect(),
+                _ => continue,
+            };
+            for v in values {
+                *self
+                    .options
+                    .entry((field.id().to_string(), v.clone()))
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Every value counted, with where `mapping` lands it.
+    pub fn rows(&self, mapping: &Mapping) -> Vec<CoverageRow> {
+        let mapped = |to: String| format!("mapped by the plan to '{to}'");
+        let as_is = "as it is".to_string();
+        let mut rows = Vec::new();
+        for ((field, value), records) in &self.counts {
+            let (shown, lands) = match field.as_str() {
+                "status" => (value.clone(), lands_of(&mapping.status, value, as_name)),
+                "priority" => (value.clone(), lands_of(&mapping.priority, value, as_name)),
+                "ticket_type" => (
+                    value.clone(),
+                    lands_of(&mapping.ticket_type, value, |v| match v {
+                        Some(v) => as_name(v),
+                        None => "none".into(),
+                    }),
+                ),
+                "group" => (
+                    self.name(Kind::Group, value),
+                    match mapping.groups.get(value) {
+                        Some(to) => mapped(to.clone()),
+                        None => "as it is (same name on the target, or created)".into(),
+                    },
+                ),
+                _ => (
+                    self.name(Kind::User, value),
+                    match mapping.user(value) {
+                        Some(to) => format!("mapped by the plan to target user {to}"),
+                        None => as_is.clone(),
+                    },
+                ),
+            };
+            rows.push(CoverageRow {
+                field: field.clone(),
+                value: shown,
+                records: *records,
+                lands,
+                unmapped: false,
+            });
+        }
+        for ((field, value), records) in &self.options {
+            let (lands, unmapped) = match mapping.fields.get(field) {
+                None => (as_is.clone(), false),
+                Some(f) => match f.map_value(value) {
+                    Fate::Value(to) if f.values.contains_key(value) => (mapped(to), false),
+                    Fate::Value(to) if f.known.contains_key(value) => {
+                        (format!("same option '{to}' on the target"), false)
+                    }
+                    Fate::Value(to) if to == *value => {
+                        ("unmapped: kept as it is (unmapped = \"keep\")".into(), true)
+                    }
+                    Fate::Value(to) => (format!("unmapped: becomes the default '{to}'"), true),
+                    Fate::Dropped => ("unmapped: left out (unmapped = \"drop\")".into(), true),
+                    Fate::Unmapped => (
+                        format!("unmapped: these {records} record(s) fail (unmapped = \"fail\")"),
+                        true,
+                    ),
+                },
+            };
+            rows.push(CoverageRow {
+                field: format!("field: {}", self.name(Kind::FieldDefinition, field)),
+                value: value.clone(),
+                records: *records,
+                lands,
+                unmapped,
+            });
+        }
+        rows
+    }
+
+    fn name(&self, kind: Kind, id: &str) -> String {
+        self.names
+            .get(&(kind, id.to_string()))
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -927,6 +1110,44 @@ mod tests {
         let mut kept = ticket("legacy");
         assert_eq!(mapping.apply(&mut kept), Ok(()));
         assert_eq!(dropdown(&kept), Some(FieldValue::Dropdown("legacy".into())));
+    }
+
+    #[test]
+    fn coverage_lists_every_value_in_use_with_its_count_and_exactly_the_unmapped_ones() {
+        let mapping = Mapping {
+            status: vec![(TicketStatus::OnHold, TicketStatus::Pending)],
+            fields: [("f1".to_string(), field("f1"))].into(),
+            ..Mapping::default()
+        };
+        let mut coverage = Coverage::default();
+        coverage.observe(&Record::FieldDefinition(FieldDefinition {
+            id: "f1".into(),
+            title: "Product area".into(),
+            ..Default::default()
+        }));
+        for value in ["billing-v1", "legacy", "legacy", "billing"] {
+            coverage.observe(&ticket(value));
+        }
+        let rows = coverage.rows(&mapping);
+        let row = |field: &str, value: &str| {
+            rows.iter()
+                .find(|r| r.field == field && r.value == value)
+                .cloned()
+        };
+        assert_eq!(row("status", "on_hold").map(|r| r.records), Some(4));
+        assert_eq!(
+            row("status", "on_hold").map(|r| r.lands),
+            Some("mapped by the plan to 'pending'".into())
+        );
+        let legacy = row("field: Product area", "legacy").expect("legacy row");
+        assert_eq!((legacy.records, legacy.unmapped), (2, true));
+        assert!(legacy.lands.contains("fail"), "{}", legacy.lands);
+        let unmapped: Vec<&str> = rows
+            .iter()
+            .filter(|r| r.unmapped)
+            .map(|r| r.value.as_str())
+            .collect();
+        assert_eq!(unmapped, vec!["legacy"], "{rows:#?}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::sink::{Dry, Live, Sink};
 use super::{Options, RunSummary, runner};
 use crate::EngineError;
 use crate::events::{Cancel, Event, KindCounts, Observer};
+use crate::mapping::CoverageRow;
 use crate::state::{RecordStatus, StateStore};
 
 /// Brings the target up to date with the source: a full run the first time, a resumed
@@ -51,7 +52,7 @@ pub fn migrate(
         return Err(EngineError::Plan(refused));
     }
     let sink = Live(target);
-    run_migration(source, &sink, state, options, observer, cancel).map(|(summary, _)| summary)
+    run_migration(source, &sink, state, options, observer, cancel).map(|(summary, _, _)| summary)
 }
 
 fn run_migration(
@@ -61,7 +62,7 @@ fn run_migration(
     options: &Options,
     observer: &dyn Observer,
     cancel: &Cancel,
-) -> Result<(RunSummary, Collector), EngineError> {
+) -> Result<(RunSummary, Collector, Vec<CoverageRow>), EngineError> {
     let resuming = state.setting("in_progress")?.as_deref() == Some("1");
     let previous: i64 = state
         .setting("generation")?
@@ -157,6 +158,11 @@ fn run_migration(
     summary.failures = runner.state.failures()?;
     summary.interrupted = !completed;
     let samples = std::mem::take(&mut runner.samples);
+    let coverage = runner
+        .coverage
+        .take()
+        .map(|c| c.rows(&options.mapping))
+        .unwrap_or_default();
     if completed {
         runner.state.set_setting("in_progress", "0")?;
         runner
@@ -166,7 +172,7 @@ fn run_migration(
     } else {
         runner.state.end_run(run, "interrupted")?;
     }
-    Ok((summary, samples))
+    Ok((summary, samples, coverage))
 }
 
 trait OkOrNotFound {
@@ -272,6 +278,9 @@ pub struct DryRunReport {
     /// comments, field by field as read and as the target would keep them. They hold
     /// the source's data unredacted: redact before showing them to anyone.
     pub samples: Vec<SampleTicket>,
+    /// Every status, priority, type, group, assignee and custom field option the
+    /// source's records use, with its record count and where the plan's map lands it.
+    pub coverage: Vec<CoverageRow>,
 }
 
 /// Plans, reads, maps and validates everything a migration would, and writes nothing:
@@ -339,7 +348,8 @@ fn preview(
         capabilities: capabilities.clone(),
         target,
     };
-    let (run, samples) = run_migration(source, &sink, &mut state, options, observer, cancel)?;
+    let (run, samples, coverage) =
+        run_migration(source, &sink, &mut state, options, observer, cancel)?;
     let totals = run.totals();
     let budget = requests_per_minute.or(capabilities.requests_per_minute);
     let source_caps = source.capabilities();
@@ -380,6 +390,7 @@ fn preview(
             .collect(),
         lossy,
         samples,
+        coverage,
         run,
     })
 }
