@@ -14,7 +14,7 @@ use switchover_adapter::{AdapterError, Cursor, PageRequest, Secret, WriteOutcome
 use switchover_http::{Auth, ClientConfig, HttpClient, Request};
 use switchover_model::*;
 
-use crate::read::{Marked, id_of, text};
+use crate::read::{Marked, id_of, text, time};
 use crate::{NAME, SUFFIX_MARKER};
 
 /// The marker of an article: a hidden span at the end of its text.
@@ -327,12 +327,6 @@ impl Docs {
             Err(e) => Err(e.for_record(NAME, kind, id)),
         }
     }
-}
-
-fn time(v: &Value, key: &str) -> Option<Timestamp> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse().ok())
 }
 
 fn collection_record(c: &Value) -> (Option<String>, Record) {

@@ -10,7 +10,7 @@ use switchover_adapter::{AdapterError, WriteOutcome};
 use switchover_http::Request;
 use switchover_model::*;
 
-use crate::read::{Marked, id_of, text};
+use crate::read::{Marked, id_of, text, time};
 use crate::{HelpScout, NAME, SUFFIX_MARKER, THREAD_MARKER};
 
 /// The events a Help Scout webhook can subscribe to.
@@ -80,12 +80,6 @@ pub(crate) fn helpscout_event(event: &str) -> Option<&'static str> {
         e if e.starts_with("satisfaction_rating") => "satisfaction.ratings",
         _ => return None,
     })
-}
-
-fn time(v: &Value, key: &str) -> Option<Timestamp> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse().ok())
 }
 
 impl HelpScout {

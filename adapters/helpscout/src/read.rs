@@ -32,7 +32,8 @@ pub(crate) fn id_of(v: &Value) -> Option<String> {
     }
 }
 
-fn time(v: &Value, key: &str) -> Option<Timestamp> {
+/// The timestamp in `v[key]`, if it parses.
+pub(crate) fn time(v: &Value, key: &str) -> Option<Timestamp> {
     v.get(key)
         .and_then(Value::as_str)
         .and_then(|t| t.parse().ok())
