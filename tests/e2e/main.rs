@@ -57,12 +57,17 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
     seed(&dir.path().join("src"), 1500);
     let plan = plan(dir.path());
     let mut killed_midway = 0;
-    for round in 0..6 {
+    // Kill until six kills have landed mid-run (or a run finished): short random delays,
+    // so that a fast machine and a loaded one both see several kills.
+    for _ in 0..24 {
+        if killed_midway >= 6 {
+            break;
+        }
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let delay = Duration::from_millis(100 + u64::from(nanos % 400) + round * 30);
+        let delay = Duration::from_millis(60 + u64::from(nanos % 240));
         let mut child = Command::new(BIN)
             .arg("migrate")
             .arg(&plan)
@@ -80,6 +85,9 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
         if child.try_wait().expect("wait").is_none() {
             child.kill().expect("SIGKILL");
             killed_midway += 1;
+        } else {
+            // The migration finished: nothing is left to interrupt.
+            break;
         }
         let _ = child.wait();
     }

@@ -272,7 +272,7 @@ pub fn capabilities() -> Capabilities {
         "satisfaction ratings are written with POST /tickets/{id}/satisfaction_ratings (the ticket's requester rates; other scales map to the nearest of Freshdesk's seven points); the feedback ends with a '[switchover-source-id: …]' line; ratings cannot be edited or deleted, so rollback leaves them".into(),
         "time entries, automation rules and group memberships are not migrated".into(),
     ];
-    caps
+    caps.translated(Kind::Ticket, &["status", "priority"])
 }
 
 /// A custom field as the target knows it.
@@ -408,6 +408,15 @@ impl TargetInfo for Freshdesk {
     /// Agents must hold a seat (the write's rule, [`Freshdesk::seated_agent`]); companies,
     /// groups and fields of the same name or label are adopted. Contacts are predicted
     /// created (a look-up per contact would cost a request each).
+    /// A ticket's status and priority as Freshdesk's four statuses and required
+    /// priority hold them: the codes the write sends, read back.
+    fn as_stored(&self, kind: Kind, record: &mut switchover_model::Record) {
+        if let (Kind::Ticket, switchover_model::Record::Ticket(t)) = (kind, record) {
+            t.status = read::status_of_code(Some(read::status_code(t.status)));
+            t.priority = read::priority_of_code(Some(read::priority_code(t.priority)));
+        }
+    }
+
     fn predict(
         &self,
         kind: Kind,
@@ -446,6 +455,10 @@ impl TargetInfo for Freshdesk {
                     read::text(c, "email").is_some_and(|e| e.eq_ignore_ascii_case(&email))
                 };
                 if let Some(contact) = self.listed("contacts")?.iter().find(|c| same(c)) {
+                    let contact = match write::contact_to_adopt(u, contact.clone()) {
+                        Ok(contact) => contact,
+                        Err(refusal) => return Ok(Prediction::Refuse(refusal)),
+                    };
                     return Ok(match contact.get("id") {
                         Some(id) => Prediction::AdoptAs(id.to_string()),
                         None => Prediction::Adopt,

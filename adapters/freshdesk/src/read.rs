@@ -489,19 +489,8 @@ impl Freshdesk {
 
     fn ticket(&self, t: &Value) -> Result<(Option<String>, Record), AdapterError> {
         let marker = self.marker_value("ticket", t.get("custom_fields"))?;
-        let status = match t.get("status").and_then(Value::as_u64) {
-            Some(3) => TicketStatus::Pending,
-            Some(4) => TicketStatus::Solved,
-            Some(5) => TicketStatus::Closed,
-            _ => TicketStatus::Open,
-        };
-        let priority = match t.get("priority").and_then(Value::as_u64) {
-            Some(1) => Some(Priority::Low),
-            Some(2) => Some(Priority::Normal),
-            Some(3) => Some(Priority::High),
-            Some(4) => Some(Priority::Urgent),
-            _ => None,
-        };
+        let status = status_of_code(t.get("status").and_then(Value::as_u64));
+        let priority = priority_of_code(t.get("priority").and_then(Value::as_u64));
         let kind = text(t, "type");
         let ticket_type = match kind.as_deref() {
             Some("Question") => Some(TicketType::Question),
@@ -1255,4 +1244,46 @@ fn rating(r: &Value) -> (Option<String>, Record) {
     }
     .into_record();
     (marker, record)
+}
+
+/// Freshdesk's status code for a status: its four statuses hold the six portable ones
+/// (new becomes open, on-hold becomes pending).
+pub(crate) fn status_code(status: TicketStatus) -> u64 {
+    match status {
+        TicketStatus::New | TicketStatus::Open => 2,
+        TicketStatus::Pending | TicketStatus::OnHold => 3,
+        TicketStatus::Solved => 4,
+        TicketStatus::Closed => 5,
+    }
+}
+
+/// The status of a Freshdesk status code (custom statuses read as open).
+pub(crate) fn status_of_code(code: Option<u64>) -> TicketStatus {
+    match code {
+        Some(3) => TicketStatus::Pending,
+        Some(4) => TicketStatus::Solved,
+        Some(5) => TicketStatus::Closed,
+        _ => TicketStatus::Open,
+    }
+}
+
+/// Freshdesk's priority code for a priority: Freshdesk requires one, so none is Low.
+pub(crate) fn priority_code(priority: Option<Priority>) -> u64 {
+    match priority {
+        None | Some(Priority::Low) => 1,
+        Some(Priority::Normal) => 2,
+        Some(Priority::High) => 3,
+        Some(Priority::Urgent) => 4,
+    }
+}
+
+/// The priority of a Freshdesk priority code.
+pub(crate) fn priority_of_code(code: Option<u64>) -> Option<Priority> {
+    match code {
+        Some(1) => Some(Priority::Low),
+        Some(2) => Some(Priority::Normal),
+        Some(3) => Some(Priority::High),
+        Some(4) => Some(Priority::Urgent),
+        _ => None,
+    }
 }

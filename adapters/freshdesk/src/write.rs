@@ -53,6 +53,28 @@ pub(crate) fn email_taken_by_agent(id: &str) -> AdapterError {
     invalid(Kind::User, id, "email", "the email is taken by an agent")
 }
 
+/// The contact of the target with a user's e-mail, which the user adopts, or the
+/// refusal when another source record's marker is on it (two source users of one
+/// e-mail): adopting it would take that record over. The write and the dry run's
+/// prediction both ask this.
+pub(crate) fn contact_to_adopt(user: &User, contact: Value) -> Result<Value, AdapterError> {
+    let marker = contact.get("unique_external_id").and_then(Value::as_str);
+    if let Some(other) = marker
+        .and_then(|m| CONTACT_MARKER.id_in(m))
+        .filter(|other| *other != user.id)
+    {
+        return Err(invalid(
+            Kind::User,
+            &user.id,
+            "email",
+            format!(
+                "the target's contact with this e-mail already carries the source marker of another record ('{other}'); two source users share one e-mail: map one to the other in the plan's [map.users], or give one another e-mail"
+            ),
+        ));
+    }
+    Ok(contact)
+}
+
 fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> AdapterError {
     AdapterError::invalid(NAME, kind, id, field, reason)
 }
@@ -605,6 +627,7 @@ impl Freshdesk {
                         }
                         None => return Err(email_taken_by_agent(&u.id)),
                     };
+                    let found = contact_to_adopt(u, found)?;
                     let id = Self::target_id(&found, kind, &u.id)?;
                     adopted = Some(Adopted {
                         before: contact_before(&found, &body, false),
@@ -730,18 +753,8 @@ impl Freshdesk {
         let mut body = json!({
             "subject": if t.subject.is_empty() { "(no subject)" } else { t.subject.as_str() },
             "description": description,
-            "status": match t.status {
-                TicketStatus::New | TicketStatus::Open => 2,
-                TicketStatus::Pending | TicketStatus::OnHold => 3,
-                TicketStatus::Solved => 4,
-                TicketStatus::Closed => 5,
-            },
-            "priority": match t.priority {
-                None | Some(Priority::Low) => 1,
-                Some(Priority::Normal) => 2,
-                Some(Priority::High) => 3,
-                Some(Priority::Urgent) => 4,
-            },
+            "status": crate::read::status_code(t.status),
+            "priority": crate::read::priority_code(t.priority),
             "source": match t.channel.as_deref() {
                 Some("email") => 1,
                 Some("phone") => 3,

@@ -295,6 +295,69 @@ fn zendesk_to_freshdesk_and_back_verifies_on_the_portable_fields() {
     );
     assert_eq!(freshdesk.emails_sent(), 0, "the migration e-mailed someone");
 
+    // Status and priority are compared through Freshdesk's own vocabulary (new is open,
+    // no priority is low), not left out as lossy: a ticket whose status someone changes
+    // on the target differs in `status`, by name.
+    let tickets = &report.kinds[&Kind::Ticket];
+    for field in ["status", "priority"] {
+        assert!(
+            tickets.fields.iter().any(|f| f == field),
+            "verify compares {field}: {:?}",
+            tickets.fields
+        );
+        assert!(
+            tickets.lossy.iter().all(|l| l.field != field),
+            "{field} is compared, so not lossy"
+        );
+    }
+    let changed = state
+        .target_id(Kind::Ticket, "1")
+        .expect("state")
+        .expect("ticket 1 migrated");
+    let client = switchover_http::HttpClient::new(switchover_http::ClientConfig {
+        auth: switchover_http::Auth::basic(
+            freshdesk.api_key(),
+            switchover_adapter::Secret::new("X"),
+        ),
+        ..switchover_http::ClientConfig::new(format!("{}/api/v2/", freshdesk.base_url()))
+    })
+    .expect("client");
+    let current: serde_json::Value = client
+        .send(switchover_http::Request::get(format!("tickets/{changed}")))
+        .expect("GET ticket")
+        .json()
+        .expect("json");
+    let other_status = if current["status"].as_u64() == Some(5) {
+        3
+    } else {
+        5
+    };
+    client
+        .send(
+            switchover_http::Request::put(format!("tickets/{changed}"))
+                .json(&serde_json::json!({ "status": other_status }))
+                .expect("body"),
+        )
+        .expect("PUT ticket status");
+    let after = verify(&source, &target, &mut state, &Kind::ALL, &Silent).expect("verify again");
+    let differing = &after.kinds[&Kind::Ticket].differing;
+    assert_eq!(
+        differing.len(),
+        1,
+        "exactly the changed ticket differs: {differing:?}"
+    );
+    assert!(
+        format!("{differing:?}").contains("status"),
+        "the difference is named status: {differing:?}"
+    );
+    client
+        .send(
+            switchover_http::Request::put(format!("tickets/{changed}"))
+                .json(&serde_json::json!({ "status": current["status"] }))
+                .expect("body"),
+        )
+        .expect("PUT the status back");
+
     let back = ZendeskEmulator::start(EmulatorConfig::empty()).expect("second zendesk");
     let fd_source =
         switchover_freshdesk::Freshdesk::connect(&fd_settings).expect("freshdesk source");
@@ -957,4 +1020,57 @@ fn a_note_whose_answer_was_lost_is_found_where_it_is_and_not_written_twice() {
     let twice: Vec<(&String, &usize)> = notes.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "notes written more than once: {twice:?}");
     assert_eq!(notes.len(), 101, "every comment is on the target once");
+}
+
+/// The dry run's sample tickets show the value a field will hold on Freshdesk where
+/// Freshdesk keeps it by a rule of its own (a ticket with no priority gets Low), by the
+/// write's own conversion, not only the rule in words.
+#[test]
+fn dry_run_samples_show_the_value_freshdesk_will_hold() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    let dataset = switchover_testkit::Dataset::conformance();
+    switchover_testkit::seed_archive(&src, &dataset);
+    let source = switchover_archive::Archive::open_source(&src).expect("source");
+    let emulator = account(EmulatorConfig::default());
+    let target = switchover_freshdesk::Freshdesk::connect(&settings(
+        &emulator.base_url(),
+        &emulator.api_key(),
+        dir.path(),
+        "fd-key",
+    ))
+    .expect("freshdesk");
+    let options = Options {
+        samples: 4,
+        ..Options::default()
+    };
+    let report =
+        switchover_engine::dry_run(&source, &target, &options, None, &Silent, &Cancel::new())
+            .expect("dry run");
+    let t4 = report
+        .samples
+        .iter()
+        .find(|s| s.ticket.source_id == "t-4")
+        .expect("t-4 sampled");
+    let priority = t4
+        .ticket
+        .fields
+        .iter()
+        .find(|f| f.field == "priority")
+        .expect("priority sampled");
+    assert!(
+        priority.value.is_null(),
+        "t-4 has no priority in the source"
+    );
+    assert_eq!(
+        priority.after,
+        Some(serde_json::json!("low")),
+        "Freshdesk will hold Low"
+    );
+    let subject = t4.ticket.fields.iter().find(|f| f.field == "subject");
+    assert_eq!(
+        subject.and_then(|f| f.after.clone()),
+        None,
+        "a kept field has no after-value"
+    );
 }

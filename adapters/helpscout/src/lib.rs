@@ -426,7 +426,7 @@ pub fn capabilities() -> Capabilities {
         "the knowledge base moves through the Docs API, with its own key (docs_api_key): collections are KB categories, categories are sections (not nested), one language per site".into(),
         "rollback deletes the conversations, customers and organizations the migration created; matched users, mailboxes and fields are left as they were, adopted customers and organizations lose their marker".into(),
     ];
-    caps
+    caps.translated(Kind::Ticket, &["status"])
 }
 
 /// What the adapter remembers between calls.
@@ -525,6 +525,14 @@ impl TargetInfo for HelpScout {
 
     fn preflight(&self) -> Result<Preflight, AdapterError> {
         self.preflight_checks()
+    }
+
+    /// A ticket's status as Help Scout's three conversation statuses hold it: the status
+    /// the write sends, read back.
+    fn as_stored(&self, kind: Kind, record: &mut switchover_model::Record) {
+        if let (Kind::Ticket, switchover_model::Record::Ticket(t)) = (kind, record) {
+            t.status = read::status_from(write::status_of(t.status));
+        }
     }
 
     fn predict(

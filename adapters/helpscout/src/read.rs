@@ -423,11 +423,7 @@ impl HelpScout {
                 custom_fields.insert(Ref::new(id.clone()), v);
             }
         }
-        let status = match c.get("status").and_then(Value::as_str).unwrap_or("") {
-            "pending" => TicketStatus::Pending,
-            "closed" | "spam" => TicketStatus::Closed,
-            _ => TicketStatus::Open,
-        };
+        let status = status_from(c.get("status").and_then(Value::as_str).unwrap_or(""));
         let record = Ticket {
             id: c.get("id").and_then(id_of).unwrap_or_default(),
             subject: text(c, "subject").unwrap_or_default(),
@@ -786,6 +782,15 @@ fn comment_record(cid: &str, t: &Value) -> Option<(Option<String>, Record)> {
         ..Default::default()
     };
     Some((marker, record.into_record()))
+}
+
+/// The status of a Help Scout conversation status (active reads as open).
+pub(crate) fn status_from(status: &str) -> TicketStatus {
+    match status {
+        "pending" => TicketStatus::Pending,
+        "closed" | "spam" => TicketStatus::Closed,
+        _ => TicketStatus::Open,
+    }
 }
 
 #[cfg(test)]

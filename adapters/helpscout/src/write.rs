@@ -850,7 +850,7 @@ fn option_id(field: &Value, label: &str) -> Option<Value> {
         .map(Value::from)
 }
 
-fn status_of(status: TicketStatus) -> &'static str {
+pub(crate) fn status_of(status: TicketStatus) -> &'static str {
     match status {
         TicketStatus::New | TicketStatus::Open => "active",
         TicketStatus::Pending | TicketStatus::OnHold => "pending",

@@ -241,7 +241,7 @@ pub fn capabilities() -> Capabilities {
         "links: RT stores each link once and shows it from both tickets; reading reports the forward kinds (depends_on, refers_to, parent); incident_of is written as refers_to; a link to a ticket written in a later batch is added when that ticket is written only if it is found by its source marker".into(),
         "user and organization custom fields are created unapplied (REST 2.0 can only apply ticket fields), so their values do not move".into(),
     ];
-    caps
+    caps.translated(Kind::Ticket, &["status"])
 }
 
 /// What the adapter knows about one RT custom field.
@@ -463,6 +463,11 @@ impl Source for Rt {
     }
 }
 
+/// The `id` of a record as RT answers it, when it has one.
+fn id_text(record: &serde_json::Value) -> Option<String> {
+    Some(text(record, "id")).filter(|id| !id.is_empty())
+}
+
 impl TargetInfo for Rt {
     fn capabilities(&self) -> Capabilities {
         capabilities()
@@ -492,8 +497,17 @@ impl TargetInfo for Rt {
         Ok(preflight)
     }
 
-    /// Queues of the same name are adopted, or refused when another record's marker is
-    /// on them (the write's rule, `queue_to_adopt`); other records are predicted created.
+    /// Queues of the same name and users of the same e-mail are adopted, or refused
+    /// when another record's marker is on them (the write's rules, `queue_to_adopt` and
+    /// `user_to_adopt`); other records are predicted created.
+    /// A ticket's status as RT's default lifecycle holds it: the status the write sends,
+    /// read back.
+    fn as_stored(&self, kind: Kind, record: &mut switchover_model::Record) {
+        if let (Kind::Ticket, switchover_model::Record::Ticket(t)) = (kind, record) {
+            t.status = read::status_from_rt(write::status_to_rt(t.status));
+        }
+    }
+
     fn predict(
         &self,
         kind: Kind,
@@ -502,7 +516,10 @@ impl TargetInfo for Rt {
         use switchover_adapter::Prediction;
         match (&request.record, kind) {
             (switchover_model::Record::Group(group), Kind::Group) => {
-                Prediction::of_match(self.queue_to_adopt(group))
+                Prediction::of_match_as(self.queue_to_adopt(group), id_text)
+            }
+            (switchover_model::Record::User(user), Kind::User) => {
+                Prediction::of_match_as(self.user_to_adopt(user), id_text)
             }
             _ => Ok(Prediction::Create),
         }

@@ -81,7 +81,7 @@ fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn status_from_rt(status: &str) -> TicketStatus {
+pub(crate) fn status_from_rt(status: &str) -> TicketStatus {
     match status {
         "new" => TicketStatus::New,
         "stalled" => TicketStatus::Pending,

@@ -21,7 +21,15 @@ fn invalid(kind: Kind, id: &str, field: &str, reason: impl Into<String>) -> Adap
     AdapterError::invalid(NAME, kind, id, field, reason)
 }
 
-fn status_to_rt(status: TicketStatus) -> &'static str {
+/// The RT user name a user is written under: its e-mail, or a name of its own.
+fn rt_user_name(user: &User) -> String {
+    user.email
+        .clone()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| format!("switchover-{}", user.id))
+}
+
+pub(crate) fn status_to_rt(status: TicketStatus) -> &'static str {
     match status {
         TicketStatus::New => "new",
         TicketStatus::Open => "open",
@@ -181,11 +189,7 @@ impl Rt {
             notes.extend(created_line.clone());
         }
         body.insert("Comments".into(), json!(notes.join("\n")));
-        let name = user
-            .email
-            .clone()
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| format!("switchover-{}", user.id));
+        let name = rt_user_name(user);
         body.insert("Name".into(), json!(name));
         if let Some(at) = &user.created_at {
             body.insert("Created".into(), json!(sql_time(at)));
@@ -217,9 +221,9 @@ impl Rt {
             }
             Err(e) if e.is_rejection() => {
                 // An RT user with this e-mail may exist already (auto-created requestor):
-                // adopt it and mark it.
-                let existing = self.user(&name).ok().map(|u| u.id);
-                match existing {
+                // adopt it and mark it, unless another record's marker is on it.
+                let existing = self.user_to_adopt(user)?.map(|u| text(&u, "id"));
+                match existing.filter(|id| !id.is_empty()) {
                     Some(id) => {
                         body.remove("Name");
                         body.remove("Created");
@@ -236,6 +240,36 @@ impl Rt {
             }
             Err(e) => Err(e.for_record(NAME, Kind::User, &user.id)),
         }
+    }
+
+    /// The RT user that `user` would adopt: the one of the name the write gives it (its
+    /// e-mail, as RT names the requestors it creates from mail), or the refusal when
+    /// another record's marker is on it. The write (when RT refuses the create because
+    /// the name is taken) and the dry run's prediction both ask this.
+    pub(crate) fn user_to_adopt(&self, user: &User) -> Result<Option<Value>, AdapterError> {
+        let name = rt_user_name(user);
+        let path = format!("user/{}", crate::segment(&name));
+        let found = match self.api.try_send(switchover_http::Request::get(path)) {
+            Ok(found) => found,
+            // No user of that name.
+            Err(e) if e.status() == Some(404) => return Ok(None),
+            Err(e) => return Err(crate::api::http_err(&e)),
+        };
+        let organization = text(&found, "Organization");
+        if let Some(other) = organization
+            .strip_prefix(USER_MARKER_PREFIX)
+            .filter(|m| *m != user.id)
+        {
+            return Err(invalid(
+                Kind::User,
+                &user.id,
+                "email",
+                format!(
+                    "RT user '{name}' already carries the source marker '{other}' of another record (user names are unique in RT); map one of the two to the other in the plan's [map.users], or give one another e-mail"
+                ),
+            ));
+        }
+        Ok(Some(found))
     }
 
     /// What the record at `path` had of the keys `body` sets (plus `extra`), to give back.

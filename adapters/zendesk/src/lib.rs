@@ -47,6 +47,7 @@ mod write;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
+use serde_json::Value;
 use switchover_adapter::{
     AdapterError, AdapterSpec, Capabilities, ContentSource, KindCapability, LossyField, Page,
     PageRequest, Preflight, ReadBackPage, RequestCost, Settings, Source, Target, TargetInfo,
@@ -621,6 +622,15 @@ impl Source for Zendesk {
     }
 }
 
+/// The `id` of a record as Zendesk answers it (a number), as the text the id map keeps.
+fn json_id(record: &Value) -> Option<String> {
+    match record.get("id")? {
+        Value::Null => None,
+        Value::String(id) => Some(id.clone()),
+        id => Some(id.to_string()),
+    }
+}
+
 impl TargetInfo for Zendesk {
     fn capabilities(&self) -> Capabilities {
         capabilities()
@@ -630,9 +640,9 @@ impl TargetInfo for Zendesk {
         self.preflight_checks()
     }
 
-    /// Organizations of the same name are adopted, or refused when another record's
-    /// marker is on them (the write's rule, `organization_to_adopt`). Users are
-    /// predicted created: a search per user would cost a request each.
+    /// Organizations of the same name and users of the same e-mail are adopted, or
+    /// refused when another value is in their `external_id` (the write's rules,
+    /// `organization_to_adopt` and `user_to_adopt`; one search per user, as the write).
     fn predict(
         &self,
         kind: Kind,
@@ -641,7 +651,10 @@ impl TargetInfo for Zendesk {
         use switchover_adapter::Prediction;
         match (&request.record, kind) {
             (switchover_model::Record::Organization(org), Kind::Organization) => {
-                Prediction::of_match(self.organization_to_adopt(org))
+                Prediction::of_match_as(self.organization_to_adopt(org), json_id)
+            }
+            (switchover_model::Record::User(user), Kind::User) => {
+                Prediction::of_match_as(self.user_to_adopt(user), json_id)
             }
             _ => Ok(Prediction::Create),
         }

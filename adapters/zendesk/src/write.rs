@@ -251,23 +251,16 @@ impl Zendesk {
         for (i, request) in batch.iter().enumerate() {
             match self.upsert_body(request) {
                 Ok(body) => {
-                    if kind == Kind::User
-                        && request.existing.is_none()
-                        && let Some(had) = self.user_with_email(request)?
-                    {
-                        before.insert(
-                            i,
-                            Adopted {
-                                before: before_values(&had, &body),
-                            },
-                        );
-                    }
-                    // Zendesk's upsert matches organizations by name too: one of that
-                    // name is adopted, unless another record's marker is on it.
-                    if let Record::Organization(org) = &request.record
-                        && request.existing.is_none()
-                    {
-                        match self.organization_to_adopt(org) {
+                    // Zendesk's upsert matches users by e-mail and organizations by
+                    // name: the one the target has is adopted, unless another record's
+                    // marker is on it.
+                    if request.existing.is_none() {
+                        let found = match &request.record {
+                            Record::User(user) => self.user_to_adopt(user),
+                            Record::Organization(org) => self.organization_to_adopt(org),
+                            _ => Ok(None),
+                        };
+                        match found {
                             Ok(Some(had)) => {
                                 before.insert(
                                     i,
@@ -473,12 +466,32 @@ impl Zendesk {
             .cloned())
     }
 
-    /// The target's user with the e-mail of a user about to be upserted, as Zendesk
-    /// lists it; `None` when there is none (the upsert will create one).
-    fn user_with_email(&self, request: &WriteRequest) -> Result<Option<Value>, AdapterError> {
-        let Record::User(user) = &request.record else {
+    /// The target's user that `user` would adopt (same e-mail: Zendesk's upsert matches
+    /// on it), or the refusal when its `external_id` holds another value: another
+    /// record's marker, or the account's own (single sign-on) id, which the upsert
+    /// would overwrite. The write and the dry run's prediction both ask this.
+    pub(crate) fn user_to_adopt(&self, user: &User) -> Result<Option<Value>, AdapterError> {
+        let Some(had) = self.user_with_email(user)? else {
             return Ok(None);
         };
+        let marker = had.get("external_id").and_then(Value::as_str);
+        if let Some(other) = marker.filter(|m| !m.is_empty() && *m != user.id) {
+            return Err(AdapterError::invalid(
+                NAME,
+                Kind::User,
+                user.id.clone(),
+                "email",
+                format!(
+                    "the target's user with this e-mail already has the external_id '{other}' (another record's source marker, or the account's own single sign-on id), which adopting it would overwrite; map the user to a target user in the plan's [map.users], or clear that external_id"
+                ),
+            ));
+        }
+        Ok(Some(had))
+    }
+
+    /// The target's user with the e-mail of a user about to be upserted, as Zendesk
+    /// lists it; `None` when there is none (the upsert will create one).
+    fn user_with_email(&self, user: &User) -> Result<Option<Value>, AdapterError> {
         let Some(email) = user.email.as_deref().filter(|e| !e.is_empty()) else {
             return Ok(None);
         };
@@ -1402,10 +1415,15 @@ impl Zendesk {
         let mut values = Map::new();
         if let Value::Object(fields) = body {
             for field in fields.keys() {
-                values.insert(
-                    field.clone(),
-                    current.get(field).cloned().unwrap_or(Value::Null),
-                );
+                // A view is written with `all`/`any` and shown with them under
+                // `conditions`; a field the record does not show is left out, never
+                // given back as null (a null `all` breaks the view).
+                let had = current
+                    .get(field)
+                    .or_else(|| current.get("conditions").and_then(|c| c.get(field)));
+                if let Some(had) = had {
+                    values.insert(field.clone(), had.clone());
+                }
             }
         }
         Ok(Adopted {

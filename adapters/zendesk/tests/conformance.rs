@@ -349,13 +349,15 @@ fn an_existing_organization_of_the_same_name_is_adopted() {
         children: Vec::new(),
     };
     use switchover_adapter::{Prediction, Target, TargetInfo};
-    // The dry run's prediction follows the write's rule.
-    assert!(
-        matches!(
-            zendesk.predict(Kind::Organization, &request),
-            Ok(Prediction::Adopt)
-        ),
-        "a dry run predicts the adoption"
+    // The dry run's prediction follows the write's rule, and names the record adopted.
+    let predicted = match zendesk.predict(Kind::Organization, &request) {
+        Ok(Prediction::AdoptAs(id)) => id,
+        other => panic!("a dry run predicts the adoption, not {other:?}"),
+    };
+    assert_eq!(
+        predicted,
+        existing.id(),
+        "the prediction names the organization"
     );
     let outcomes = zendesk
         .write_batch(

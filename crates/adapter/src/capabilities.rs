@@ -34,6 +34,11 @@ pub struct LossyField {
     pub field: String,
     /// What happens to it (e.g. "creation time kept in a header line of the note").
     pub how: String,
+    /// The target keeps it by a fixed rule of its own vocabulary (Freshdesk has no "new"
+    /// status: new becomes open), which [`crate::TargetInfo::as_stored`] applies: verify
+    /// compares the target's value with the source's value after that rule.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub translated: bool,
 }
 
 impl LossyField {
@@ -44,6 +49,7 @@ impl LossyField {
             .map(|(field, how)| LossyField {
                 field: field.to_string(),
                 how: how.to_string(),
+                translated: false,
             })
             .collect()
     }
@@ -209,6 +215,35 @@ impl Capabilities {
         }
     }
 
+    /// The fields verify compares for a kind: those both sides round-trip, and those the
+    /// source reads that the target keeps by a fixed rule (translated lossy fields),
+    /// which are compared after [`crate::TargetInfo::as_stored`] applies the rule.
+    pub fn compared_fields(source: &Capabilities, target: &Capabilities, kind: Kind) -> FieldSet {
+        let mut fields = Self::portable_fields(source, target, kind);
+        if let (Some(s), Some(t)) = (source.kind(kind), target.kind(kind)) {
+            fields.extend(
+                t.lossy
+                    .iter()
+                    .filter(|l| l.translated && s.fields.contains(&l.field))
+                    .map(|l| l.field.clone()),
+            );
+        }
+        fields
+    }
+
+    /// Marks lossy fields of `kind` as kept by a fixed rule that the adapter's
+    /// [`crate::TargetInfo::as_stored`] applies (see [`LossyField::translated`]).
+    pub fn translated(mut self, kind: Kind, fields: &[&str]) -> Self {
+        if let Some(capability) = self.kinds.get_mut(&kind) {
+            for lossy in capability.lossy.iter_mut() {
+                if fields.contains(&lossy.field.as_str()) {
+                    lossy.translated = true;
+                }
+            }
+        }
+        self
+    }
+
     /// Fields the source reads that the target does not round-trip, with how the target
     /// treats them: what the verification report lists as lossy.
     pub fn lossy_fields(
@@ -229,6 +264,7 @@ impl Capabilities {
                     .unwrap_or_else(|| LossyField {
                         field: field.clone(),
                         how: format!("not kept by {}", target.adapter),
+                        translated: false,
                     })
             })
             .collect()

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use switchover_model::{Attachment, Kind};
+use switchover_model::{Attachment, Kind, Record};
 
 use crate::{
     AdapterError, Adopted, Capabilities, ContentSource, Operation, Page, PageRequest, Prediction,
@@ -106,6 +106,10 @@ impl TargetInfo for CheckedTarget {
     fn predict(&self, kind: Kind, request: &WriteRequest) -> Result<Prediction, AdapterError> {
         require(&self.capabilities, kind, Operation::Write)?;
         self.inner.predict(kind, request)
+    }
+
+    fn as_stored(&self, kind: Kind, record: &mut Record) {
+        self.inner.as_stored(kind, record)
     }
 }
 

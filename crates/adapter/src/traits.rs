@@ -241,6 +241,21 @@ impl Prediction {
             Err(e) => Err(e),
         }
     }
+
+    /// [`Prediction::of_match`], naming the found record's target id (`id_of`) so the
+    /// dry run points references at it ([`Prediction::AdoptAs`]).
+    pub fn of_match_as<T>(
+        found: Result<Option<T>, AdapterError>,
+        id_of: impl Fn(&T) -> Option<String>,
+    ) -> Result<Self, AdapterError> {
+        Ok(match found {
+            Ok(Some(had)) => match id_of(&had) {
+                Some(id) => Prediction::AdoptAs(id),
+                None => Prediction::Adopt,
+            },
+            other => Self::of_match(other)?,
+        })
+    }
 }
 
 /// The part of a target that cannot change it: what a dry run is given, so that a dry
@@ -260,6 +275,14 @@ pub trait TargetInfo: Send + Sync {
     fn predict(&self, kind: Kind, request: &WriteRequest) -> Result<Prediction, AdapterError> {
         let _ = (kind, request);
         Ok(Prediction::Create)
+    }
+
+    /// Rewrites `record` as this target keeps it, by the fixed rules of its vocabulary
+    /// that its capabilities declare as translated lossy fields (a status it lacks
+    /// becomes its nearest one): the write's own conversions, so that verify compares
+    /// those fields with what the target can hold. The default keeps the record as it is.
+    fn as_stored(&self, kind: Kind, record: &mut Record) {
+        let _ = (kind, record);
     }
 }
 

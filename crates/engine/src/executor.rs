@@ -759,6 +759,16 @@ impl Runner<'_> {
             intents.push((record.id(), *digest, json));
         }
         self.state.mark_pending_records(kind, &intents)?;
+        // Records sent with a same-kind reference left empty are queued for their
+        // relink before they are sent: a kill between the write and its answer must
+        // not lose the relink (the resumed run finds the record by marker and the
+        // queue still holds it). A refused record leaves the queue below.
+        for (record, _, _) in writes.iter().filter(|(r, _, _)| deferred.contains(r.id())) {
+            let json = serde_json::to_string(record).map_err(|e| {
+                EngineError::State(format!("cannot keep {kind} '{}' sent: {e}", record.id()))
+            })?;
+            self.state.defer(kind, record.id(), &json)?;
+        }
         if let Some(children) = &children {
             let intents: Vec<(&str, Digest)> = children
                 .records
@@ -859,10 +869,6 @@ impl Runner<'_> {
                                         crate::state::Origin::Created,
                                     ));
                                 }
-                                if deferred.contains(&outcome.source_id) {
-                                    let json = serde_json::to_string(record).unwrap_or_default();
-                                    self.state.defer(kind, &outcome.source_id, &json)?;
-                                }
                                 written.push((outcome.source_id, target_id, digest));
                             }
                             Err(e) if e.stops_run() => stop = Some(e),
@@ -893,6 +899,9 @@ impl Runner<'_> {
         self.state.mark_written(kind, self.generation, &written)?;
         self.state.record_origins(kind, &origins)?;
         self.state.drop_pending(kind, &refused)?;
+        for id in refused.iter().filter(|id| deferred.contains(*id)) {
+            self.state.undefer(kind, id)?;
+        }
         if let Some(children) = &children {
             let embedded = self.embedded.entry(children.kind).or_default();
             embedded.created += settled_children.written.len() as u64;

@@ -244,14 +244,24 @@ pub fn verify_mapped(
             ));
             continue;
         }
-        let fields = Capabilities::portable_fields(&source_caps, &target_caps, kind);
+        // Fields the target keeps by a fixed rule (Freshdesk's status) are compared
+        // after that rule, so they are no longer lossy here.
+        let fields = Capabilities::compared_fields(&source_caps, &target_caps, kind);
         let mut result = KindVerification {
             fields: fields.iter().cloned().collect(),
-            lossy: Capabilities::lossy_fields(&source_caps, &target_caps, kind),
+            lossy: Capabilities::lossy_fields(&source_caps, &target_caps, kind)
+                .into_iter()
+                .filter(|l| !fields.contains(&l.field))
+                .collect(),
             mapped_fields: mapping.mapped_fields(kind),
             ..Default::default()
         };
-        read_source_side(source, kind, &fields, state, mapping, observer, &mut result)?;
+        let side = SourceSide {
+            source,
+            target,
+            mapping,
+        };
+        read_source_side(&side, kind, &fields, state, observer, &mut result)?;
         read_target_side(
             target,
             kind,
@@ -288,16 +298,30 @@ fn digests(record: &Record, fields: &FieldSet) -> (Digest, String) {
     (record_digest(record, fields), per_field)
 }
 
-/// Reads every record of `kind` from the source and records its digests.
+/// What the source side of a verification reads, and what it applies to each record
+/// before the digest: the plan's mapping, then the target's own fixed rules.
+struct SourceSide<'a> {
+    source: &'a dyn Source,
+    target: &'a dyn Target,
+    mapping: &'a Mapping,
+}
+
+/// Reads every record of `kind` from the source and records its digests, as the
+/// migration wrote it: mapped by the plan, then as the target keeps it
+/// ([`TargetInfo::as_stored`](switchover_adapter::TargetInfo::as_stored)).
 fn read_source_side(
-    source: &dyn Source,
+    side: &SourceSide<'_>,
     kind: Kind,
     fields: &FieldSet,
     state: &mut StateStore,
-    mapping: &Mapping,
     observer: &dyn Observer,
     result: &mut KindVerification,
 ) -> Result<(), EngineError> {
+    let SourceSide {
+        source,
+        target,
+        mapping,
+    } = *side;
     let total = source.count(kind).ok().flatten();
     observer.event(&Event::KindStarted { kind, total });
     let options = Options::default();
@@ -326,6 +350,7 @@ fn read_source_side(
             // As the migration wrote it. A value left unmapped failed that record, so
             // it is missing on the target whatever is digested here.
             let _ = mapping.apply(&mut record);
+            target.as_stored(kind, &mut record);
             // A folded user is on the target as its stand-in, which the target side
             // reads back as the stand-in's source id when it has one.
             let mut stand_ins = Vec::new();

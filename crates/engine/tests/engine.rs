@@ -13,8 +13,8 @@ use switchover_adapter::{
 use switchover_archive::Archive;
 use switchover_engine::state::StateStore;
 use switchover_engine::{
-    COMMENTS_PER_SAMPLE, Cancel, FieldFate, Options, SampleOutcome, Silent, dry_run, migrate,
-    retry_failed, rollback, verify,
+    COMMENTS_PER_SAMPLE, Cancel, FieldFate, Options, RunSummary, SampleOutcome, Silent,
+    VerifyReport, dry_run, migrate, retry_failed, rollback, verify,
 };
 use switchover_model::{Comment, Entity, Kind, Record, Ref, Ticket, TicketStatus};
 use switchover_testkit::Dataset;
@@ -989,14 +989,15 @@ impl Source for Unhashed {
     }
 }
 
-/// A target whose process dies right after its first write of a comment with
-/// attachments lands: nothing of that write is recorded but the intent.
-struct DiesAfterAttachments {
+/// A target whose process dies right after the first write that `dies_on` picks lands:
+/// nothing of that write is recorded but the intent.
+struct DiesAfterWrite {
     inner: Archive,
     died: AtomicBool,
+    dies_on: fn(Kind, &[WriteRequest]) -> bool,
 }
 
-impl Wrap for DiesAfterAttachments {
+impl Wrap for DiesAfterWrite {
     type Inner = Archive;
     fn inner(&self) -> &Archive {
         &self.inner
@@ -1008,37 +1009,37 @@ impl Wrap for DiesAfterAttachments {
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
         let outcomes = self.inner.write_batch(kind, batch, content)?;
-        let carried = batch.iter().any(|r| !r.record.attachments().is_empty());
-        if kind == Kind::Comment && carried && !self.died.swap(true, Ordering::SeqCst) {
+        if (self.dies_on)(kind, batch) && !self.died.swap(true, Ordering::SeqCst) {
             return Err(AdapterError::fatal("dies", "killed after the write landed"));
         }
         Ok(outcomes)
     }
 }
 
-/// Regression: a comment whose write landed with attachments just before the run died
-/// was reconciled by marker with a digest lacking the attachment hashes, and verify then
-/// called it differing although its text and bytes were equal.
-#[test]
-fn a_write_with_attachments_reconciled_after_a_kill_verifies_matched() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
-    seed(&src, 0);
-    let source = Unhashed(Archive::open_source(&src).expect("source"));
-    let state_path = dir.path().join("state.sqlite");
+/// Migrates the conformance dataset from `source` into an archive whose process dies
+/// after the write `dies_on` picks, resumes with a healthy target, and verifies: the
+/// resumed run's summary and the verification.
+fn die_then_resume(
+    source: &dyn Source,
+    dir: &Path,
+    dies_on: fn(Kind, &[WriteRequest]) -> bool,
+) -> (RunSummary, VerifyReport) {
+    let dst = dir.join("dst");
+    let state_path = dir.join("state.sqlite");
     let options = Options {
         batch_size: Some(1),
         concurrency: 1,
         ..test_options()
     };
     {
-        let target = Wrapped(DiesAfterAttachments {
+        let target = Wrapped(DiesAfterWrite {
             inner: Archive::open_target(&dst).expect("target"),
             died: AtomicBool::new(false),
+            dies_on,
         });
         let mut state = StateStore::open(&state_path).expect("state");
         let killed = migrate(
-            &source,
+            source,
             &target,
             &mut state,
             &options,
@@ -1047,14 +1048,14 @@ fn a_write_with_attachments_reconciled_after_a_kill_verifies_matched() {
         );
         assert!(killed.is_err(), "the first run must die");
         assert!(
-            target.died.load(Ordering::SeqCst),
-            "no comment carried attachments"
+            target.0.died.load(Ordering::SeqCst),
+            "the write to die after never came"
         );
     }
     let target = Archive::open_target(&dst).expect("target");
     let mut state = StateStore::open(&state_path).expect("state");
     let summary = migrate(
-        &source,
+        source,
         &target,
         &mut state,
         &options,
@@ -1063,16 +1064,52 @@ fn a_write_with_attachments_reconciled_after_a_kill_verifies_matched() {
     )
     .expect("resume");
     assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    let report = verify(source, &target, &mut state, &Kind::ALL, &Silent).expect("verify");
+    (summary, report)
+}
+
+/// Regression: a comment whose write landed with attachments just before the run died
+/// was reconciled by marker with a digest lacking the attachment hashes, and verify then
+/// called it differing although its text and bytes were equal.
+#[test]
+fn a_write_with_attachments_reconciled_after_a_kill_verifies_matched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    seed(&src, 0);
+    let source = Unhashed(Archive::open_source(&src).expect("source"));
+    let (summary, report) = die_then_resume(&source, dir.path(), |kind, batch| {
+        kind == Kind::Comment && batch.iter().any(|r| !r.record.attachments().is_empty())
+    });
     assert!(
         summary.kinds[&Kind::Comment].reconciled >= 1,
         "the landed comment was not reconciled: {:?}",
         summary.kinds[&Kind::Comment]
     );
-    let report = verify(&source, &target, &mut state, &Kind::ALL, &Silent).expect("verify");
     let comments = &report.kinds[&Kind::Comment];
     assert!(
         comments.differing.is_empty() && report.all_matched(),
         "differing: {:?}",
         comments.differing
+    );
+}
+
+/// Regression: a ticket written with its forward link left empty (t-1 links to t-2,
+/// written after it) was queued for the relink only after its write's answer, so a
+/// kill between the two lost the link for good: the resumed run found the ticket by
+/// marker and never wrote the link.
+#[test]
+fn a_forward_link_whose_write_landed_before_a_kill_is_still_completed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    seed(&src, 0);
+    let source = Archive::open_source(&src).expect("source");
+    let (_, report) = die_then_resume(&source, dir.path(), |kind, batch| {
+        kind == Kind::Ticket && batch.iter().any(|r| r.record.id() == "t-1")
+    });
+    let tickets = &report.kinds[&Kind::Ticket];
+    assert!(
+        tickets.differing.is_empty() && report.all_matched(),
+        "differing: {:?}",
+        tickets.differing
     );
 }

@@ -346,10 +346,21 @@ fn sample_record(record: &SampleRecord) -> SampleRecordView {
         .map(|f| {
             let (target, fate) = match &f.target {
                 FieldFate::Kept => ("kept as is".to_string(), "kept"),
-                FieldFate::Altered { how } => (
-                    format!("altered: {}", redact::contact_details(how)),
-                    "altered",
-                ),
+                FieldFate::Altered { how } => match &f.after {
+                    // The value the target will hold, by its own rule.
+                    Some(after) => (
+                        format!(
+                            "becomes {} ({})",
+                            redact::field(&f.field, after),
+                            redact::contact_details(how)
+                        ),
+                        "altered",
+                    ),
+                    None => (
+                        format!("altered: {}", redact::contact_details(how)),
+                        "altered",
+                    ),
+                },
                 FieldFate::Dropped { reason } => (
                     format!("not kept: {}", redact::contact_details(reason)),
                     "dropped",

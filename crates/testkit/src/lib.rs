@@ -35,7 +35,7 @@ use switchover_adapter::{
     WriteRequest,
 };
 use switchover_model::digest::{ContentHasher, FieldSet, projection};
-use switchover_model::{Kind, Record};
+use switchover_model::{Kind, Record, UserRole};
 
 pub use dataset::Dataset;
 
@@ -154,6 +154,10 @@ const TRIALS: &[(&str, TrialFn)] = &[
         Run::find_by_source,
     ),
     ("delete_removes_what_was_written", Run::delete_removes),
+    (
+        "records_already_on_the_target_survive_the_migration_and_its_rollback",
+        Run::records_already_there_survive,
+    ),
 ];
 
 impl Conformance {
@@ -209,6 +213,9 @@ impl Conformance {
             capabilities,
             id_map: BTreeMap::new(),
             target,
+            adopted: BTreeMap::new(),
+            before: BTreeMap::new(),
+            first_write: false,
         };
         let mut trials = Vec::new();
         for (name, trial) in TRIALS {
@@ -262,6 +269,15 @@ struct Run {
     id_map: BTreeMap<(Kind, String), String>,
     /// The target, built once before the trials (a target may hold a lock or a session).
     target: Result<Option<Box<dyn Target>>, String>,
+    /// (kind, target id) -> what a record the write trial adopted had before: given back
+    /// by the delete trial, as a rollback does, never deleted.
+    adopted: BTreeMap<(Kind, String), switchover_adapter::Adopted>,
+    /// What the target held before the first write, per kind and target id (records
+    /// carrying no source marker), as JSON without its change times.
+    before: BTreeMap<(Kind, String), serde_json::Value>,
+    /// While the first write of the dataset runs: its adoptions are of records the
+    /// target had before.
+    first_write: bool,
 }
 
 fn pass(text: impl Into<String>) -> Result<Outcome, String> {
@@ -443,6 +459,7 @@ impl Run {
         let dataset = &self.conformance.dataset;
         let target = self.target()?.ok_or("the target was not built")?;
         let mut written = Vec::new();
+        let mut adoptions = Vec::new();
         for batch in requests.chunks(max_batch) {
             let outcomes = target
                 .write_batch(kind, batch, dataset)
@@ -455,6 +472,9 @@ impl Run {
                 ));
             }
             for outcome in outcomes {
+                if let (Ok(target_id), Some(had)) = (&outcome.result, &outcome.adopted) {
+                    adoptions.push(((kind, target_id.clone()), had.clone()));
+                }
                 let target_id = outcome.result.map_err(|e| {
                     format!(
                         "{kind} '{}' was refused: {}",
@@ -479,6 +499,13 @@ impl Run {
                     written.push((child_kind, child.source_id, child_id));
                 }
                 written.push((kind, outcome.source_id, target_id));
+            }
+        }
+        // Only the first write adopts what the target had; a later write that finds
+        // its own earlier record by marker reports it adopted too, but created it.
+        if self.first_write {
+            for (key, had) in adoptions {
+                self.adopted.entry(key).or_insert(had);
             }
         }
         Ok(written)
@@ -613,6 +640,8 @@ impl Run {
         if self.target()?.is_none() {
             return skip("the adapter is not a target");
         }
+        self.before = self.unmarked_records()?;
+        self.first_write = true;
         let mut total = 0;
         for kind in self.writable_kinds() {
             for (kind, source, target) in self.write_kind(kind, false)? {
@@ -620,6 +649,7 @@ impl Run {
                 total += 1;
             }
         }
+        self.first_write = false;
         if let Some(target) = self.target()? {
             target
                 .finish()
@@ -969,7 +999,7 @@ impl Run {
         let target = self.target()?.ok_or("the target was not built")?;
         let mut problems = Vec::new();
         let mut checked = Vec::new();
-        for kind in [Kind::Group, Kind::Organization] {
+        for kind in [Kind::Group, Kind::Organization, Kind::User] {
             if !self.capabilities.supports(kind, Operation::Write) {
                 continue;
             }
@@ -979,7 +1009,14 @@ impl Run {
                 checked.push(format!("{kind} (matched by name, skipped)"));
                 continue;
             }
-            let Some(original) = self.mapped(kind).into_iter().next() else {
+            // Users collide by e-mail: an end user's (agents are matched to the seats
+            // the target has, and some targets never create them).
+            let Some(original) = self.mapped(kind).into_iter().find(|r| match r {
+                Record::User(u) => {
+                    u.role == UserRole::EndUser && u.email.as_deref().is_some_and(|e| !e.is_empty())
+                }
+                _ => true,
+            }) else {
                 continue;
             };
             let original_id = original.id().to_string();
@@ -1023,7 +1060,7 @@ impl Run {
             checked.push(kind.to_string());
         }
         if checked.is_empty() {
-            return skip("the adapter writes neither groups nor organizations");
+            return skip("the adapter writes no groups, organizations or users");
         }
         if problems.is_empty() {
             pass(format!("{} keep their records", checked.join(" and ")))
@@ -1174,13 +1211,24 @@ impl Run {
                 skipped.push(kind.as_str());
                 continue;
             }
-            let ids: Vec<String> = self
+            // As a rollback does: what the write adopted is given back, not deleted.
+            let (adopted, ids): (Vec<String>, Vec<String>) = self
                 .id_map
                 .iter()
                 .filter(|((k, _), _)| *k == kind)
                 .map(|(_, t)| t.clone())
-                .collect();
+                .partition(|t| self.adopted.contains_key(&(kind, t.clone())));
             let target = self.target()?.ok_or("no target")?;
+            for id in &adopted {
+                if let Some(had) = self.adopted.get(&(kind, id.clone()))
+                    && let Err(e) = target.release(kind, id, had)
+                {
+                    problems.push(format!(
+                        "adopted {kind} '{id}' not given back: {}",
+                        describe(&e)
+                    ));
+                }
+            }
             let results = target
                 .delete(kind, &ids)
                 .map_err(|e| format!("deleting {kind} failed: {}", describe(&e)))?;
@@ -1200,6 +1248,7 @@ impl Run {
             let left = target
                 .find_by_source(kind, &sources)
                 .map_err(|e| format!("finding {kind} failed: {}", describe(&e)))?;
+            // Adopted records were given back: their marker is gone, they stay.
             if !left.is_empty() {
                 problems.push(format!(
                     "{kind}: still found after delete: {:?}",
@@ -1230,6 +1279,67 @@ impl Run {
         } else {
             format!("; not deletable: {}", skipped.join(", "))
         };
-        pass(format!("{deleted} records deleted{note}"))
+        let given_back = if self.adopted.is_empty() {
+            String::new()
+        } else {
+            format!(", {} adopted records given back", self.adopted.len())
+        };
+        pass(format!("{deleted} records deleted{given_back}{note}"))
+    }
+
+    /// Every record the target read back without a source marker, per kind and target
+    /// id, as JSON without its change times: what the target held before the migration.
+    fn unmarked_records(&self) -> Result<BTreeMap<(Kind, String), serde_json::Value>, String> {
+        let mut records = BTreeMap::new();
+        for kind in self.writable_kinds() {
+            if !self.capabilities.supports(kind, Operation::ReadBack) {
+                continue;
+            }
+            for (marker, record) in self.read_back_all(kind)? {
+                if marker.is_none() {
+                    let mut json = serde_json::to_value(&record)
+                        .map_err(|e| format!("{kind} '{}' as JSON: {e}", record.id()))?;
+                    if let Some(map) = json.as_object_mut() {
+                        map.remove("updated_at");
+                    }
+                    records.insert((kind, record.id().to_string()), json);
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// The target held records before the first write (a live account): after the
+    /// writes, the updates, the collisions and the rollback of the trials before, each
+    /// is still there, unchanged but for its change time, adopted ones included.
+    fn records_already_there_survive(&mut self) -> Result<Outcome, String> {
+        if self.id_map.is_empty() {
+            return skip("nothing was written (the adapter is not a target)");
+        }
+        if self.before.is_empty() {
+            return skip(
+                "the target held nothing before the migration (test it against a live, seeded account)",
+            );
+        }
+        let after = self.unmarked_records()?;
+        let mut problems = Vec::new();
+        for ((kind, id), had) in &self.before {
+            match after.get(&(*kind, id.clone())) {
+                None => problems.push(format!("{kind} '{id}', on the target before, is gone")),
+                Some(now) if now != had => {
+                    problems.push(format!("{kind} '{id}' changed: before {had}, after {now}"))
+                }
+                Some(_) => {}
+            }
+        }
+        if problems.is_empty() {
+            pass(format!(
+                "{} records the target had are there as they were ({} of them adopted and given back)",
+                self.before.len(),
+                self.adopted.len()
+            ))
+        } else {
+            Err(problems.join("\n    "))
+        }
     }
 }

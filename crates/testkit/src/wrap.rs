@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use switchover_adapter::{
-    AdapterError, Capabilities, ContentSource, PageRequest, Preflight, ReadBackPage, Target,
-    TargetInfo, WriteOutcome, WriteRequest,
+    AdapterError, Capabilities, ContentSource, PageRequest, Prediction, Preflight, ReadBackPage,
+    Target, TargetInfo, WriteOutcome, WriteRequest,
 };
-use switchover_model::{Attachment, Kind};
+use switchover_model::{Attachment, Kind, Record};
 
 /// A test target built on another: every method forwards to [`Wrap::inner`] unless the
 /// implementation replaces it.
@@ -106,6 +106,12 @@ impl<W: Wrap> TargetInfo for Wrapped<W> {
     }
     fn preflight(&self) -> Result<Preflight, AdapterError> {
         self.0.preflight()
+    }
+    fn predict(&self, kind: Kind, request: &WriteRequest) -> Result<Prediction, AdapterError> {
+        self.0.inner().predict(kind, request)
+    }
+    fn as_stored(&self, kind: Kind, record: &mut Record) {
+        self.0.inner().as_stored(kind, record)
     }
 }
 

@@ -353,7 +353,7 @@ fn preview(
     let totals = run.totals();
     let budget = requests_per_minute.or(capabilities.requests_per_minute);
     let source_caps = source.capabilities();
-    let samples = samples.finish(&state, &run.failures, &source_caps, &capabilities)?;
+    let samples = samples.finish(&state, &run.failures, &source_caps, target)?;
     let lossy = run
         .kinds
         .keys()

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use switchover_adapter::Capabilities;
+use switchover_adapter::{Capabilities, TargetInfo};
 use switchover_model::digest::{field_set, projection};
 use switchover_model::{Kind, Record};
 
@@ -63,6 +63,11 @@ pub struct SampleField {
     pub value: serde_json::Value,
     /// What the target does with it.
     pub target: FieldFate,
+    /// The value the target will hold, where it keeps the field by a fixed rule of its
+    /// own and the value changes (Freshdesk's open for a new ticket), by the target's
+    /// own conversion ([`TargetInfo::as_stored`]). Not serialized, like `value`.
+    #[serde(skip_serializing)]
+    pub after: Option<serde_json::Value>,
 }
 
 /// What a target does with a field.
@@ -173,8 +178,9 @@ impl Collector {
         state: &StateStore,
         failures: &[Failure],
         source: &Capabilities,
-        target: &Capabilities,
+        target_info: &dyn TargetInfo,
     ) -> Result<Vec<SampleTicket>, EngineError> {
+        let target = &target_info.capabilities();
         let failed: HashMap<(Kind, &str), &Failure> = failures
             .iter()
             .map(|f| ((f.kind, f.source_id.as_str()), f))
@@ -191,10 +197,10 @@ impl Collector {
             });
             let comments = comments
                 .into_iter()
-                .map(|c| sample(c, &comment_fates, state, &failed))
+                .map(|c| sample(c, &comment_fates, target_info, state, &failed))
                 .collect::<Result<Vec<_>, _>>()?;
             out.push(SampleTicket {
-                ticket: sample(ticket, &ticket_fates, state, &failed)?,
+                ticket: sample(ticket, &ticket_fates, target_info, state, &failed)?,
                 comments,
             });
         }
@@ -273,6 +279,7 @@ fn field_value(record: &Record, path: &str) -> serde_json::Value {
 fn sample(
     record: Record,
     fates: &FieldFates,
+    target: &dyn TargetInfo,
     state: &StateStore,
     failed: &HashMap<(Kind, &str), &Failure>,
 ) -> Result<SampleRecord, EngineError> {
@@ -298,13 +305,20 @@ fn sample(
             }
         }
     };
+    let mut stored = record.clone();
+    target.as_stored(kind, &mut stored);
     let fields = fates
         .fields
         .iter()
-        .map(|(field, fate)| SampleField {
-            field: field.clone(),
-            value: field_value(&record, field),
-            target: fate.clone(),
+        .map(|(field, fate)| {
+            let value = field_value(&record, field);
+            let after = Some(field_value(&stored, field)).filter(|after| *after != value);
+            SampleField {
+                field: field.clone(),
+                value,
+                target: fate.clone(),
+                after,
+            }
         })
         .collect();
     Ok(SampleRecord {
