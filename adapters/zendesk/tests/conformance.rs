@@ -324,81 +324,94 @@ fn bench_budget_share() {
     );
 }
 
-/// Regression: an organization whose name already exists on the target (unique in
-/// Zendesk) was refused instead of being adopted and marked.
-#[test]
-fn an_existing_organization_of_the_same_name_is_adopted() {
+/// A new source record matching a record of the seeded account (same name, same
+/// e-mail) is predicted adopted as that record and adopted by the write; a second source
+/// record matching it then finds the first one's marker on it, and is refused, by the
+/// dry run as by the write.
+fn a_match_is_adopted_and_a_second_match_refused(
+    kind: Kind,
+    pick: fn(&switchover_model::Record) -> bool,
+) {
+    use switchover_adapter::{Prediction, Target, TargetInfo};
     let account = Account::start(EmulatorConfig::small(3));
     let zendesk = switchover_zendesk::Zendesk::connect(&account.good()).expect("connect");
     let page = zendesk
-        .read_page(Kind::Organization, &PageRequest::default())
-        .expect("read organizations");
+        .read_page(kind, &PageRequest::default())
+        .expect("read the seeded records");
     let existing = page
         .records
-        .first()
-        .cloned()
-        .expect("a seeded organization");
-    let switchover_model::Record::Organization(mut org) = existing.clone() else {
-        panic!("not an organization");
-    };
-    org.id = "crm-77".into();
-    org.custom_fields.clear();
+        .into_iter()
+        .find(pick)
+        .unwrap_or_else(|| panic!("a seeded {kind} to match"));
+    let mut record = existing.clone();
+    *record.id_mut() = "crm-77".into();
+    match &mut record {
+        switchover_model::Record::Organization(o) => o.custom_fields.clear(),
+        switchover_model::Record::User(u) => u.custom_fields.clear(),
+        _ => {}
+    }
     let request = switchover_adapter::WriteRequest {
-        record: switchover_model::Entity::into_record(org),
+        record,
         existing: None,
         children: Vec::new(),
     };
-    use switchover_adapter::{Prediction, Target, TargetInfo};
     // The dry run's prediction follows the write's rule, and names the record adopted.
-    let predicted = match zendesk.predict(Kind::Organization, &request) {
+    let predicted = match zendesk.predict(kind, &request) {
         Ok(Prediction::AdoptAs(id)) => id,
         other => panic!("a dry run predicts the adoption, not {other:?}"),
     };
-    assert_eq!(
-        predicted,
-        existing.id(),
-        "the prediction names the organization"
-    );
+    assert_eq!(predicted, existing.id(), "the prediction names the {kind}");
+    let dataset = switchover_testkit::Dataset::conformance();
     let outcomes = zendesk
-        .write_batch(
-            Kind::Organization,
-            std::slice::from_ref(&request),
-            &switchover_testkit::Dataset::conformance(),
-        )
+        .write_batch(kind, std::slice::from_ref(&request), &dataset)
         .expect("write");
     let written = outcomes[0].result.clone().expect("adopted, not refused");
-    assert_eq!(
-        written,
-        existing.id(),
-        "the existing organization is reused"
-    );
+    assert_eq!(written, existing.id(), "the existing {kind} is reused");
     assert!(
         outcomes[0].adopted.is_some(),
         "reported adopted, for rollback"
     );
     let found = zendesk
-        .find_by_source(Kind::Organization, &["crm-77".to_string()])
+        .find_by_source(kind, &["crm-77".to_string()])
         .expect("find");
     assert_eq!(found.get("crm-77"), Some(&written));
-    // Another source record of that name is now refused, in the dry run as in the write.
+    // Another source record matching it is now refused, in the dry run as in the write.
     let mut other = request.clone();
     *other.record.id_mut() = "crm-78".into();
     assert!(
-        matches!(
-            zendesk.predict(Kind::Organization, &other),
-            Ok(Prediction::Refuse(_))
-        ),
+        matches!(zendesk.predict(kind, &other), Ok(Prediction::Refuse(_))),
         "a dry run predicts the refusal"
     );
     let refused = zendesk
-        .write_batch(
-            Kind::Organization,
-            &[other],
-            &switchover_testkit::Dataset::conformance(),
-        )
+        .write_batch(kind, &[other], &dataset)
         .expect("write");
     let error = refused[0].result.clone().expect_err("refused");
     assert!(error.to_string().contains("crm-77"), "{error}");
+    let found = zendesk
+        .find_by_source(kind, &["crm-77".to_string()])
+        .expect("find");
+    assert_eq!(
+        found.get("crm-77"),
+        Some(&written),
+        "the first keeps its record"
+    );
+}
+
+/// Regression: an organization whose name already exists on the target (unique in
+/// Zendesk) was refused instead of being adopted and marked.
+#[test]
+fn an_existing_organization_of_the_same_name_is_adopted() {
+    a_match_is_adopted_and_a_second_match_refused(Kind::Organization, |_| true);
+}
+
+/// Regression: a user whose e-mail the target has was predicted created by the dry run,
+/// and a second source user of that e-mail took the first one's record over.
+#[test]
+fn an_existing_user_of_the_same_email_is_adopted_and_never_taken_over() {
+    a_match_is_adopted_and_a_second_match_refused(Kind::User, |r| {
+        matches!(r, switchover_model::Record::User(u)
+            if u.role == switchover_model::UserRole::EndUser && u.email.is_some())
+    });
 }
 
 // Group memberships and Help Center articles as a target.
