@@ -1074,3 +1074,25 @@ fn dry_run_samples_show_the_value_freshdesk_will_hold() {
         "a kept field has no after-value"
     );
 }
+
+/// Freshdesk answering reads malformed (a value of another type, a key missing, the
+/// text cut short): every kind reads page by page into records or an error naming
+/// Freshdesk, never a panic.
+fn read_through_malformed_answers(seed: u64) -> switchover_testkit::malformed::MalformedReads {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emulator = account(EmulatorConfig {
+        seed,
+        faults: "mangle=0.3".parse().expect("faults"),
+        ..EmulatorConfig::default()
+    });
+    let freshdesk = switchover_freshdesk::Freshdesk::connect(&settings(
+        &emulator.base_url(),
+        &emulator.api_key(),
+        dir.path(),
+        "fd-key",
+    ))
+    .expect("connect");
+    switchover_testkit::malformed::read_through_malformed_answers(&freshdesk, 40)
+}
+
+switchover_testkit::malformed_answer_tests!(read_through_malformed_answers, "freshdesk");

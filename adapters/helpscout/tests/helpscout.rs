@@ -502,3 +502,20 @@ fn a_dry_run_into_freshdesk_predicts_what_the_migration_does() {
         run.kinds[&Kind::Ticket]
     );
 }
+
+/// Help Scout answering reads malformed (a value of another type, a key missing, the
+/// text cut short), the OAuth token and Docs API included: every kind reads page by
+/// page into records or an error naming Help Scout, never a panic.
+fn read_through_malformed_answers(seed: u64) -> switchover_testkit::malformed::MalformedReads {
+    let emulator = common::account(EmulatorConfig {
+        seed,
+        faults: "mangle=0.3".parse().expect("faults"),
+        ..EmulatorConfig::default()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = common::settings(&emulator, &emulator.client_secret(), dir.path(), "secret");
+    let helpscout = HelpScout::connect(&settings).expect("connect");
+    switchover_testkit::malformed::read_through_malformed_answers(&helpscout, 40)
+}
+
+switchover_testkit::malformed_answer_tests!(read_through_malformed_answers, "helpscout");

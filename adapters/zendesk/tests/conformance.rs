@@ -905,3 +905,18 @@ fn an_article_in_a_bare_language_or_none_is_written_in_an_enabled_locale() {
         assert_eq!(back.locale, "en-us", "written from '{locale}'");
     }
 }
+
+/// Zendesk answering reads malformed (a value of another type, a key missing, the text
+/// cut short): every kind reads page by page into records or an error naming Zendesk,
+/// never a panic.
+fn read_through_malformed_answers(seed: u64) -> switchover_testkit::malformed::MalformedReads {
+    let account = Account::start_unchecked(EmulatorConfig {
+        seed,
+        faults: "mangle=0.3".parse().expect("faults"),
+        ..EmulatorConfig::small(4)
+    });
+    let zendesk = switchover_zendesk::Zendesk::connect(&account.good()).expect("connect");
+    switchover_testkit::malformed::read_through_malformed_answers(&zendesk, 40)
+}
+
+switchover_testkit::malformed_answer_tests!(read_through_malformed_answers, "zendesk");

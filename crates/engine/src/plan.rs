@@ -234,6 +234,43 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A plan that parses, with mappings, secrets by file and every [run] setting.
+    const FULL_PLAN: &str = "[source]\nadapter = \"zendesk\"\nurl = \"https://acme.zendesk.com\"\nemail = \"a@b.c\"\napi_token = \"file:token\"\n[target]\nadapter = \"freshdesk\"\nurl = \"https://acme.freshdesk.com\"\napi_key = \"env:FD_KEY\"\n[run]\nstate = \"s.sqlite\"\nkinds = [\"tickets\", \"users\"]\nconcurrency = 4\nbatch_size = 50\nsamples = 2\ngive_up_after_seconds = 60\naccept_risks = [\"target_notifications\"]\n[map.status]\npending = \"on_hold\"\n[map.groups]\n\"Tier 2\" = \"Escalations\"\n[map.users]\ndeparted_agents = \"former@acme.com\"\n[map.fields.\"Product area\"]\nto = \"Product\"\nvalues = { \"a\" = \"b\" }\nunmapped = \"default:Other\"\n";
+
+    proptest! {
+        /// Any text is a plan or a plan error, never a panic.
+        #[test]
+        fn any_text_is_a_plan_or_a_plan_error(text in "\\PC{0,200}") {
+            let _ = Plan::parse(&text, Path::new("."));
+        }
+
+        /// A real plan with lines dropped, repeated or cut short: a plan or an error
+        /// naming the problem, never a panic.
+        #[test]
+        fn a_damaged_plan_is_a_plan_or_a_plan_error(
+            edits in prop::collection::vec((0usize..40, 0u8..4, "\\PC{0,8}"), 0..6)
+        ) {
+            let mut lines: Vec<String> = FULL_PLAN.lines().map(str::to_string).collect();
+            for (at, how, junk) in edits {
+                let i = at % lines.len().max(1);
+                match how {
+                    0 if !lines.is_empty() => { lines.remove(i); }
+                    1 => { let line = lines.get(i).cloned().unwrap_or_default(); lines.insert(i, line); }
+                    2 => { if let Some(line) = lines.get_mut(i) { let cut = line.len() / 2; line.truncate(line.char_indices().map(|(n, _)| n).take_while(|n| *n <= cut).last().unwrap_or(0)); } }
+                    _ => { if let Some(line) = lines.get_mut(i) { line.push_str(&junk); } }
+                }
+            }
+            let _ = Plan::parse(&lines.join("\n"), Path::new("."));
+        }
+    }
+
+    #[test]
+    fn the_plan_the_damage_trial_starts_from_parses() {
+        let plan = Plan::parse(FULL_PLAN, Path::new("."));
+        assert!(plan.is_ok(), "{:?}", plan.err());
+    }
 
     #[test]
     fn every_plan_problem_is_reported_at_once() {

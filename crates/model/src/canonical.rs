@@ -73,6 +73,47 @@ fn write_string(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Any JSON value, with the numbers a vendor sends (integers, floats, huge ones).
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(("\\PC{0,6}", inner), 0..6)
+                    .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Canonical text parses back to the same value (numbers by value), and is its
+        /// own canonical form: one byte sequence per value.
+        #[test]
+        fn canonical_text_is_the_value_and_its_own_canonical_form(value in json()) {
+            let text = to_canonical_string(&value);
+            let again = canonicalize(&text).expect("canonical text is JSON");
+            prop_assert_eq!(&again, &text);
+            let pretty = serde_json::to_string_pretty(&value).expect("json");
+            prop_assert_eq!(canonicalize(&pretty).expect("pretty is JSON"), text);
+        }
+
+        /// Any text: canonical form or a parse error, never a panic.
+        #[test]
+        fn any_text_is_canonical_or_an_error(text in "\\PC{0,64}|[\\[\\]{}\",:0-9eE.+-]{0,64}") {
+            let _ = canonicalize(&text);
+        }
+    }
 
     #[test]
     fn key_order_and_whitespace_do_not_matter() {

@@ -22,6 +22,9 @@ pub struct Faults {
     pub reset: f64,
     /// The first N requests are answered 429 (a forced burst).
     pub burst_429: u64,
+    /// Share of reads (GET) whose JSON answer is malformed ([`crate::mangle`]): a value
+    /// of another type, a key missing, the text cut short.
+    pub mangle: f64,
 }
 
 /// What the faults decide for one request.
@@ -37,6 +40,8 @@ pub enum FaultDecision {
     Error503,
     /// Reset the connection mid-response.
     Reset,
+    /// Serve, then malform the answer of a read.
+    Mangle,
 }
 
 impl Faults {
@@ -67,6 +72,10 @@ impl Faults {
         edge += self.error_503;
         if roll < edge {
             return FaultDecision::Error503;
+        }
+        edge += self.mangle;
+        if roll < edge {
+            return FaultDecision::Mangle;
         }
         FaultDecision::Pass
     }
@@ -120,6 +129,7 @@ impl FromStr for Faults {
                 "500" => faults.error_500 = parse_share(spec, value.trim())?,
                 "503" => faults.error_503 = parse_share(spec, value.trim())?,
                 "reset" => faults.reset = parse_share(spec, value.trim())?,
+                "mangle" => faults.mangle = parse_share(spec, value.trim())?,
                 "latency" => faults.latency = parse_duration(spec, value.trim())?,
                 "burst429" => {
                     faults.burst_429 =
@@ -132,13 +142,13 @@ impl FromStr for Faults {
                     return Err(SandboxError::FaultSpec {
                         spec: spec.into(),
                         reason: format!(
-                            "unknown fault {other:?} (known: 500, 503, latency, reset, burst429)"
+                            "unknown fault {other:?} (known: 500, 503, latency, reset, burst429, mangle)"
                         ),
                     });
                 }
             }
         }
-        if faults.error_500 + faults.error_503 + faults.reset > 1.0 {
+        if faults.error_500 + faults.error_503 + faults.reset + faults.mangle > 1.0 {
             return Err(SandboxError::FaultSpec {
                 spec: spec.into(),
                 reason: "shares add up to more than 1".into(),
@@ -152,12 +162,13 @@ impl fmt::Display for Faults {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "500={},503={},latency={}ms,reset={},burst429={}",
+            "500={},503={},latency={}ms,reset={},burst429={},mangle={}",
             self.error_500,
             self.error_503,
             self.latency.as_millis(),
             self.reset,
-            self.burst_429
+            self.burst_429,
+            self.mangle
         )
     }
 }

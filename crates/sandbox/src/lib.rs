@@ -20,6 +20,7 @@ mod config;
 mod faults;
 pub mod generate;
 mod limits;
+pub mod mangle;
 pub mod multipart;
 mod platform;
 pub mod rng;

@@ -159,6 +159,17 @@ impl Gate {
                 response.reset = true;
                 return response;
             }
+            FaultDecision::Mangle if request.method == "GET" => {
+                let mut response = handler(request);
+                let json = response
+                    .header("Content-Type")
+                    .is_some_and(|t| t.contains("json"));
+                if (200..300).contains(&response.status) && json {
+                    response.body = crate::mangle::mangle(&response.body, self.seed, index);
+                }
+                return response;
+            }
+            FaultDecision::Mangle => {}
         }
         match &self.budget {
             None => handler(request),

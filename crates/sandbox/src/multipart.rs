@@ -82,3 +82,57 @@ pub fn parse(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
         at = data_end + next_delim.len();
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A well-formed body of `parts` under `boundary`.
+    fn body(boundary: &str, parts: &[(String, Vec<u8>)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, data) in parts {
+            out.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"f.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        out
+    }
+
+    proptest! {
+        /// A body built from parts parses back into those parts.
+        #[test]
+        fn a_built_body_parses_back(
+            parts in prop::collection::vec(("[a-z\\[\\]_]{1,12}", prop::collection::vec(any::<u8>(), 0..64)), 1..5)
+        ) {
+            let boundary = "XyZ-boundary-0123456789";
+            let content_type = format!("multipart/form-data; boundary={boundary}");
+            let parsed = parse(&content_type, &body(boundary, &parts)).expect("well formed");
+            prop_assert_eq!(parsed.len(), parts.len());
+            for (part, (name, data)) in parsed.iter().zip(&parts) {
+                prop_assert_eq!(&part.name, name);
+                prop_assert_eq!(&part.data, data);
+            }
+        }
+
+        /// Any bytes, any content type, a real body cut or flipped anywhere: parts or
+        /// `None`, never a panic.
+        #[test]
+        fn any_body_is_parts_or_none(
+            content_type in "\\PC{0,40}|multipart/form-data; boundary=\"?[a-zA-Z0-9=-]{0,12}\"?",
+            raw in prop::collection::vec(any::<u8>(), 0..256),
+            cut in 0usize..400,
+            flip in 0usize..400,
+        ) {
+            let _ = parse(&content_type, &raw);
+            let boundary = "b0undary";
+            let mut real = body(boundary, &[("file".into(), raw.clone()), ("tags[]".into(), b"x".to_vec())]);
+            if let Some(byte) = real.get_mut(flip) {
+                *byte ^= 0x5a;
+            }
+            real.truncate(cut.min(real.len()));
+            let _ = parse(&format!("multipart/form-data; boundary={boundary}"), &real);
+        }
+    }
+}
