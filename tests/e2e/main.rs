@@ -1499,3 +1499,77 @@ values = { "multiselect_gold" = "Platinum" }
         "the target changed before the plan was valid"
     );
 }
+
+/// A delta run after the plan's map changed: the records whose mapped values changed
+/// are updated on the target (the map applies before the digest), the rest are left
+/// alone, and verify matches the target against the new map.
+#[test]
+fn a_changed_map_updates_exactly_the_records_it_changes_on_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zendesk = zendesk_for_a_mapped_plan(dir.path());
+    let freshdesk = freshdesk_for_a_mapped_plan(dir.path());
+    let map = |silver: &str| {
+        format!(
+            "[map.status]\nnew = \"open\"\non_hold = \"pending\"\n[map.groups]\n\"Tier 2 2\" = \"Escalations\"\n\
+             [map.users]\ndeparted_agents = \"former@acme.example\"\n\
+             [map.fields.\"Custom dropdown ✎\"]\nto = \"Product tier\"\n\
+             values = {{ \"dropdown_gold\" = \"Gold\", \"Silber ✓\" = \"{silver}\" }}\nunmapped = \"default:Other\"\n"
+        )
+    };
+    let plan = plan_with_map(dir.path(), &zendesk, &freshdesk, &map("silver"));
+    let (first, stdout) = run_on(&["migrate"], &plan);
+    assert!(
+        first.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The same plan again: nothing to update.
+    let (again, stdout) = run_on(&["migrate", "--json"], &plan);
+    assert!(again.status.success(), "{stdout}");
+    let unchanged: serde_json::Value = serde_json::from_str(&stdout).expect("migrate --json");
+    let updated = |summary: &serde_json::Value| {
+        summary["summary"]["kinds"]["ticket"]["updated"]
+            .as_u64()
+            .or_else(|| summary["kinds"]["ticket"]["updated"].as_u64())
+    };
+    assert_eq!(updated(&unchanged), Some(0), "{unchanged:#}");
+    // Silver now lands on Gold: the tickets with that option are updated.
+    let plan = plan_with_map(dir.path(), &zendesk, &freshdesk, &map("Gold"));
+    let (delta, stdout) = run_on(&["migrate", "--json"], &plan);
+    assert!(
+        delta.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&delta.stderr)
+    );
+    let changed: serde_json::Value = serde_json::from_str(&stdout).expect("migrate --json");
+    // Exactly the tickets with that option: the dry run's coverage counts them.
+    let coverage = dir.path().join("coverage.json");
+    let (dry, _) = run_on(
+        &["dry-run", "--json", coverage.to_str().unwrap_or_default()],
+        &plan,
+    );
+    assert!(dry.status.success());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&coverage).expect("dry-run JSON")).expect("JSON");
+    let silver = report["coverage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            r["field"] == "field: Custom dropdown ✎"
+                && r["value"] == "dropdown_silver"
+                && r["lands"] == "mapped by the plan to 'Gold'"
+        })
+        .and_then(|r| r["records"].as_u64())
+        .unwrap_or_else(|| panic!("the seeded tickets use Silber ✓: {:#}", report["coverage"]));
+    assert_eq!(
+        updated(&changed),
+        Some(silver),
+        "the tickets with Silber ✓, and only those, are updated: {changed:#}"
+    );
+    let (verified, stdout) = run_on(&["verify"], &plan);
+    assert!(
+        verified.status.success() && stdout.contains("verification: all matched"),
+        "{stdout}"
+    );
+}
