@@ -1573,3 +1573,40 @@ fn a_changed_map_updates_exactly_the_records_it_changes_on_the_next_run() {
         "{stdout}"
     );
 }
+
+/// `-q` prints no progress at all, only the summary on stdout; `-v` prints a line per
+/// batch of progress when stderr is not a terminal; without either, a line per kind.
+#[test]
+fn quiet_and_verbose_change_what_a_run_prints_while_it_runs() {
+    let run = |flag: Option<&str>| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        seed(&dir.path().join("src"), 120);
+        let plan = plan(dir.path());
+        let mut command = Command::new(BIN);
+        command.args(flag).arg("migrate").arg(&plan);
+        let output = command.output().expect("migrate");
+        assert!(output.status.success(), "{flag:?}: {output:?}");
+        (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (normal_out, normal_err) = run(None);
+    assert!(normal_err.contains("tickets: started"), "{normal_err}");
+    let (quiet_out, quiet_err) = run(Some("-q"));
+    assert!(
+        !quiet_err.contains("started") && !quiet_err.contains("done"),
+        "-q printed progress: {quiet_err}"
+    );
+    assert_eq!(quiet_out, normal_out, "-q keeps the summary");
+    let (_, verbose_err) = run(Some("-v"));
+    let per_batch = |err: &str| {
+        err.lines()
+            .filter(|l| l.contains("tickets: ") && l.ends_with(" done"))
+            .count()
+    };
+    assert!(
+        per_batch(&verbose_err) > per_batch(&normal_err),
+        "-v adds a line per batch: {verbose_err}"
+    );
+}

@@ -21,6 +21,13 @@ struct Cli {
     /// progress lines of each running kind.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10)]
     progress_every: u64,
+    /// No progress bars or progress lines: only warnings, errors and the final summary.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also every retry wait and rate-limit pause as its own line on a terminal, and a
+    /// line per batch of progress when stderr is not a terminal.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -172,6 +179,13 @@ enum SandboxAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     progress::set_line_interval(std::time::Duration::from_secs(cli.progress_every));
+    progress::set_verbosity(if cli.quiet {
+        progress::Verbosity::Quiet
+    } else if cli.verbose {
+        progress::Verbosity::Verbose
+    } else {
+        progress::Verbosity::Normal
+    });
     let result = match cli.command {
         Command::Demo {
             dir,

@@ -29,6 +29,29 @@ fn line_interval() -> Duration {
     EVERY.get().copied().unwrap_or(LINE_EVERY)
 }
 
+/// How much a run says while it runs (`-q`, `-v`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// No bars, no progress lines: warnings and errors only.
+    Quiet,
+    /// Bars on a terminal, a line per kind every few seconds otherwise.
+    Normal,
+    /// Also each wait as a line on a terminal, and each batch's progress as a line
+    /// otherwise.
+    Verbose,
+}
+
+static VERBOSITY: OnceLock<Verbosity> = OnceLock::new();
+
+/// Sets how much runs say (`-q`, `-v`); the first call wins.
+pub fn set_verbosity(verbosity: Verbosity) {
+    let _ = VERBOSITY.set(verbosity);
+}
+
+fn verbosity() -> Verbosity {
+    VERBOSITY.get().copied().unwrap_or(Verbosity::Normal)
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     match mutex.lock() {
         Ok(guard) => guard,
@@ -151,15 +174,32 @@ pub struct Bars {
     /// `None` on a terminal.
     lines: Option<Arc<Lines>>,
     ticker: Option<JoinHandle<()>>,
+    /// Set with `-q`: where warnings go, as nothing else is printed.
+    quiet: Option<Printer>,
 }
 
 impl Bars {
     /// Bars drawn on stderr, or plain lines when stderr is not a terminal.
     pub fn new() -> Self {
-        if std::io::stderr().is_terminal() {
-            Bars::terminal()
-        } else {
-            Bars::plain(line_interval(), Arc::new(log_line))
+        Bars::with(verbosity(), std::io::stderr().is_terminal())
+    }
+
+    fn with(verbosity: Verbosity, terminal: bool) -> Self {
+        match (verbosity, terminal) {
+            (Verbosity::Quiet, _) => Bars::quiet(Arc::new(log_line)),
+            (_, true) => Bars::terminal(),
+            (_, false) => Bars::plain(line_interval(), Arc::new(log_line)),
+        }
+    }
+
+    /// No bars and no progress lines; warnings still go to `print`.
+    fn quiet(print: Printer) -> Self {
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+            bars: Mutex::new(HashMap::new()),
+            lines: None,
+            ticker: None,
+            quiet: Some(print),
         }
     }
 
@@ -169,6 +209,7 @@ impl Bars {
             bars: Mutex::new(HashMap::new()),
             lines: None,
             ticker: None,
+            quiet: None,
         }
     }
 
@@ -189,6 +230,7 @@ impl Bars {
             bars: Mutex::new(HashMap::new()),
             lines: Some(lines),
             ticker,
+            quiet: None,
         }
     }
 
@@ -256,6 +298,13 @@ impl Drop for Bars {
 
 impl Observer for Bars {
     fn event(&self, event: &Event) {
+        if let Some(print) = &self.quiet {
+            if let Event::Warning(text) = event {
+                print(&format!("warning: {text}"));
+            }
+            return;
+        }
+        let verbose = verbosity() == Verbosity::Verbose;
         match event {
             Event::KindStarted { kind, total } => {
                 let bar = self.bar(*kind, *total);
@@ -280,6 +329,9 @@ impl Observer for Bars {
                     p.done = *done;
                     p.waiting = None;
                 });
+                if verbose {
+                    self.say(|| format!("{kind}: {done} done"));
+                }
             }
             Event::ReadAhead { kind, read } => {
                 self.bar(*kind, None)
@@ -305,6 +357,9 @@ impl Observer for Bars {
                     p.waiting = Some((Instant::now() + *wait, reason.clone()));
                 });
                 self.say(|| format!("{kind}: {text}"));
+                if verbose && self.lines.is_none() {
+                    let _ = self.multi.println(format!("{kind}: {text}"));
+                }
                 self.bar(*kind, None).set_message(text);
             }
             Event::Warning(text) => {
@@ -404,5 +459,37 @@ mod tests {
         let after = lock(&printed).len();
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(lock(&printed).len(), after, "lines after the kind finished");
+    }
+
+    /// `-q`: nothing of the run's progress or waits is printed, only its warnings.
+    #[test]
+    fn quiet_bars_print_only_warnings() {
+        let printed = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = printed.clone();
+        let bars = Bars::quiet(Arc::new(move |line: &str| {
+            lock(&sink).push(line.to_string())
+        }));
+        bars.event(&Event::KindStarted {
+            kind: Kind::Ticket,
+            total: Some(10),
+        });
+        bars.event(&Event::Progress {
+            kind: Kind::Ticket,
+            done: 4,
+        });
+        bars.event(&Event::Backoff {
+            kind: Kind::Ticket,
+            wait: Duration::from_secs(30),
+            reason: "rate limited (429)".into(),
+        });
+        bars.event(&Event::Warning("3 macros left behind".into()));
+        bars.event(&Event::KindFinished {
+            kind: Kind::Ticket,
+            counts: switchover_engine::KindCounts::default(),
+        });
+        assert_eq!(
+            *lock(&printed),
+            vec!["warning: 3 macros left behind".to_string()]
+        );
     }
 }
