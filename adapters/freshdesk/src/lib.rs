@@ -322,6 +322,8 @@ pub struct Freshdesk {
     pub(crate) include_deleted: bool,
     pub(crate) include_spam: bool,
     pub(crate) max_ticket_page: usize,
+    /// Read requests kept in flight at once (the conversations of that many tickets).
+    pub(crate) read_width: usize,
     pub(crate) cache: switchover_adapter::Shared<Cache>,
     /// Serializes writes of one kind so markers are checked and set without races.
     pub(crate) write_lock: Mutex<()>,
@@ -359,6 +361,7 @@ impl Freshdesk {
                 .optional_u64("max_ticket_page")?
                 .map(|n| n.clamp(1, 300) as usize)
                 .unwrap_or(read::MAX_TICKET_PAGE),
+            read_width: switchover_adapter::parallel::read_width(rpm),
             cache: switchover_adapter::Shared::default(),
             write_lock: Mutex::new(()),
         })

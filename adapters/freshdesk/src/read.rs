@@ -882,16 +882,24 @@ impl Freshdesk {
             Kind::Comment => {
                 let (items, next) =
                     self.ticket_page(request, if for_target { "" } else { "description" })?;
+                // The conversations of the page's tickets are asked for at once and
+                // kept in ticket order.
+                let paths: Vec<Option<String>> = items
+                    .iter()
+                    .map(|t| num_id(t, "id").map(|id| format!("tickets/{id}/conversations")))
+                    .collect();
+                let lists =
+                    switchover_adapter::parallel::map_ordered(&paths, self.read_width, |path| {
+                        path.as_ref()
+                            .map(|path| self.api.list_all(path, &[]))
+                            .transpose()
+                    });
                 let mut records = Vec::new();
-                for t in &items {
+                for (t, list) in items.iter().zip(lists) {
                     if !for_target {
                         records.push((None, self.description_comment(t, hash)?));
                     }
-                    let Some(id) = num_id(t, "id") else { continue };
-                    for c in self
-                        .api
-                        .list_all(&format!("tickets/{id}/conversations"), &[])?
-                    {
+                    for c in list?.unwrap_or_default() {
                         records.push(self.conversation(&c, hash)?);
                     }
                 }

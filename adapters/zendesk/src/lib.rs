@@ -505,6 +505,9 @@ pub(crate) struct Cache {
 pub struct Zendesk {
     pub(crate) http: HttpClient,
     pub(crate) cache: switchover_adapter::Shared<Cache>,
+    /// Requests kept in flight at once within one read or write (the comments of that
+    /// many tickets read, the attachments of that many new tickets uploaded).
+    pub(crate) read_width: usize,
 }
 
 impl Zendesk {
@@ -549,6 +552,7 @@ impl Zendesk {
         .map_err(|e| e.into_adapter(NAME))?;
         Ok(Zendesk {
             http,
+            read_width: switchover_adapter::parallel::read_width(rpm),
             cache: switchover_adapter::Shared::new(Cache {
                 permission_group,
                 ..Cache::default()
@@ -671,7 +675,19 @@ impl Target for Zendesk {
         match kind {
             Kind::GroupMembership => self.write_memberships(batch),
             Kind::KbArticle => self.write_articles(batch, content),
-            _ => self.write_kind(kind, batch, content),
+            _ => self.write_kind(kind, batch, content, true),
+        }
+    }
+
+    fn write_new_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        match kind {
+            Kind::GroupMembership | Kind::KbArticle => self.write_batch(kind, batch, content),
+            _ => self.write_kind(kind, batch, content, false),
         }
     }
 

@@ -616,7 +616,7 @@ impl Zendesk {
         };
         let mut out = Vec::new();
         while out.len() < size {
-            let Some(ticket_id) = at.ids.first().cloned() else {
+            if at.ids.is_empty() {
                 let Some(url) = at.after.take() else { break };
                 let answer = self.list(&url, "tickets")?;
                 at.after = answer.next;
@@ -628,36 +628,55 @@ impl Zendesk {
                 }
                 continue;
             };
-            let url = at.next.take().unwrap_or_else(|| {
-                format!(
-                    "tickets/{ticket_id}/comments.json?page[size]={}",
-                    size.max(10)
-                )
-            });
-            let answer = match self.list_http(&url, "comments") {
-                Ok(answer) => answer,
-                // The ticket went away (deleted) since the export listed it.
-                Err(e) if e.status() == Some(404) => {
-                    at.ids.remove(0);
-                    continue;
-                }
-                Err(e) => return Err(e.into_adapter(NAME)),
+            // The comments of the next tickets are asked for at once; a ticket whose
+            // comments run over one page is continued alone, in order.
+            let urls: Vec<String> = match at.next.take() {
+                Some(next) => vec![next],
+                None => at
+                    .ids
+                    .iter()
+                    .take(self.read_width)
+                    .map(|id| format!("tickets/{id}/comments.json?page[size]={}", size.max(10)))
+                    .collect(),
             };
-            for item in answer.items {
-                let c: wire::Comment = parse(Kind::Comment, item)?;
-                let (marker, record) = comment_record(&ticket_id, c);
-                let keep = match (request.changed_since, record.changed_at()) {
-                    (Some(since), Some(at)) => at >= since,
-                    _ => true,
+            let answers =
+                switchover_adapter::parallel::map_ordered(&urls, self.read_width, |url| {
+                    self.list_http(url, "comments")
+                });
+            for answer in answers {
+                let Some(ticket_id) = at.ids.first().cloned() else {
+                    break;
                 };
-                if keep {
-                    out.push((marker, record));
+                let answer = match answer {
+                    Ok(answer) => answer,
+                    // The ticket went away (deleted) since the export listed it.
+                    Err(e) if e.status() == Some(404) => {
+                        at.ids.remove(0);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into_adapter(NAME)),
+                };
+                for item in answer.items {
+                    let c: wire::Comment = parse(Kind::Comment, item)?;
+                    let (marker, record) = comment_record(&ticket_id, c);
+                    let keep = match (request.changed_since, record.changed_at()) {
+                        (Some(since), Some(at)) => at >= since,
+                        _ => true,
+                    };
+                    if keep {
+                        out.push((marker, record));
+                    }
                 }
-            }
-            match answer.next {
-                Some(next) => at.next = Some(next),
-                None => {
-                    at.ids.remove(0);
+                match answer.next {
+                    // Its next page before any later ticket: the answers asked for
+                    // after it are dropped and asked for again.
+                    Some(next) => {
+                        at.next = Some(next);
+                        break;
+                    }
+                    None => {
+                        at.ids.remove(0);
+                    }
                 }
             }
         }

@@ -155,17 +155,21 @@ impl Zendesk {
         Err(last.unwrap_or_else(|| AdapterError::fatal(NAME, "no attempt was made")))
     }
 
+    ///
+    /// `lookup`: look for earlier copies of new records by source marker first; `false`
+    /// only for a batch the engine proves was never sent ([`switchover_adapter::Target::write_new_batch`]).
     pub(crate) fn write_kind(
         &self,
         kind: Kind,
         batch: &[WriteRequest],
         content: &dyn ContentSource,
+        lookup: bool,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
         match kind {
             Kind::Organization | Kind::User => self.upsert_many(kind, batch),
-            Kind::Ticket => self.write_tickets(batch, content),
+            Kind::Ticket => self.write_tickets(batch, content, lookup),
             Kind::Comment => self.write_comments(batch, content),
-            _ => self.write_marked(kind, batch),
+            _ => self.write_marked(kind, batch, lookup),
         }
     }
 
@@ -647,15 +651,13 @@ impl Zendesk {
         &self,
         batch: &[WriteRequest],
         content: &dyn ContentSource,
+        lookup: bool,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        let unknown: Vec<String> = batch
-            .iter()
-            .filter(|r| r.existing.is_none())
-            .map(|r| r.record.id().to_string())
-            .collect();
-        let found = self.find_markers(Kind::Ticket, &unknown)?;
+        let found = self.earlier_copies(Kind::Ticket, batch, lookup)?;
         let mut results: Vec<Option<WriteOutcome>> = vec![None; batch.len()];
         let mut new: Vec<Import> = Vec::new();
+        // New tickets are prepared (their attachments uploaded) several at once.
+        let mut to_prepare: Vec<(usize, &Ticket, &[WriteRequest])> = Vec::new();
         for (i, request) in batch.iter().enumerate() {
             let Record::Ticket(ticket) = &request.record else {
                 return Err(AdapterError::fatal(
@@ -674,7 +676,7 @@ impl Zendesk {
                 continue;
             }
             let Some(target_id) = request.existing.clone() else {
-                new.push(self.prepare_import(i, ticket, &request.children, content)?);
+                to_prepare.push((i, ticket, &request.children));
                 continue;
             };
             let body = json!({"ticket": Self::ticket_body(ticket, None)});
@@ -698,6 +700,14 @@ impl Zendesk {
                 return Err(e.clone());
             }
             results[i] = Some(outcome(&ticket.id, result));
+        }
+        let prepared = switchover_adapter::parallel::map_ordered(
+            &to_prepare,
+            self.read_width,
+            |(i, ticket, children)| self.prepare_import(*i, ticket, children, content),
+        );
+        for import in prepared {
+            new.push(import?);
         }
         let imported = if new.len() > 1 {
             self.import_many(&new)?
@@ -1300,13 +1310,9 @@ impl Zendesk {
         &self,
         kind: Kind,
         batch: &[WriteRequest],
+        lookup: bool,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        let unknown: Vec<String> = batch
-            .iter()
-            .filter(|r| r.existing.is_none())
-            .map(|r| r.record.id().to_string())
-            .collect();
-        let found = self.find_markers(kind, &unknown)?;
+        let found = self.earlier_copies(kind, batch, lookup)?;
         let mut out = Vec::new();
         // Target ids of this batch's records, for nested sections whose parent is
         // written earlier in the same batch.
@@ -1450,6 +1456,25 @@ impl Zendesk {
     }
 
     /// Target ids by source marker.
+    /// Target ids of earlier copies of the batch's new records, found by source marker;
+    /// none looked for when `lookup` is off (a batch proven never sent).
+    fn earlier_copies(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        lookup: bool,
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        if !lookup {
+            return Ok(BTreeMap::new());
+        }
+        let unknown: Vec<String> = batch
+            .iter()
+            .filter(|r| r.existing.is_none())
+            .map(|r| r.record.id().to_string())
+            .collect();
+        self.find_markers(kind, &unknown)
+    }
+
     pub(crate) fn find_markers(
         &self,
         kind: Kind,

@@ -113,6 +113,17 @@ impl TargetInfo for CheckedTarget {
     }
 }
 
+impl CheckedTarget {
+    /// Refuses a batch of a kind the target cannot write, or with updates it cannot make.
+    fn may_write(&self, kind: Kind, batch: &[WriteRequest]) -> Result<(), AdapterError> {
+        require(&self.capabilities, kind, Operation::Write)?;
+        if batch.iter().any(|r| r.existing.is_some()) {
+            require(&self.capabilities, kind, Operation::Update)?;
+        }
+        Ok(())
+    }
+}
+
 impl Target for CheckedTarget {
     fn write_batch(
         &self,
@@ -120,11 +131,18 @@ impl Target for CheckedTarget {
         batch: &[WriteRequest],
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        require(&self.capabilities, kind, Operation::Write)?;
-        if batch.iter().any(|r| r.existing.is_some()) {
-            require(&self.capabilities, kind, Operation::Update)?;
-        }
+        self.may_write(kind, batch)?;
         self.inner.write_batch(kind, batch, content)
+    }
+
+    fn write_new_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        self.may_write(kind, batch)?;
+        self.inner.write_new_batch(kind, batch, content)
     }
 
     fn find_by_source(

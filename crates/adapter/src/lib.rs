@@ -17,6 +17,7 @@ pub mod cursor;
 mod error;
 pub mod html;
 pub mod marker;
+pub mod parallel;
 mod registry;
 mod secret;
 mod settings;

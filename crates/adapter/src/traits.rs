@@ -300,6 +300,22 @@ pub trait Target: TargetInfo {
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError>;
 
+    /// [`Target::write_batch`] for a batch the engine proves was never sent: its state
+    /// store holds no intent, no id and no outcome for any of these records, and intents
+    /// are stored before a write is sent, so no earlier attempt can have put one on the
+    /// target. A target may then skip looking for earlier copies by source marker (a
+    /// lookup per new record saved). A batch re-sent after a failed attempt, or holding
+    /// a record a crash left pending or unknown, goes to `write_batch` and keeps its
+    /// lookups. The default is `write_batch`.
+    fn write_new_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        self.write_batch(kind, batch, content)
+    }
+
     /// Target ids of records carrying these source markers; absent ones are not written.
     fn find_by_source(
         &self,

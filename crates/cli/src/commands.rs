@@ -719,7 +719,7 @@ fn seed_archive(
     Ok(written)
 }
 
-fn work_dir(dir: Option<PathBuf>, name: &str) -> Result<PathBuf> {
+pub(crate) fn work_dir(dir: Option<PathBuf>, name: &str) -> Result<PathBuf> {
     let dir = match dir {
         Some(dir) => dir,
         None => std::env::temp_dir().join(format!("switchover-{name}-{}", std::process::id())),
@@ -745,7 +745,7 @@ fn println_out(text: &str) -> Result<()> {
     Ok(())
 }
 
-fn peak_rss_mb() -> Option<f64> {
+pub(crate) fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

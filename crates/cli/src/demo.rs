@@ -39,20 +39,21 @@ pub struct DemoOptions {
 }
 
 /// A platform's emulator, started, with the plan settings that reach it.
-struct Started {
-    emulator: Box<dyn RunningEmulator>,
+pub(crate) struct Started {
+    /// The running emulator.
+    pub(crate) emulator: Box<dyn RunningEmulator>,
     /// `key = value` pairs for the plan's `[source]` or `[target]` table, `adapter` excluded;
     /// secrets as `file:` references.
-    settings: Vec<(&'static str, String)>,
+    pub(crate) settings: Vec<(&'static str, String)>,
 }
 
 /// How the demo brings up one platform: starts its emulator seeded with a configuration
 /// and writes its secrets into a folder.
-struct Setup {
+pub(crate) struct Setup {
     /// The platform's name (its adapter's and its emulator's).
-    name: &'static str,
+    pub(crate) name: &'static str,
     /// Starts the emulator; secrets go to files in the folder given.
-    start: fn(EmulatorConfig, &Path) -> Result<Started>,
+    pub(crate) start: fn(EmulatorConfig, &Path) -> Result<Started>,
 }
 
 /// Every platform the demo can start. A platform with an emulator but no entry here is
@@ -139,7 +140,7 @@ fn offered() -> Vec<&'static str> {
         .collect()
 }
 
-fn setup(name: &str) -> Result<Setup> {
+pub(crate) fn setup(name: &str) -> Result<Setup> {
     let has_emulator = platforms()
         .into_iter()
         .filter_map(|p| p.emulator)
@@ -159,7 +160,7 @@ fn setup(name: &str) -> Result<Setup> {
 }
 
 /// The prospect's account: a bit of everything, integrations included.
-fn source_config(tickets: usize) -> EmulatorConfig {
+pub(crate) fn source_config(tickets: usize) -> EmulatorConfig {
     EmulatorConfig {
         tickets,
         users: (tickets / 4).max(20),
@@ -170,7 +171,7 @@ fn source_config(tickets: usize) -> EmulatorConfig {
 
 /// The account they move to: already in use (the same agents, groups, companies and
 /// fields, a few customers and tickets of its own), no rules that could e-mail anyone.
-fn target_config() -> EmulatorConfig {
+pub(crate) fn target_config() -> EmulatorConfig {
     let prospect = source_config(0);
     EmulatorConfig {
         seed: SEED,
@@ -188,7 +189,7 @@ fn target_config() -> EmulatorConfig {
 /// The seed both accounts share (so the target knows the prospect's agents).
 const SEED: u64 = 16;
 
-fn table(adapter: &str, settings: &[(&str, String)]) -> String {
+pub(crate) fn table(adapter: &str, settings: &[(&str, String)]) -> String {
     let mut text = format!("adapter = \"{adapter}\"\n");
     for (key, value) in settings {
         let _ = writeln!(text, "{key} = {}", toml_string(value));
@@ -213,7 +214,7 @@ fn toml_string(value: &str) -> String {
     out
 }
 
-fn write_file(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 

@@ -1,6 +1,7 @@
 //! `switchover`: moves a helpdesk's data and integrations from one platform to another.
 
 mod adapters;
+mod bench;
 mod check;
 mod commands;
 mod demo;
@@ -121,8 +122,11 @@ enum Command {
         json: bool,
     },
     /// Measure a large archive-to-archive migration: records per second, peak memory,
-    /// verify time.
+    /// verify time. `bench latency` measures a platform behind a real round trip.
+    #[command(args_conflicts_with_subcommands = true)]
     Bench {
+        #[command(subcommand)]
+        what: Option<BenchWhat>,
         /// Generated tickets (each with 4 comments, half of them with an attachment).
         #[arg(long, default_value_t = 20_000)]
         tickets: usize,
@@ -143,6 +147,33 @@ enum Command {
     Sandbox {
         #[command(subcommand)]
         action: SandboxAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// A migration through an emulator with latency on every request and a per-minute
+    /// budget: requests, share of the budget used, 429s, requests per record against
+    /// the vendor's minimum, peak memory.
+    Latency {
+        /// The emulated platform: zendesk or freshdesk.
+        #[arg(long)]
+        platform: String,
+        /// `read`: the platform into an archive; `write`: an archive into the platform.
+        #[arg(long, value_enum)]
+        direction: bench::Direction,
+        /// Milliseconds added to every request (a SaaS round trip is about 250).
+        #[arg(long, default_value_t = 250)]
+        latency_ms: u64,
+        /// The account's budget in requests per minute (also the plan's).
+        #[arg(long, default_value_t = 700)]
+        rpm: u32,
+        /// Tickets (5 comments each, every second comment with an attachment).
+        #[arg(long, default_value_t = 100)]
+        tickets: usize,
+        /// Folder to work in (default: a new temp folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -208,6 +239,26 @@ fn main() -> ExitCode {
         Command::Adapters { json } => commands::list_adapters(json),
         Command::Completions { shell } => completions(shell),
         Command::Bench {
+            what:
+                Some(BenchWhat::Latency {
+                    platform,
+                    direction,
+                    latency_ms,
+                    rpm,
+                    tickets,
+                    dir,
+                }),
+            ..
+        } => bench::latency(bench::LatencyOptions {
+            platform,
+            direction,
+            latency_ms,
+            rpm,
+            tickets,
+            dir,
+        }),
+        Command::Bench {
+            what: None,
             tickets,
             attachment_bytes,
             dir,

@@ -183,10 +183,13 @@ impl Ctx<'_> {
     /// Writes one batch, retrying transient failures and rate limits. Before re-sending
     /// after a transient failure it asks the target which records landed anyway; those
     /// are also returned by source id, as their origin (created or adopted) is unknown.
+    /// `never_sent`: the state store proves no earlier attempt sent any of the batch; it
+    /// holds for the first attempt only.
     fn write_with_retry(
         &self,
         kind: Kind,
         batch: &[WriteRequest],
+        never_sent: bool,
     ) -> Result<BatchWritten, AdapterError> {
         let mut remaining: Vec<WriteRequest> = batch.to_vec();
         let mut done = Vec::with_capacity(batch.len());
@@ -198,7 +201,8 @@ impl Ctx<'_> {
             if self.cancel.is_cancelled() {
                 return Ok((done, found));
             }
-            match self.sink.write(kind, &remaining, &self.content) {
+            let first = never_sent && attempt == 1;
+            match self.sink.write(kind, &remaining, &self.content, first) {
                 Ok(outcomes) => {
                     self.target_health.answered();
                     done.extend(outcomes);
@@ -777,9 +781,28 @@ impl Runner<'_> {
                 .collect();
             self.state.mark_pending(children.kind, &intents)?;
         }
-        let batch_size = self.ctx.batch_size(kind);
         let requests: Vec<WriteRequest> = writes.iter().map(|(_, _, w)| w.clone()).collect();
+        // Unless the plan sets a batch size, a page of records carrying attachments goes
+        // out as at least `concurrency` batches, so that their bytes (downloaded from the
+        // source, uploaded to the target) are in flight at once instead of one batch
+        // after another.
+        let carries_bytes = requests.iter().any(|r| !r.record.attachments().is_empty());
+        let batch_size = match self.ctx.options.batch_size {
+            Some(_) => self.ctx.batch_size(kind),
+            None if !carries_bytes => self.ctx.batch_size(kind),
+            None => self
+                .ctx
+                .batch_size(kind)
+                .min(requests.len().div_ceil(self.ctx.options.concurrency.max(1)))
+                .max(1),
+        };
         let batches: Vec<&[WriteRequest]> = requests.chunks(batch_size).collect();
+        // A record the state store knows nothing of was never sent (intents are stored
+        // before every write): its batch may skip the target's marker lookups.
+        let never_sent: Vec<bool> = batches
+            .iter()
+            .map(|batch| batch.iter().all(|r| !rows.contains_key(r.record.id())))
+            .collect();
         if let Some(cost) = self.ctx.target_caps.kind(kind).map(|c| c.write_cost) {
             let attachments: usize = requests
                 .iter()
@@ -800,7 +823,8 @@ impl Runner<'_> {
         let results: Vec<Result<BatchWritten, AdapterError>> = self.pool.install(|| {
             batches
                 .par_iter()
-                .map(|batch| ctx.write_with_retry(kind, batch))
+                .zip(never_sent.par_iter())
+                .map(|(batch, never_sent)| ctx.write_with_retry(kind, batch, *never_sent))
                 .collect()
         });
 

@@ -1113,3 +1113,167 @@ fn a_forward_link_whose_write_landed_before_a_kill_is_still_completed() {
         tickets.differing
     );
 }
+
+/// An archive target that says which records came as proven never sent
+/// ([`Target::write_new_batch`]) and which as possibly sent before, and loses its first
+/// new ticket batch without writing it (a 503 before the write).
+struct SaysHowSent {
+    inner: Archive,
+    new: Mutex<Vec<String>>,
+    /// Tickets created through `write_batch`.
+    again: Mutex<Vec<String>>,
+    lost_one: AtomicBool,
+    lost: Mutex<Vec<String>>,
+    /// Records asked for by marker or where they were sent.
+    looked: Mutex<Vec<String>>,
+}
+
+impl Wrap for SaysHowSent {
+    type Inner = Archive;
+    fn inner(&self) -> &Archive {
+        &self.inner
+    }
+    fn write_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let ids = batch
+            .iter()
+            .filter(|r| kind == Kind::Ticket && r.existing.is_none())
+            .map(|r| r.record.id().to_string());
+        self.again.lock().expect("lock").extend(ids);
+        self.inner.write_batch(kind, batch, content)
+    }
+    fn write_new_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        let ids = batch.iter().map(|r| r.record.id().to_string());
+        self.new.lock().expect("lock").extend(ids);
+        if kind == Kind::Ticket && !self.lost_one.swap(true, Ordering::SeqCst) {
+            let ids = batch.iter().map(|r| r.record.id().to_string());
+            self.lost.lock().expect("lock").extend(ids);
+            return Err(AdapterError::Transient {
+                adapter: "says-how-sent".into(),
+                message: "503 before the write".into(),
+            });
+        }
+        self.inner.write_new_batch(kind, batch, content)
+    }
+    fn find_sent(
+        &self,
+        kind: Kind,
+        sent: &[WriteRequest],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        let ids = sent.iter().map(|r| r.record.id().to_string());
+        self.looked.lock().expect("lock").extend(ids);
+        self.inner.find_sent(kind, sent)
+    }
+    fn find_by_source(
+        &self,
+        kind: Kind,
+        source_ids: &[String],
+    ) -> Result<BTreeMap<String, String>, AdapterError> {
+        self.looked
+            .lock()
+            .expect("lock")
+            .extend_from_slice(source_ids);
+        self.inner.find_by_source(kind, source_ids)
+    }
+}
+
+/// A record the state store knows nothing of goes out as never sent, so a target may
+/// skip its marker lookup; a batch sent again after a lost answer goes out as possibly
+/// sent, keeping the lookup that prevents duplicates, and a record a crash
+/// left pending is looked for on the target before it is sent again.
+#[test]
+fn only_records_the_state_store_proves_unsent_skip_the_marker_lookup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (src, dst) = (dir.path().join("src"), dir.path().join("dst"));
+    seed(&src, 30);
+    let source = Archive::open_source(&src).expect("source");
+    let target = Wrapped(SaysHowSent {
+        inner: Archive::open_target(&dst).expect("target"),
+        new: Mutex::default(),
+        again: Mutex::default(),
+        lost_one: AtomicBool::new(false),
+        lost: Mutex::default(),
+        looked: Mutex::default(),
+    });
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let summary = migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
+    assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+    let new = target.0.new.lock().expect("lock").clone();
+    let again = target.0.again.lock().expect("lock").clone();
+    assert!(new.contains(&"gen-00029".to_string()), "{new:?}");
+    // The lost batch was sent again as possibly sent, and only it.
+    let lost = target.0.lost.lock().expect("lock").clone();
+    assert!(!lost.is_empty(), "no ticket batch was lost");
+    assert_eq!(
+        again.iter().collect::<HashSet<_>>(),
+        lost.iter().collect::<HashSet<_>>()
+    );
+    let unique: HashSet<&String> = new.iter().collect();
+    assert_eq!(unique.len(), new.len(), "a record went out as new twice");
+
+    // A ticket whose write a crash left pending is looked for before it is sent.
+    drop(source);
+    {
+        let archive = Archive::open_target(&src).expect("reopen source");
+        let late = Ticket {
+            id: "gen-late".into(),
+            subject: "Written when the run was killed".into(),
+            requester: Some(Ref::new("u-alice")),
+            ..Default::default()
+        };
+        archive
+            .write_batch(
+                Kind::Ticket,
+                &[WriteRequest::create(late.into_record())],
+                &Dataset::conformance(),
+            )
+            .expect("change the source");
+        Target::finish(&archive).expect("seal");
+    }
+    state
+        .mark_pending_records(
+            Kind::Ticket,
+            &[("gen-late", Default::default(), String::new())],
+        )
+        .expect("an intent");
+    let source = Archive::open_source(&src).expect("source");
+    target.0.new.lock().expect("lock").clear();
+    target.0.again.lock().expect("lock").clear();
+    target.0.looked.lock().expect("lock").clear();
+    migrate(
+        &source,
+        &target,
+        &mut state,
+        &test_options(),
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("resume");
+    let late = "gen-late".to_string();
+    assert!(
+        target.0.looked.lock().expect("lock").contains(&late),
+        "a pending record was sent without being looked for"
+    );
+    let sent = [target.0.new.lock(), target.0.again.lock()]
+        .into_iter()
+        .map(|ids| ids.expect("lock").iter().filter(|id| **id == late).count())
+        .sum::<usize>();
+    assert_eq!(sent, 1, "the pending record, absent, is sent once");
+}

@@ -117,6 +117,10 @@ pub trait RunningEmulator: Send {
     fn credentials(&self) -> Vec<String>;
     /// Requests answered so far.
     fn requests_served(&self) -> u64;
+    /// Requests answered 429 so far (`0` when the emulator does not count them).
+    fn requests_rate_limited(&self) -> u64 {
+        0
+    }
 }
 
 /// One emulator the CLI can start by name.

@@ -139,7 +139,14 @@ pub struct Server {
     stop: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<(u64, TcpStream)>>>,
     accept: Option<JoinHandle<()>>,
-    served: Arc<AtomicU64>,
+    served: Arc<Tally>,
+}
+
+/// Requests answered, and how many of them with 429, counted from every connection.
+#[derive(Debug, Default)]
+struct Tally {
+    served: AtomicU64,
+    rate_limited: AtomicU64,
 }
 
 impl Server {
@@ -161,7 +168,7 @@ impl Server {
             .map_err(|source| SandboxError::Bind { source })?;
         let stop = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<(u64, TcpStream)>>> = Arc::default();
-        let served = Arc::new(AtomicU64::new(0));
+        let served = Arc::new(Tally::default());
         let accept = {
             let stop = stop.clone();
             let connections = connections.clone();
@@ -192,7 +199,12 @@ impl Server {
 
     /// Requests answered so far (including faults).
     pub fn requests_served(&self) -> u64 {
-        self.served.load(Ordering::Relaxed)
+        self.served.served.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered 429 so far (budget exceeded or a forced burst).
+    pub fn requests_rate_limited(&self) -> u64 {
+        self.served.rate_limited.load(Ordering::Relaxed)
     }
 }
 
@@ -217,7 +229,7 @@ fn accept_loop(
     handler: Handler,
     stop: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<(u64, TcpStream)>>>,
-    served: Arc<AtomicU64>,
+    served: Arc<Tally>,
 ) {
     let mut next_id = 0u64;
     for stream in listener.incoming() {
@@ -248,7 +260,7 @@ fn accept_loop(
 fn serve_connection(
     stream: TcpStream,
     handler: &Handler,
-    served: &AtomicU64,
+    served: &Tally,
     stop: &AtomicBool,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
@@ -262,7 +274,10 @@ fn serve_connection(
             return Ok(());
         };
         let response = handler(&request);
-        served.fetch_add(1, Ordering::Relaxed);
+        served.served.fetch_add(1, Ordering::Relaxed);
+        if response.status == 429 {
+            served.rate_limited.fetch_add(1, Ordering::Relaxed);
+        }
         if response.reset {
             let head = format!(
                 "HTTP/1.1 {} {}\r\nContent-Length: {}\r\n",

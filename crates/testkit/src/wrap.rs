@@ -40,6 +40,17 @@ pub trait Wrap: Send + Sync {
         self.inner().write_batch(kind, batch, content)
     }
 
+    /// See [`Target::write_new_batch`]; the default is this wrap's own
+    /// [`Wrap::write_batch`], so a wrap that changes only that sees every write.
+    fn write_new_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        self.write_batch(kind, batch, content)
+    }
+
     /// See [`Target::find_by_source`].
     fn find_by_source(
         &self,
@@ -123,6 +134,14 @@ impl<W: Wrap> Target for Wrapped<W> {
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
         self.0.write_batch(kind, batch, content)
+    }
+    fn write_new_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        self.0.write_new_batch(kind, batch, content)
     }
     fn find_by_source(
         &self,

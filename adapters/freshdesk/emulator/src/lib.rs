@@ -275,6 +275,9 @@ impl RunningEmulator for FreshdeskEmulator {
     fn requests_served(&self) -> u64 {
         FreshdeskEmulator::requests_served(self)
     }
+    fn requests_rate_limited(&self) -> u64 {
+        self.server.requests_rate_limited()
+    }
 }
 
 fn start_boxed(config: EmulatorConfig) -> Result<Box<dyn RunningEmulator>, SandboxError> {

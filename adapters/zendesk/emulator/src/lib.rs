@@ -225,6 +225,9 @@ impl RunningEmulator for ZendeskEmulator {
     fn requests_served(&self) -> u64 {
         ZendeskEmulator::requests_served(self)
     }
+    fn requests_rate_limited(&self) -> u64 {
+        self.server.requests_rate_limited()
+    }
 }
 
 fn start_boxed(config: EmulatorConfig) -> Result<Box<dyn RunningEmulator>, SandboxError> {

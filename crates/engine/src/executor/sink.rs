@@ -15,11 +15,14 @@ use switchover_model::{Attachment, Kind};
 /// What writes go to: the live target, or nothing at all (dry run).
 pub(super) trait Sink: Sync {
     fn capabilities(&self) -> Capabilities;
+    /// `never_sent`: the state store proves no earlier attempt sent any of `batch`
+    /// ([`Target::write_new_batch`]).
     fn write(
         &self,
         kind: Kind,
         batch: &[WriteRequest],
         content: &dyn ContentSource,
+        never_sent: bool,
     ) -> Result<Vec<WriteOutcome>, AdapterError>;
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError>;
     fn find_sent(
@@ -53,8 +56,13 @@ impl Sink for Live<'_> {
         kind: Kind,
         batch: &[WriteRequest],
         content: &dyn ContentSource,
+        never_sent: bool,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        self.0.write_batch(kind, batch, content)
+        if never_sent {
+            self.0.write_new_batch(kind, batch, content)
+        } else {
+            self.0.write_batch(kind, batch, content)
+        }
     }
     fn find(&self, kind: Kind, ids: &[String]) -> Result<BTreeMap<String, String>, AdapterError> {
         self.0.find_by_source(kind, ids)
@@ -187,6 +195,7 @@ impl Sink for Dry<'_> {
         kind: Kind,
         batch: &[WriteRequest],
         content: &dyn ContentSource,
+        _never_sent: bool,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
         let mut outcomes = Vec::with_capacity(batch.len());
         for request in batch {
