@@ -39,6 +39,7 @@
 
 #![deny(missing_docs)]
 
+mod bodies;
 mod convert;
 mod read;
 pub mod wire;
@@ -619,11 +620,19 @@ impl Source for Zendesk {
     ) -> Result<Box<dyn Read + Send>, AdapterError> {
         self.open_content(attachment)
     }
+
+    fn body_urls(&self) -> Option<&dyn switchover_adapter::bodies::BodyUrls> {
+        Some(self)
+    }
 }
 
 impl TargetInfo for Zendesk {
     fn capabilities(&self) -> Capabilities {
         capabilities()
+    }
+
+    fn body_urls(&self) -> Option<&dyn switchover_adapter::bodies::BodyUrls> {
+        Some(self)
     }
 
     fn preflight(&self) -> Result<Preflight, AdapterError> {
