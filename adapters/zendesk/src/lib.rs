@@ -39,6 +39,7 @@
 
 #![deny(missing_docs)]
 
+mod bodies;
 mod convert;
 mod read;
 pub mod wire;
@@ -624,6 +625,10 @@ impl Source for Zendesk {
     ) -> Result<Box<dyn Read + Send>, AdapterError> {
         self.open_content(attachment)
     }
+
+    fn body_urls(&self) -> Option<&dyn switchover_adapter::bodies::BodyUrls> {
+        Some(self)
+    }
 }
 
 /// The `id` of a record as Zendesk answers it (a number), as the text the id map keeps.
@@ -638,6 +643,10 @@ fn json_id(record: &Value) -> Option<String> {
 impl TargetInfo for Zendesk {
     fn capabilities(&self) -> Capabilities {
         capabilities()
+    }
+
+    fn body_urls(&self) -> Option<&dyn switchover_adapter::bodies::BodyUrls> {
+        Some(self)
     }
 
     fn preflight(&self) -> Result<Preflight, AdapterError> {

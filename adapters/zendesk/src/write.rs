@@ -627,7 +627,7 @@ impl Zendesk {
         comment: &Comment,
         content: &dyn ContentSource,
     ) -> Result<Value, AdapterError> {
-        let token = self.upload(comment, content)?;
+        let (token, urls) = self.upload(comment, content)?;
         let mut body = json!({
             "author_id": ref_json(&comment.author),
             "public": comment.public,
@@ -636,9 +636,10 @@ impl Zendesk {
         });
         if let Value::Object(map) = &mut body {
             match &comment.body_html {
-                Some(html) if !html.is_empty() => {
-                    map.insert("html_body".into(), html.clone().into())
-                }
+                Some(html) if !html.is_empty() => map.insert(
+                    "html_body".into(),
+                    switchover_adapter::bodies::resolve_inline(html, &urls).into(),
+                ),
                 _ => map.insert("body".into(), comment.body_text.clone().into()),
             };
         }
@@ -986,12 +987,15 @@ impl Zendesk {
         Ok((ticket.status.unwrap_or_else(|| "open".into()), markers))
     }
 
+    /// Uploads a comment's attachments under one token; with the content URL each got,
+    /// in order, for the inline images of the body.
     fn upload(
         &self,
         comment: &Comment,
         content: &dyn ContentSource,
-    ) -> Result<Option<String>, AdapterError> {
+    ) -> Result<(Option<String>, Vec<Option<String>>), AdapterError> {
         let mut token: Option<String> = None;
+        let mut urls = Vec::with_capacity(comment.attachments.len());
         for attachment in &comment.attachments {
             let mut bytes = Vec::new();
             content
@@ -1023,8 +1027,9 @@ impl Zendesk {
             let upload: wire::Upload =
                 object_of(&response, "upload").map_err(|e| e.into_adapter(NAME))?;
             token = upload.token.or(token);
+            urls.push(upload.attachment.and_then(|a| a.content_url));
         }
-        Ok(token)
+        Ok((token, urls))
     }
 
     fn write_comments(
@@ -1066,8 +1071,8 @@ impl Zendesk {
                 out.push(outcome(&comment.id, Ok(found.clone())));
                 continue;
             }
-            let token = match self.upload(comment, content) {
-                Ok(token) => token,
+            let (token, urls) = match self.upload(comment, content) {
+                Ok(uploaded) => uploaded,
                 Err(e) if e.stops_run() || e.is_retryable() => return Err(e),
                 Err(e) => {
                     out.push(outcome(&comment.id, Err(e)));
@@ -1081,9 +1086,10 @@ impl Zendesk {
             });
             if let Value::Object(map) = &mut body {
                 match &comment.body_html {
-                    Some(html) if !html.is_empty() => {
-                        map.insert("html_body".into(), html.clone().into())
-                    }
+                    Some(html) if !html.is_empty() => map.insert(
+                        "html_body".into(),
+                        switchover_adapter::bodies::resolve_inline(html, &urls).into(),
+                    ),
                     _ => map.insert("body".into(), comment.body_text.clone().into()),
                 };
             }

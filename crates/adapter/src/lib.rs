@@ -11,6 +11,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bodies;
 mod capabilities;
 pub mod checked;
 pub mod cursor;

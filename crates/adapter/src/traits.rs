@@ -51,6 +51,12 @@ pub trait Source: Send + Sync {
         &self,
         attachment: &Attachment,
     ) -> Result<Box<dyn Read + Send>, AdapterError>;
+
+    /// How this account spells the URLs of its attachments and records in bodies, so
+    /// the engine can move the images and re-point the links; `None`: it cannot say.
+    fn body_urls(&self) -> Option<&dyn crate::bodies::BodyUrls> {
+        None
+    }
 }
 
 /// Where a target gets attachment bytes from while writing: the source, in a migration.
@@ -267,6 +273,13 @@ pub trait TargetInfo: Send + Sync {
     /// Checks credentials and settings that would make a migration misbehave (rules
     /// that e-mail customers, missing plan features) without changing anything.
     fn preflight(&self) -> Result<Preflight, AdapterError>;
+
+    /// How this account spells the URLs of its records in bodies. `Some` also promises
+    /// that its writes resolve inline placeholders to the URLs its uploads get
+    /// ([`crate::bodies::resolve_inline`]); `None` leaves bodies as the source has them.
+    fn body_urls(&self) -> Option<&dyn crate::bodies::BodyUrls> {
+        None
+    }
 
     /// What writing this new record would do, from what the target holds now, by the
     /// rules the write itself applies (an adapter keeps those rules in one place for

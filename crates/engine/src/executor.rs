@@ -113,6 +113,9 @@ pub struct RunSummary {
     pub failures: Vec<Failure>,
     /// Whether the run stopped early (Ctrl-C); the next `migrate` resumes.
     pub interrupted: bool,
+    /// Inline images moved and links re-pointed in bodies, and the bodies that still
+    /// reference the source account.
+    pub bodies: crate::bodies::BodyReport,
 }
 
 impl RunSummary {
@@ -143,6 +146,8 @@ struct Ctx<'a> {
     target_health: health::Health,
     /// How long the source has gone without answering (shared with the reader thread).
     source_health: std::sync::Arc<health::Health>,
+    /// Images and links in bodies, when the target can take them.
+    bodies: Option<crate::bodies::Bodies<'a>>,
 }
 
 impl Ctx<'_> {
@@ -447,6 +452,32 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// Puts a record's bodies in portable form (images as attachments, links as
+    /// references), when the target can take them.
+    fn extract_bodies(&self, record: &mut Record) {
+        if let Some(bodies) = &self.ctx.bodies {
+            crate::bodies::extract(bodies.source(), record);
+        }
+    }
+
+    /// What this run did to bodies.
+    fn body_report(&self) -> crate::bodies::BodyReport {
+        self.ctx
+            .bodies
+            .as_ref()
+            .map(|b| b.report())
+            .unwrap_or_default()
+    }
+
+    /// Resolves the links of a record about to be written through the id map; how many
+    /// still wait for their record.
+    fn prepare_bodies(&self, record: &mut Record) -> Result<u64, EngineError> {
+        match &self.ctx.bodies {
+            Some(bodies) => bodies.prepare(record, |kind, id| self.state.target_id(kind, id)),
+            None => Ok(0),
+        }
+    }
+
     /// Fills attachment hashes known from earlier downloads, so digests compare bytes.
     fn fill_known_hashes(&self, record: &mut Record) -> Result<(), EngineError> {
         if let Some(attachments) = record.attachments_mut() {
@@ -636,6 +667,7 @@ impl Runner<'_> {
         let records = self.apply_mapping(kind, records, counts)?;
         let mut records = records;
         for record in records.iter_mut() {
+            self.extract_bodies(record);
             self.fill_known_hashes(record)?;
         }
         let digests: Vec<Digest> = self.pool.install(|| {
@@ -720,10 +752,16 @@ impl Runner<'_> {
         let mut cache = HashMap::new();
         let mut writes: Vec<(Record, Digest, WriteRequest)> = Vec::with_capacity(plans.len());
         let mut deferred: std::collections::HashSet<String> = Default::default();
-        for (record, digest, mut request) in plans {
+        for (record, mut digest, mut request) in plans {
             match self.map_references(&mut request.record, &mut cache, final_pass)? {
                 Ok(waits) => {
-                    if waits {
+                    // Links to records not on the target yet: written again once they
+                    // are, at the end of this kind's pass or on a later run.
+                    let links_wait = self.prepare_bodies(&mut request.record)? > 0 && can_update;
+                    if links_wait {
+                        digest = crate::bodies::waiting_digest(digest);
+                    }
+                    if waits || (links_wait && !final_pass) {
                         deferred.insert(record.id().to_string());
                     }
                     writes.push((record, digest, request))
@@ -1092,7 +1130,7 @@ impl Runner<'_> {
         let mut unread = Vec::new();
         if let Some(attachments) = record.attachments_mut() {
             for attachment in attachments.iter_mut().filter(|a| a.sha256.is_none()) {
-                let bytes = source.open_attachment(attachment).and_then(|mut reader| {
+                let bytes = crate::bodies::open(source, attachment).and_then(|mut reader| {
                     ContentHasher::hash_reader(&mut reader).map_err(|e| {
                         AdapterError::transient(
                             &self.ctx.source_caps.adapter,
@@ -1299,6 +1337,9 @@ fn runner<'a>(
         embedding,
         target_health: health::Health::new("target", options.give_up_after),
         source_health: std::sync::Arc::new(health::Health::new("source", options.give_up_after)),
+        bodies: sink
+            .body_urls()
+            .map(|target| crate::bodies::Bodies::new(source.body_urls(), target)),
     };
     Ok((
         Runner {

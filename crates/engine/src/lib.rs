@@ -20,6 +20,7 @@
 
 #![deny(missing_docs)]
 
+mod bodies;
 pub mod events;
 mod executor;
 pub mod failures;
@@ -30,6 +31,7 @@ mod rollback;
 pub mod state;
 mod verify;
 
+pub use bodies::{BodyReport, OutsideBody};
 pub use events::{Cancel, Event, KindCounts, Observer, Silent};
 pub use executor::{
     COMMENTS_PER_SAMPLE, DryRunReport, FieldFate, Options, RunSummary, SampleField, SampleOutcome,

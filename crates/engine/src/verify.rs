@@ -151,6 +151,10 @@ pub struct KindVerification {
     pub attachments_checked: u64,
     /// Attachments whose bytes on the target do not hash to the source's SHA-256.
     pub attachments_differ: Vec<String>,
+    /// Bodies on the target that still point at the source account's domain, with the
+    /// URLs (first 1000): images and links that did not move, and links the source had
+    /// to pages of its own that are not records.
+    pub bodies_outside: Vec<crate::bodies::OutsideBody>,
 }
 
 impl KindVerification {
@@ -256,18 +260,22 @@ pub fn verify_mapped(
             mapped_fields: mapping.mapped_fields(kind),
             ..Default::default()
         };
+        // Bodies in portable form on both sides, as the migration wrote them.
         let side = SourceSide {
             source,
             target,
             mapping,
+            body_urls: target.body_urls().map(|_| source.body_urls()),
         };
         read_source_side(&side, kind, &fields, state, observer, &mut result)?;
+        let source_hosts = source.body_urls().map(|u| u.hosts()).unwrap_or_default();
         read_target_side(
             target,
             kind,
             &fields,
             &target_caps,
             state,
+            &source_hosts,
             observer,
             &mut result,
         )?;
@@ -304,6 +312,8 @@ struct SourceSide<'a> {
     source: &'a dyn Source,
     target: &'a dyn Target,
     mapping: &'a Mapping,
+    /// How the source spells its body URLs, when the target rewrites bodies.
+    body_urls: Option<Option<&'a dyn switchover_adapter::bodies::BodyUrls>>,
 }
 
 /// Reads every record of `kind` from the source and records its digests, as the
@@ -321,6 +331,7 @@ fn read_source_side(
         source,
         target,
         mapping,
+        body_urls,
     } = *side;
     let total = source.count(kind).ok().flatten();
     observer.event(&Event::KindStarted { kind, total });
@@ -377,6 +388,9 @@ fn read_source_side(
                     }
                 });
             }
+            if let Some(urls) = body_urls {
+                crate::bodies::extract(urls, &mut record);
+            }
             // The bytes were hashed when they were downloaded from the source; the
             // target's are hashed on read-back.
             if let Some(attachments) = record.attachments_mut() {
@@ -413,6 +427,7 @@ fn read_target_side(
     fields: &FieldSet,
     target_caps: &Capabilities,
     state: &mut StateStore,
+    source_hosts: &[String],
     observer: &dyn Observer,
     result: &mut KindVerification,
 ) -> Result<(), EngineError> {
@@ -432,6 +447,7 @@ fn read_target_side(
             target_caps,
             target,
             state,
+            source_hosts,
             &mut reverse,
             result,
         );
@@ -517,6 +533,7 @@ fn check_page(
     target_caps: &Capabilities,
     target: &dyn Target,
     state: &mut StateStore,
+    source_hosts: &[String],
     reverse: &mut HashMap<(Kind, String), Option<String>>,
     result: &mut KindVerification,
 ) -> Result<u64, EngineError> {
@@ -531,6 +548,26 @@ fn check_page(
             result.unmarked += 1;
             continue;
         };
+        let outside = crate::bodies::pointing_at(&mut record, source_hosts);
+        if !outside.is_empty() && result.bodies_outside.len() < 1000 {
+            result.bodies_outside.push(crate::bodies::OutsideBody {
+                kind,
+                source_id: source_id.clone(),
+                urls: outside,
+            });
+        }
+        if let Some(urls) = target.body_urls() {
+            let mut failed = None;
+            crate::bodies::normalize_target(urls, &mut record, |k, id| {
+                state.source_id_of(k, id).unwrap_or_else(|e| {
+                    failed.get_or_insert(e);
+                    None
+                })
+            });
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
         // Back to source ids, so the digest compares like with like.
         let mut lookups = Vec::new();
         record.for_each_ref_mut(&mut |k, id| {

@@ -334,6 +334,9 @@ impl Api {
         if let Some(rest) = path.strip_prefix("/hc/article_attachments/") {
             return self.kb_content(request, rest);
         }
+        if let Some(page) = self.web_page(request, path) {
+            return page;
+        }
         let Some(rest) = path.strip_prefix("/api/v2/") else {
             return not_found();
         };
@@ -1455,6 +1458,47 @@ impl Api {
 
     /// Content of a Help Center article attachment (`/hc/article_attachments/{id}/{name}`),
     /// behind authentication like every other content route of the emulator.
+    /// The pages people open from links in bodies: the agent's ticket page
+    /// (`/agent/tickets/{id}`) and Help Center articles, sections and categories
+    /// (`/hc/{locale}/articles/{id}-{slug}`, the locale optional), behind auth like the
+    /// rest; 404 for records the account does not have. `None` for other paths.
+    fn web_page(&self, request: &Request, path: &str) -> Option<Response> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let (kind, id) = match segments.as_slice() {
+            ["agent", "tickets", id] => (K::Tickets, *id),
+            ["hc", kind, id] | ["hc", _, kind, id] => match *kind {
+                "articles" => (K::KbArticles, *id),
+                "sections" => (K::KbSections, *id),
+                "categories" => (K::KbCategories, *id),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let id: String = id.chars().take_while(char::is_ascii_digit).collect();
+        let st = match self.state.lock() {
+            Ok(st) => st,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if self.authenticate(&st, request).is_none() {
+            return Some(unauthorized());
+        }
+        Some(match id.parse().ok().and_then(|id| st.get(kind, id)) {
+            Some(record) => {
+                let title = record["title"]
+                    .as_str()
+                    .or(record["subject"].as_str())
+                    .or(record["name"].as_str())
+                    .unwrap_or_default();
+                Response::bytes(
+                    200,
+                    "text/html; charset=utf-8",
+                    format!("<html><title>{title}</title></html>").into_bytes(),
+                )
+            }
+            None => not_found(),
+        })
+    }
+
     fn kb_content(&self, request: &Request, rest: &str) -> Response {
         let st = match self.state.lock() {
             Ok(st) => st,

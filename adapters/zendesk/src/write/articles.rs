@@ -15,6 +15,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use switchover_adapter::bodies::resolve_inline;
 use switchover_adapter::{AdapterError, ContentSource, WriteOutcome, WriteRequest};
 use switchover_http::Request;
 use switchover_http::multipart::{Form, Part};
@@ -65,6 +66,17 @@ pub(crate) fn split_marker(body: &str) -> (String, Option<(String, bool)>) {
 /// The locale an article is written in when its source gives none and the Help Center
 /// names no default.
 const DEFAULT_LOCALE: &str = "en-us";
+
+/// The article with its bodies' inline images shown from `urls` (its attachments'
+/// content URLs on the target, in order).
+fn with_inline_urls(article: &KbArticle, urls: &[Option<String>]) -> KbArticle {
+    let mut article = article.clone();
+    article.body_html = resolve_inline(&article.body_html, urls);
+    for translation in article.translations.values_mut() {
+        translation.body_html = resolve_inline(&translation.body_html, urls);
+    }
+    article
+}
 
 fn same_locale(a: Option<&str>, b: &str) -> bool {
     a.is_some_and(|a| a.eq_ignore_ascii_case(b))
@@ -629,8 +641,10 @@ impl Zendesk {
         content: &dyn ContentSource,
         fresh: bool,
     ) -> Result<Result<(), AdapterError>, AdapterError> {
+        // Attachments first: the bodies show inline images from the URLs they get.
+        let urls = step!(self.sync_attachments(target, article, content, fresh)?);
+        let article = &with_inline_urls(article, &urls);
         step!(self.sync_translations(target, article, locale, fresh)?);
-        step!(self.sync_attachments(target, article, content, fresh)?);
         step!(self.put_source(target, article, locale, true));
         Ok(Ok(()))
     }
@@ -774,14 +788,15 @@ impl Zendesk {
     }
 
     /// Uploads the source's attachments the target article lacks (same name, size and
-    /// inline flag) and deletes those the source does not have.
+    /// inline flag) and deletes those the source does not have. Gives the content URL of
+    /// each of the source's attachments on the target, in order.
     fn sync_attachments(
         &self,
         target: &str,
         article: &KbArticle,
         content: &dyn ContentSource,
         fresh: bool,
-    ) -> Result<Result<(), AdapterError>, AdapterError> {
+    ) -> Result<Result<Vec<Option<String>>, AdapterError>, AdapterError> {
         let held = if fresh {
             Vec::new()
         } else {
@@ -798,6 +813,7 @@ impl Zendesk {
         };
         let mut unused: Vec<&wire::ArticleAttachment> = held.iter().collect();
         let mut known: Vec<String> = held.iter().map(|a| id_of(&a.id)).collect();
+        let mut urls = Vec::with_capacity(article.attachments.len());
         for attachment in &article.attachments {
             let same = unused.iter().position(|h| {
                 h.file_name.as_deref() == Some(attachment.file_name.as_str())
@@ -806,13 +822,14 @@ impl Zendesk {
             });
             match same {
                 Some(at) => {
-                    unused.remove(at);
+                    urls.push(unused.remove(at).content_url.clone());
                 }
                 None => {
-                    let id =
+                    let (id, url) =
                         step!(self.upload_article_attachment(
                             target, article, attachment, content, &known
                         )?);
+                    urls.push(url);
                     known.push(id);
                 }
             }
@@ -833,7 +850,7 @@ impl Zendesk {
                 }
             }
         }
-        Ok(Ok(()))
+        Ok(Ok(urls))
     }
 
     /// `POST help_center/articles/{id}/attachments` (multipart `file` and `inline`); a
@@ -847,7 +864,7 @@ impl Zendesk {
         attachment: &Attachment,
         content: &dyn ContentSource,
         known: &[String],
-    ) -> Result<Result<String, AdapterError>, AdapterError> {
+    ) -> Result<Result<(String, Option<String>), AdapterError>, AdapterError> {
         let mut bytes = Vec::new();
         content
             .open(attachment)?
@@ -865,6 +882,8 @@ impl Zendesk {
         };
         let inline = attachment.inline;
         let path = format!("help_center/articles/{target}/attachments.json");
+        // The content URL the stored file got, for the inline images of the bodies.
+        let url = std::cell::RefCell::new(None);
         let attempt = || {
             let (bytes, name, content_type) = (bytes.clone(), name.clone(), content_type.clone());
             let sent = Request::post(path.as_str()).multipart(move || {
@@ -877,8 +896,10 @@ impl Zendesk {
                     .part("file", file))
             });
             let response = self.http.send(sent)?;
-            object_of::<wire::ArticleAttachment>(&response, "article_attachment")
-                .map(|a| id_of(&a.id))
+            object_of::<wire::ArticleAttachment>(&response, "article_attachment").map(|a| {
+                url.replace(a.content_url);
+                id_of(&a.id)
+            })
         };
         let find = || {
             Ok(self
@@ -890,7 +911,10 @@ impl Zendesk {
                         && a.file_name.as_deref() == Some(attachment.file_name.as_str())
                         && a.size == Some(attachment.size)
                 })
-                .map(|a| id_of(&a.id)))
+                .map(|a| {
+                    url.replace(a.content_url);
+                    id_of(&a.id)
+                }))
         };
         let result = self.reconciled(attempt, find)?.map_err(|e| {
             match rejected(&e, Kind::KbArticle, &article.id) {
@@ -910,7 +934,7 @@ impl Zendesk {
                 other => other,
             }
         });
-        Ok(result)
+        Ok(result.map(|id| (id, url.take())))
     }
 
     /// `DELETE help_center/articles/{id}` for each (its translations and attachments go

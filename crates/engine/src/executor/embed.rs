@@ -132,6 +132,7 @@ impl Runner<'_> {
             // Its own pass counts it mapped, or fails it naming the value.
             return Ok(None);
         }
+        self.extract_bodies(&mut record);
         self.fill_known_hashes(&mut record)?;
         let digest = record_digest(&record, fields);
         let mut mapped = record.clone();
@@ -139,7 +140,10 @@ impl Runner<'_> {
             parent.clear();
         }
         Ok(match self.map_references(&mut mapped, cache, true)? {
-            Ok(_) => Some((record, digest, WriteRequest::create(mapped))),
+            Ok(_) => {
+                self.prepare_bodies(&mut mapped)?;
+                Some((record, digest, WriteRequest::create(mapped)))
+            }
             Err(_) => None,
         })
     }

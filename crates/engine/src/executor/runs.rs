@@ -157,6 +157,7 @@ fn run_migration(
     sink.finish()?;
     summary.failures = runner.state.failures()?;
     summary.interrupted = !completed;
+    summary.bodies = runner.body_report();
     let samples = std::mem::take(&mut runner.samples);
     let coverage = runner
         .coverage
@@ -246,6 +247,7 @@ pub fn retry_failed(
     }
     target.finish()?;
     summary.failures = runner.state.failures()?;
+    summary.bodies = runner.body_report();
     runner.state.end_run(
         run,
         if summary.interrupted {

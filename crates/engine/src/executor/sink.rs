@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::Mutex;
 
+use switchover_adapter::bodies::BodyUrls;
 use switchover_adapter::{
     AdapterError, Adopted, Capabilities, ContentSource, Prediction, Source, Target, TargetInfo,
     WriteOutcome, WriteRequest,
@@ -43,6 +44,8 @@ pub(super) trait Sink: Sync {
     ) -> Result<Vec<Result<(), AdapterError>>, AdapterError>;
     fn finish(&self) -> Result<(), AdapterError>;
     fn is_dry(&self) -> bool;
+    /// How the target spells the URLs of its records in bodies.
+    fn body_urls(&self) -> Option<&dyn BodyUrls>;
 }
 
 pub(super) struct Live<'a>(pub(super) &'a dyn Target);
@@ -95,6 +98,9 @@ impl Sink for Live<'_> {
     }
     fn is_dry(&self) -> bool {
         false
+    }
+    fn body_urls(&self) -> Option<&dyn BodyUrls> {
+        self.0.body_urls()
     }
 }
 
@@ -242,6 +248,9 @@ impl Sink for Dry<'_> {
     fn is_dry(&self) -> bool {
         true
     }
+    fn body_urls(&self) -> Option<&dyn BodyUrls> {
+        self.target.body_urls()
+    }
 }
 
 type HashMapShared = std::sync::Arc<Mutex<HashMap<String, (Digest, u64)>>>;
@@ -255,7 +264,7 @@ pub(super) struct HashingContent<'a> {
 impl ContentSource for HashingContent<'_> {
     fn open(&self, attachment: &Attachment) -> Result<Box<dyn Read + Send>, AdapterError> {
         Ok(Box::new(HashingReader {
-            inner: self.source.open_attachment(attachment)?,
+            inner: crate::bodies::open(self.source, attachment)?,
             hasher: ContentHasher::new(),
             id: attachment.id.clone(),
             sink: self.hashes.clone(),
