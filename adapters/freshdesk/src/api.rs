@@ -33,6 +33,12 @@ impl Api {
         Ok(Api { client })
     }
 
+    /// The account's root URL (`https://acme.freshdesk.com`), without the API path.
+    pub fn root(&self) -> String {
+        let base = self.client.base_url().as_str().trim_end_matches('/');
+        base.strip_suffix("/api/v2").unwrap_or(base).to_string()
+    }
+
     pub fn requests(&self) -> u64 {
         self.client.snapshot().requests
     }

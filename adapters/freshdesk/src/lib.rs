@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod api;
+mod bodies;
 mod read;
 mod write;
 
@@ -397,11 +398,19 @@ impl Source for Freshdesk {
     ) -> Result<Box<dyn Read + Send>, AdapterError> {
         self.api.open_attachment(attachment)
     }
+
+    fn body_urls(&self) -> Option<&dyn switchover_adapter::bodies::BodyUrls> {
+        Some(self)
+    }
 }
 
 impl TargetInfo for Freshdesk {
     fn capabilities(&self) -> Capabilities {
         capabilities()
+    }
+
+    fn body_urls(&self) -> Option<&dyn switchover_adapter::bodies::BodyUrls> {
+        Some(self)
     }
 
     fn preflight(&self) -> Result<Preflight, AdapterError> {

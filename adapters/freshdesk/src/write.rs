@@ -839,6 +839,12 @@ impl Freshdesk {
             escape(&c.id)
         );
         if let Some(id) = existing {
+            let html = if switchover_adapter::bodies::has_inline(&html) {
+                let urls = self.note_attachment_urls(ticket, &id)?;
+                switchover_adapter::bodies::resolve_inline(&html, &urls)
+            } else {
+                html
+            };
             self.api.write_json(
                 Request::put(format!("conversations/{id}")),
                 &json!({"body": html}),
@@ -882,6 +888,7 @@ impl Freshdesk {
             files.push((a.file_name.clone(), a.content_type.clone(), bytes));
         }
         let files = Arc::new(files);
+        let sent_html = html.clone();
         let private = (!c.public).to_string();
         let user = author_id.map(|a| a.to_string());
         let request = Request::post(path).multipart(move || {
@@ -906,7 +913,10 @@ impl Freshdesk {
             Ok(form)
         });
         let answer = self.api.write(request, kind, &c.id)?;
-        Self::target_id(&answer, kind, &c.id)
+        let note = Self::target_id(&answer, kind, &c.id)?;
+        let urls = crate::bodies::attachment_urls(&answer);
+        self.resolve_note_images(&note, &sent_html, &urls, &c.id)?;
+        Ok(note)
     }
 
     /// Freshdesk is one of the few targets that takes historical ratings; they cannot be

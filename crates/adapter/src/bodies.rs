@@ -254,14 +254,14 @@ mod tests {
         });
         assert_eq!(
             out,
-            r#"<p>See <a class="x" href="switchover-link:ticket/5">#5</a> <img alt="a > b" src="https://a.example/t?x=1&amp;name=y.png"><img src="switchover-inline:0" /><link href="keep"> <b src="keep">"#
+            r#"<p>See <a class="x" href="switchover-link:tickets/5">#5</a> <img alt="a > b" src="https://a.example/t?x=1&amp;name=y.png"><img src="switchover-inline:0" /><link href="keep"> <b src="keep">"#
         );
         assert_eq!(
             resolve_inline(&out, &[Some("https://b.example/f?a=1&b=2".into())]),
             out.replace("switchover-inline:0", "https://b.example/f?a=1&amp;b=2")
         );
         assert_eq!(
-            placeholder("switchover-link:ticket/5"),
+            placeholder("switchover-link:tickets/5"),
             Some(Placeholder::Link(Kind::Ticket, "5".into()))
         );
     }

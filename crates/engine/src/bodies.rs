@@ -532,7 +532,7 @@ mod tests {
         let html = c.body_html.clone().unwrap_or_default();
         assert!(html.contains(r#"src="switchover-inline:2""#), "{html}");
         assert!(html.contains("https://cdn.example/x.png"));
-        assert!(html.contains(r#"href="switchover-link:ticket/7""#));
+        assert!(html.contains(r#"href="switchover-link:tickets/7""#));
 
         let bodies = Bodies::new(Some(&Acme), &Other);
         let mut written = record.clone();

@@ -64,6 +64,9 @@ pub(crate) fn handle(state: &State, request: &Request) -> Response {
             &json!({"code": "invalid_credentials", "message": "You have to be logged in to perform this action."}),
         );
     }
+    if let Some(id) = request.path.strip_prefix("/a/tickets/") {
+        return ticket_page(state, id);
+    }
     let includes = request
         .query("include")
         .map(|s| s.split(',').filter(|x| !x.trim().is_empty()).count())
@@ -100,6 +103,25 @@ pub(crate) fn handle(state: &State, request: &Request) -> Response {
 
 fn credits_limit(state: &State) -> u32 {
     state.config.rpm.unwrap_or(0)
+}
+
+/// The agent's page of a ticket (`/a/tickets/{id}`), which links in bodies open: 200
+/// with the subject for a ticket the account has, 404 otherwise.
+fn ticket_page(state: &State, id: &str) -> Response {
+    let id: Option<u64> = id.trim_end_matches('/').parse().ok();
+    let account = lock(state);
+    match id.and_then(|id| account.tickets.get(&id)) {
+        Some(ticket) => Response::bytes(
+            200,
+            "text/html; charset=utf-8",
+            format!(
+                "<html><title>{}</title></html>",
+                ticket["subject"].as_str().unwrap_or_default()
+            )
+            .into_bytes(),
+        ),
+        None => Response::text(404, "The page you were looking for doesn't exist"),
+    }
 }
 
 fn download(state: &State, rest: &str) -> Response {
