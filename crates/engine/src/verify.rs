@@ -421,6 +421,7 @@ fn read_source_side(
 
 /// Reads every record of `kind` back from the target and records its digests in
 /// source id space.
+#[allow(clippy::too_many_arguments)]
 fn read_target_side(
     target: &dyn Target,
     kind: Kind,
