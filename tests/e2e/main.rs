@@ -56,10 +56,28 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&dir.path().join("src"), 1500);
     let plan = plan(dir.path());
+    // How long one uninterrupted run of the same data takes on this machine, into a
+    // scratch target: the kills below land at random fractions of it, so a fast machine
+    // and a loaded one both see several kills mid-run.
+    let probe = dir.path().join("probe.toml");
+    std::fs::write(
+        &probe,
+        std::fs::read_to_string(&plan)
+            .expect("read plan")
+            .replace("path = \"dst\"", "path = \"probe-dst\"")
+            .replace("state.sqlite", "probe.sqlite"),
+    )
+    .expect("write probe plan");
+    let started = Instant::now();
+    let probe_run = Command::new(BIN)
+        .arg("migrate")
+        .arg(&probe)
+        .output()
+        .expect("probe migrate");
+    assert!(probe_run.status.success(), "the uninterrupted run failed");
+    let full_run = started.elapsed();
     let mut killed_midway = 0;
-    // Kill until six kills have landed mid-run (or a run finished): short random delays,
-    // so that a fast machine and a loaded one both see several kills.
-    for _ in 0..24 {
+    for _ in 0..30 {
         if killed_midway >= 6 {
             break;
         }
@@ -67,7 +85,8 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let delay = Duration::from_millis(60 + u64::from(nanos % 240));
+        // 5% to 20% of a full run.
+        let delay = full_run.mul_f64(0.05 + f64::from(nanos % 1000) / 1000.0 * 0.15);
         let mut child = Command::new(BIN)
             .arg("migrate")
             .arg(&plan)
@@ -80,7 +99,7 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
             if child.try_wait().expect("wait").is_some() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(2));
         }
         if child.try_wait().expect("wait").is_none() {
             child.kill().expect("SIGKILL");
@@ -92,8 +111,8 @@ fn sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing() {
         let _ = child.wait();
     }
     assert!(
-        killed_midway >= 5,
-        "only {killed_midway} kills landed mid-run; the dataset is too small"
+        killed_midway >= 4,
+        "only {killed_midway} kills landed mid-run (a full run takes {full_run:?})"
     );
 
     let status = Command::new(BIN)

@@ -66,7 +66,10 @@ impl Freshdesk {
             .list_all(&format!("tickets/{ticket}/conversations"), &[])?;
         Ok(all
             .iter()
-            .find(|c| c["id"].to_string() == note)
+            .find(|c| match &c["id"] {
+                serde_json::Value::String(id) => id == note,
+                id => id.as_u64().is_some_and(|id| note.parse() == Ok(id)),
+            })
             .map(attachment_urls)
             .unwrap_or_default())
     }

@@ -1023,11 +1023,8 @@ impl Freshdesk {
                                 id: num_id(&r, "id").unwrap_or_default(),
                                 title: text(&r, "title").unwrap_or_default(),
                                 active: true,
-                                actions: vec![Action {
-                                    field: "comment_public".into(),
-                                    value: Value::from(
-                                        text(&r, "content_html").unwrap_or_default(),
-                                    ),
+                                actions: vec![Action::PublicReply {
+                                    body: text(&r, "content_html").unwrap_or_default(),
                                 }],
                                 created_at: time(&r, "created_at"),
                                 updated_at: time(&r, "updated_at"),

@@ -44,8 +44,12 @@ pub(crate) const WEBHOOK_EVENTS: &[&str] = &[
 
 /// Whether a macro action adds text to a reply (Zendesk `comment_value`,
 /// `comment_value_html`, the dataset's `comment_public`): what a saved reply holds.
-fn adds_text(action: &Action) -> bool {
-    action.field.starts_with("comment") && action.value.is_string()
+/// The reply text an action adds, if it adds one.
+fn reply_text(action: &Action) -> Option<&str> {
+    match action {
+        Action::PublicReply { body } => Some(body),
+        _ => None,
+    }
 }
 
 /// The Help Scout event a source's webhook event stands for, if any: Help Scout's own
@@ -129,10 +133,7 @@ impl HelpScout {
                     id: format!("{mid}/{rid}"),
                     title: text(&reply, "name").unwrap_or_default(),
                     active: true,
-                    actions: vec![Action {
-                        field: "comment_value_html".into(),
-                        value: json!(body),
-                    }],
+                    actions: vec![Action::PublicReply { body }],
                     ..Default::default()
                 };
                 records.push((marker, record.into_record()));
@@ -149,12 +150,7 @@ impl HelpScout {
         existing: Option<&str>,
     ) -> Result<WriteOutcome, AdapterError> {
         let kind = Kind::Macro;
-        let Some(body) = m
-            .actions
-            .iter()
-            .find(|a| adds_text(a))
-            .and_then(|a| a.value.as_str())
-        else {
+        let Some(body) = m.actions.iter().find_map(reply_text) else {
             return Err(AdapterError::invalid(
                 NAME,
                 kind,
@@ -323,10 +319,15 @@ impl HelpScout {
                     title: text(w, "name").unwrap_or_default(),
                     active: text(w, "status").as_deref() == Some("active"),
                     position: w.get("order").and_then(Value::as_i64),
-                    untranslated: vec![format!(
-                        "Help Scout {} workflow '{}': the API gives neither its conditions nor its actions; rebuild it by hand on the target",
-                        text(w, "type").unwrap_or_default(),
-                        text(w, "name").unwrap_or_default()
+                    untranslated: vec![Untranslated::new(
+                        NAME,
+                        RulePart::Setting,
+                        format!(
+                            "{} workflow '{}'",
+                            text(w, "type").unwrap_or_default(),
+                            text(w, "name").unwrap_or_default()
+                        ),
+                        "the Help Scout API gives neither its conditions nor its actions; rebuild it by hand on the target",
                     )],
                     created_at: time(w, "createdAt"),
                     updated_at: time(w, "modifiedAt"),

@@ -384,7 +384,7 @@ fn a_seeded_account_reads_every_kind() {
         };
         assert!(ids.len() >= at_least, "{kind}: only {} read", ids.len());
         if kind == Kind::Rule {
-            assert!(records.iter().all(|r| matches!(r, Record::Rule(rule) if rule.untranslated.iter().any(|u| u.contains("rebuild it by hand")))));
+            assert!(records.iter().all(|r| matches!(r, Record::Rule(rule) if rule.untranslated.iter().any(|u| u.reason.contains("rebuild it by hand")))));
         }
     }
     eprintln!("read {}", counts.join(", "));

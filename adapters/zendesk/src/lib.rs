@@ -42,6 +42,7 @@
 mod bodies;
 mod convert;
 mod read;
+mod rules;
 pub mod wire;
 mod write;
 
@@ -363,8 +364,9 @@ pub fn capabilities() -> Capabilities {
     caps.kinds.insert(
         Kind::Macro,
         writable(
-            &["title", "description", "active", "actions", "untranslated"],
+            &["title", "description", "active", "actions"],
             &[
+                ("untranslated", "parts with no portable form (or none on Zendesk) are named in the reports for a person to rebuild; those read from Zendesk are written back verbatim"),
                 ("position", "Zendesk renumbers positions"),
                 ("created_at", TIMES_SET_BY_ZENDESK),
                 ("updated_at", TIMES_SET_BY_ZENDESK),
@@ -378,15 +380,10 @@ pub fn capabilities() -> Capabilities {
     caps.kinds.insert(
         Kind::Rule,
         writable(
+            &["rule_kind", "title", "events", "conditions", "actions"],
             &[
-                "rule_kind",
-                "title",
-                "active",
-                "conditions",
-                "actions",
-                "untranslated",
-            ],
-            &[
+                ("active", "created switched off, so that nothing fires during the migration; `switchover cutover PLAN --enable-rules` switches on those active in the source"),
+                ("untranslated", "parts with no portable form (or none on Zendesk) are named in the reports for a person to rebuild; those read from Zendesk are written back verbatim"),
                 ("position", "Zendesk renumbers positions"),
                 ("created_at", TIMES_SET_BY_ZENDESK),
                 ("updated_at", TIMES_SET_BY_ZENDESK),
@@ -409,6 +406,7 @@ pub fn capabilities() -> Capabilities {
                 "sort_ascending",
             ],
             &[
+                ("untranslated", "parts with no portable form (or none on Zendesk) are named in the reports for a person to rebuild; those read from Zendesk are written back verbatim"),
                 ("position", "Zendesk renumbers positions"),
                 ("created_at", TIMES_SET_BY_ZENDESK),
                 ("updated_at", TIMES_SET_BY_ZENDESK),
@@ -428,10 +426,10 @@ pub fn capabilities() -> Capabilities {
                 "method",
                 "format",
                 "auth",
-                "active",
                 "subscriptions",
             ],
             &[
+                ("active", "created switched off, so that nothing fires during the migration; `switchover cutover PLAN --enable-rules` switches on those active in the source"),
                 ("created_at", TIMES_SET_BY_ZENDESK),
                 ("updated_at", TIMES_SET_BY_ZENDESK),
                 ("extra", "not kept"),
@@ -446,6 +444,7 @@ pub fn capabilities() -> Capabilities {
         writable(
             &["title", "description", "filter", "targets"],
             &[
+                ("untranslated", "parts with no portable form (or none on Zendesk) are named in the reports for a person to rebuild; those read from Zendesk are written back verbatim"),
                 ("position", "Zendesk renumbers positions"),
                 ("created_at", TIMES_SET_BY_ZENDESK),
                 ("updated_at", TIMES_SET_BY_ZENDESK),
@@ -649,6 +648,17 @@ impl TargetInfo for Zendesk {
         Some(self)
     }
 
+    /// Rules, macros, views and SLA policies as Zendesk keeps them: what its
+    /// vocabulary cannot hold is left out of the write and named as untranslated.
+    fn as_stored(&self, kind: Kind, record: &mut switchover_model::Record) {
+        if matches!(
+            kind,
+            Kind::Rule | Kind::Macro | Kind::View | Kind::SlaPolicy
+        ) {
+            rules::fit_rule(record);
+        }
+    }
+
     fn preflight(&self) -> Result<Preflight, AdapterError> {
         self.preflight_checks()
     }
@@ -789,5 +799,15 @@ impl Target for Zendesk {
         before: &switchover_adapter::Adopted,
     ) -> Result<(), AdapterError> {
         self.release(kind, target_id, before)
+    }
+
+    fn set_active(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        record: &switchover_model::Record,
+        active: bool,
+    ) -> Result<(), AdapterError> {
+        self.set_active(kind, target_id, record, active)
     }
 }

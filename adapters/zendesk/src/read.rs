@@ -11,7 +11,7 @@ use switchover_adapter::{AdapterError, Cursor, PageRequest};
 use switchover_model::*;
 
 use crate::convert::*;
-use crate::{FieldInfo, NAME, Zendesk, wire};
+use crate::{FieldInfo, NAME, Zendesk, rules, wire};
 
 /// Records with their source markers (read-back) and the next cursor.
 pub(crate) type Records = Vec<(Option<String>, Record)>;
@@ -818,19 +818,16 @@ fn hc_record(kind: Kind, mut h: wire::HcItem) -> (Option<String>, Record) {
 
 fn macro_record(m: wire::Rule) -> (Option<String>, Record) {
     let (title, marker) = MARKER.split(m.title.as_deref().unwrap_or_default());
+    let mut untranslated = Vec::new();
+    let actions = rules::actions_from(&m.actions.unwrap_or_default(), &mut untranslated);
     let record = Macro {
         id: id_of(&m.id),
         title,
         description: m.description.filter(|d| !d.is_empty()),
         active: m.active.unwrap_or(true),
-        actions: m
-            .actions
-            .unwrap_or_default()
-            .iter()
-            .map(action_from)
-            .collect(),
+        actions,
         position: m.position,
-        untranslated: Vec::new(),
+        untranslated,
         created_at: ts(&m.created_at),
         updated_at: ts(&m.updated_at),
         extra: Extra::new(),
@@ -840,20 +837,20 @@ fn macro_record(m: wire::Rule) -> (Option<String>, Record) {
 
 fn rule_record(rule_kind: RuleKind, r: wire::Rule) -> (Option<String>, Record) {
     let (title, marker) = MARKER.split(r.title.as_deref().unwrap_or_default());
+    let mut untranslated = Vec::new();
+    let (conditions, events) = rules::conditions_from(&r.conditions, &mut untranslated);
+    let events = rules::zendesk_events(rule_kind, &events);
+    let actions = rules::actions_from(&r.actions.unwrap_or_default(), &mut untranslated);
     let record = Rule {
         id: id_of(&r.id),
         rule_kind,
         title,
         active: r.active.unwrap_or(true),
-        conditions: conditions_from(&r.conditions),
-        actions: r
-            .actions
-            .unwrap_or_default()
-            .iter()
-            .map(action_from)
-            .collect(),
+        events,
+        conditions,
+        actions,
         position: r.position,
-        untranslated: Vec::new(),
+        untranslated,
         created_at: ts(&r.created_at),
         updated_at: ts(&r.updated_at),
         extra: Extra::new(),
@@ -864,11 +861,14 @@ fn rule_record(rule_kind: RuleKind, r: wire::Rule) -> (Option<String>, Record) {
 fn view_record(v: wire::View) -> (Option<String>, Record) {
     let (title, marker) = MARKER.split(v.title.as_deref().unwrap_or_default());
     let execution = v.execution.unwrap_or_default();
+    let mut untranslated = Vec::new();
+    let (conditions, _) = rules::conditions_from(&v.conditions, &mut untranslated);
     let record = View {
         id: id_of(&v.id),
         title,
         active: v.active.unwrap_or(true),
-        conditions: conditions_from(&v.conditions),
+        conditions,
+        untranslated,
         columns: execution
             .columns
             .unwrap_or_default()
@@ -934,12 +934,15 @@ fn webhook_record(w: wire::Webhook) -> (Option<String>, Record) {
 
 fn sla_record(s: wire::SlaPolicy) -> (Option<String>, Record) {
     let (description, marker) = MARKER.split(s.description.as_deref().unwrap_or_default());
+    let mut untranslated = Vec::new();
+    let (filter, _) = rules::conditions_from(&s.filter, &mut untranslated);
     let record = SlaPolicy {
         id: id_of(&s.id),
         title: s.title.unwrap_or_default(),
         description: Some(description).filter(|d| !d.is_empty()),
         position: s.position,
-        filter: conditions_from(&s.filter),
+        filter,
+        untranslated,
         targets: s
             .policy_metrics
             .unwrap_or_default()

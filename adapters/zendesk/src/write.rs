@@ -14,7 +14,7 @@ use switchover_model::*;
 
 use crate::convert::*;
 use crate::read::comment_record;
-use crate::{NAME, Zendesk, wire};
+use crate::{NAME, Zendesk, rules, wire};
 
 mod articles;
 mod memberships;
@@ -518,6 +518,31 @@ impl Zendesk {
     }
 
     /// Gives back an adopted user or organization: its earlier values, marker cleared.
+    /// Switches a migrated trigger, automation or webhook on or off (cutover).
+    pub(crate) fn set_active(
+        &self,
+        kind: Kind,
+        id: &str,
+        record: &Record,
+        active: bool,
+    ) -> Result<(), AdapterError> {
+        let (path, key) = Self::endpoint(kind, record);
+        let sent = match kind {
+            // PATCH changes only what it names; PUT would need the whole webhook.
+            Kind::Webhook => Request::patch(format!("{path}/{id}"))
+                .json(&json!({ key: {"status": if active { "active" } else { "inactive" }} })),
+            Kind::Rule => {
+                Request::put(format!("{path}/{id}.json")).json(&json!({ key: {"active": active} }))
+            }
+            other => return Err(AdapterError::unsupported(NAME, other, "switch on or off")),
+        }
+        .map_err(|e| e.into_adapter(NAME))?;
+        self.http
+            .send(sent)
+            .map(|_| ())
+            .map_err(|e| rejected(&e, kind, record.id()))
+    }
+
     pub(crate) fn release(&self, kind: Kind, id: &str, had: &Adopted) -> Result<(), AdapterError> {
         let (path, key) = match kind {
             Kind::User => (format!("users/{id}.json"), "user"),
@@ -1205,7 +1230,7 @@ impl Zendesk {
                 "title": p.title,
                 "description": marked(&p.description, &p.id),
                 "position": p.position,
-                "filter": conditions_to(&p.filter),
+                "filter": rules::conditions_to(&p.filter, &Default::default(), &p.untranslated),
                 "policy_metrics": p.targets.iter().map(|t| json!({
                     "priority": priority_to(t.priority),
                     "metric": t.metric,
@@ -1260,16 +1285,18 @@ impl Zendesk {
                 "title": MARKER.append(&m.title, &m.id),
                 "description": m.description,
                 "active": m.active,
-                "actions": m.actions.iter().map(action_to).collect::<Vec<_>>(),
+                "actions": rules::actions_to(&m.actions, &m.untranslated),
             }),
             Record::Rule(r) => json!({
                 "title": MARKER.append(&r.title, &r.id),
-                "active": r.active,
-                "conditions": conditions_to(&r.conditions),
-                "actions": r.actions.iter().map(action_to).collect::<Vec<_>>(),
+                // Created switched off, so that nothing fires during the migration;
+                // `cutover --enable-rules` switches on those active in the source.
+                "active": false,
+                "conditions": rules::conditions_to(&r.conditions, &r.events, &r.untranslated),
+                "actions": rules::actions_to(&r.actions, &r.untranslated),
             }),
             Record::View(v) => {
-                let c = conditions_to(&v.conditions);
+                let c = rules::conditions_to(&v.conditions, &Default::default(), &v.untranslated);
                 json!({
                     "title": MARKER.append(&v.title, &v.id),
                     "active": v.active,
@@ -1301,7 +1328,8 @@ impl Zendesk {
                     "endpoint": w.endpoint,
                     "http_method": w.method,
                     "request_format": w.format,
-                    "status": if w.active { "active" } else { "inactive" },
+                    // Switched off until cutover, like the rules that call it.
+                    "status": "inactive",
                     "subscriptions": w.subscriptions,
                     "authentication": authentication,
                 })

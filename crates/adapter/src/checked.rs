@@ -203,6 +203,16 @@ impl Target for CheckedTarget {
         self.inner.remove_helpers()
     }
 
+    fn set_active(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        record: &Record,
+        active: bool,
+    ) -> Result<(), AdapterError> {
+        self.inner.set_active(kind, target_id, record, active)
+    }
+
     fn release(&self, kind: Kind, target_id: &str, before: &Adopted) -> Result<(), AdapterError> {
         require(&self.capabilities, kind, Operation::Write)?;
         self.inner.release(kind, target_id, before)

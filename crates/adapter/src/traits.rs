@@ -407,6 +407,25 @@ pub trait Target: TargetInfo {
         Ok(Vec::new())
     }
 
+    /// Switches a migrated rule, automation or webhook on or off (`switchover cutover`):
+    /// targets create them switched off so nothing fires during the migration. `record`
+    /// is the source record, for targets whose endpoint depends on it (a trigger or an
+    /// automation). The default says the target cannot.
+    fn set_active(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        record: &Record,
+        active: bool,
+    ) -> Result<(), AdapterError> {
+        let _ = (target_id, record, active);
+        Err(AdapterError::unsupported(
+            &self.capabilities().adapter,
+            kind,
+            "switch on or off",
+        ))
+    }
+
     /// Gives back a record the migration adopted ([`WriteOutcome::adopted`]): removes
     /// its source marker and writes back the values it had before. Never deletes it.
     /// The default says the target cannot, and rollback leaves the record in place.

@@ -543,6 +543,107 @@ pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
     })
 }
 
+/// `switchover cutover`.
+pub fn cutover(
+    plan_path: &Path,
+    enable_rules: bool,
+    dry_run: bool,
+    json: Option<&Path>,
+) -> Result<ExitCode> {
+    if !enable_rules && !dry_run {
+        bail!(
+            "cutover switches on, on the target, the migrated rules and webhooks that were active in the source, so they start firing; run it after the final delta run with --enable-rules, or with --dry-run to list them"
+        );
+    }
+    let opened = open(plan_path)?;
+    let state = StateStore::open(&opened.plan.state)?;
+    let report = switchover_engine::cutover(
+        opened.source.as_ref(),
+        opened.target.as_ref(),
+        &state,
+        &opened.plan.options.kinds,
+        dry_run,
+    )?;
+    if let Some(path) = json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    let verb = if dry_run {
+        "would switch on"
+    } else {
+        "switched on"
+    };
+    for item in &report.switched_on {
+        writeln!(
+            out,
+            "{verb}: {} '{}' (source {}, target {})",
+            item.kind.as_str(),
+            item.title,
+            item.source_id,
+            item.target_id
+        )?;
+    }
+    writeln!(
+        out,
+        "{} {verb}; {} inactive in the source, left off",
+        report.switched_on.len(),
+        report.inactive_in_source
+    )?;
+    for item in &report.adopted {
+        writeln!(
+            out,
+            "left as it was: {} '{}' (the target had it before the migration)",
+            item.kind.as_str(),
+            item.title
+        )?;
+    }
+    for item in &report.origin_unknown {
+        writeln!(
+            out,
+            "left off: {} '{}' (target {}): found by marker after a crash, so it may have been on the target before; switch it on by hand if it is the migrated one",
+            item.kind.as_str(),
+            item.title,
+            item.target_id
+        )?;
+    }
+    for item in &report.not_migrated {
+        writeln!(
+            out,
+            "not on the target: {} '{}' (source {}): active in the source but not migrated; see `switchover failures`",
+            item.kind.as_str(),
+            item.title,
+            item.source_id
+        )?;
+    }
+    for (kind, why) in &report.unsupported {
+        writeln!(out, "by hand: {}: {why}", kind.as_str())?;
+    }
+    for item in &report.by_hand {
+        writeln!(
+            out,
+            "switch on by hand: {} '{}' (target {})",
+            item.kind.as_str(),
+            item.title,
+            item.target_id
+        )?;
+    }
+    for (item, why) in &report.failed {
+        writeln!(
+            out,
+            "failed: {} '{}' (target {}): {why}",
+            item.kind.as_str(),
+            item.title,
+            item.target_id
+        )?;
+    }
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RECORDS_FAILED)
+    })
+}
+
 /// `switchover rollback`.
 pub fn rollback(plan_path: &Path, yes: bool) -> Result<ExitCode> {
     if !yes {

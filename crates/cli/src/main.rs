@@ -76,6 +76,21 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// After the final delta run: switch on the migrated rules, automations and
+    /// webhooks that were active in the source (migrations create them switched off).
+    Cutover {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        /// Confirm: switches the migrated rules on, so they fire on the target.
+        #[arg(long)]
+        enable_rules: bool,
+        /// Only list what would be switched on.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also write the list as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Plan, read, map and validate without writing anywhere; report counts, failures to
     /// be, requests and an ETA at the target's quota.
     DryRun {
@@ -232,6 +247,12 @@ fn main() -> ExitCode {
         Command::Migrate { plan, json } => commands::migrate(&plan, json),
         Command::Verify { plan, outputs } => commands::verify(&plan, &outputs),
         Command::Rollback { plan, yes } => commands::rollback(&plan, yes),
+        Command::Cutover {
+            plan,
+            enable_rules,
+            dry_run,
+            json,
+        } => commands::cutover(&plan, enable_rules, dry_run, json.as_deref()),
         Command::DryRun { plan, outputs } => commands::dry_run(&plan, &outputs),
         Command::RetryFailed { plan, json } => commands::retry_failed(&plan, json),
         Command::Failures { plan, json, kind } => commands::failures(&plan, json, kind.as_deref()),

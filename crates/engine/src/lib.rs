@@ -21,6 +21,7 @@
 #![deny(missing_docs)]
 
 mod bodies;
+mod cutover;
 pub mod events;
 mod executor;
 pub mod failures;
@@ -32,6 +33,7 @@ pub mod state;
 mod verify;
 
 pub use bodies::{BodyReport, OutsideBody};
+pub use cutover::{CUTOVER_KINDS, CutoverItem, CutoverReport, cutover};
 pub use events::{Cancel, Event, KindCounts, Observer, Silent};
 pub use executor::{
     COMMENTS_PER_SAMPLE, DryRunReport, FieldFate, Options, RunSummary, SampleField, SampleOutcome,

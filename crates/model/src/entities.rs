@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::{Action, Conditions, RuleEvent, Untranslated};
 use crate::{Extra, Ref, Timestamp};
 
 /// Typed custom field values keyed by the field definition they belong to.
@@ -521,42 +522,6 @@ pub struct KbArticle {
     pub extra: Extra,
 }
 
-/// One condition of a business rule, SLA policy or view, in portable form: a canonical
-/// field name (`status`, `priority`, `group`, `tags`, `custom_field:<id>`...), an
-/// operator (`is`, `is_not`, `less_than`, `includes`...) and a value.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Condition {
-    /// Canonical field name.
-    pub field: String,
-    /// Operator.
-    pub operator: String,
-    /// Value compared with.
-    pub value: serde_json::Value,
-}
-
-/// Conditions that must all hold, and conditions of which at least one must hold.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Conditions {
-    /// Every one must hold.
-    pub all: Vec<Condition>,
-    /// At least one must hold (when not empty).
-    pub any: Vec<Condition>,
-}
-
-/// One action of a macro or business rule in portable form: a canonical field or verb
-/// (`status`, `assignee`, `add_tags`, `comment_public`, `notify_requester`,
-/// `notify_webhook`...) and a value.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Action {
-    /// Canonical field or verb.
-    pub field: String,
-    /// Value set or sent.
-    pub value: serde_json::Value,
-}
-
 /// An agent macro.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -574,7 +539,7 @@ pub struct Macro {
     /// Display position.
     pub position: Option<i64>,
     /// Actions the source used that have no portable form, named for the report.
-    pub untranslated: Vec<String>,
+    pub untranslated: Vec<Untranslated>,
     /// When it was created.
     pub created_at: Option<Timestamp>,
     /// When it last changed.
@@ -604,16 +569,20 @@ pub struct Rule {
     pub rule_kind: RuleKind,
     /// Title.
     pub title: String,
-    /// Whether it fires. Migrated rules should be switched on only after cutover.
+    /// Whether it fires. Targets create migrated rules switched off; `cutover
+    /// --enable-rules` switches on those active in the source.
     pub active: bool,
-    /// When it fires.
+    /// When it is evaluated (ticket created, updated, hourly).
+    pub events: BTreeSet<RuleEvent>,
+    /// Which tickets it acts on.
     pub conditions: Conditions,
     /// What it does.
     pub actions: Vec<Action>,
     /// Order of evaluation.
     pub position: Option<i64>,
-    /// Conditions or actions with no portable form, named for the report.
-    pub untranslated: Vec<String>,
+    /// Events, conditions, actions, placeholders or settings with no portable form (or
+    /// none on the target), named with their reason for the report.
+    pub untranslated: Vec<Untranslated>,
     /// When it was created.
     pub created_at: Option<Timestamp>,
     /// When it last changed.
@@ -703,6 +672,8 @@ pub struct SlaPolicy {
     pub filter: Conditions,
     /// Targets per priority and metric.
     pub targets: Vec<SlaTarget>,
+    /// Filter conditions or settings with no portable form, named for the report.
+    pub untranslated: Vec<Untranslated>,
     /// When it was created.
     pub created_at: Option<Timestamp>,
     /// When it last changed.
@@ -723,6 +694,8 @@ pub struct View {
     pub active: bool,
     /// Which tickets it shows.
     pub conditions: Conditions,
+    /// Conditions or settings with no portable form, named for the report.
+    pub untranslated: Vec<Untranslated>,
     /// Columns shown, as canonical field names.
     pub columns: Vec<String>,
     /// Field it sorts by.

@@ -33,12 +33,13 @@ pub enum Kind {
     KbSection,
     /// Knowledge base articles with translations.
     KbArticle,
+    /// Outgoing webhooks (without their secrets); before the rules and macros that call
+    /// them.
+    Webhook,
     /// Agent macros (canned responses with actions).
     Macro,
     /// Business rules: event triggers and time-based automations.
     Rule,
-    /// Outgoing webhooks (without their secrets).
-    Webhook,
     /// Service level agreement policies.
     SlaPolicy,
     /// Agent ticket views.
@@ -65,9 +66,9 @@ impl Kind {
         Kind::KbCategory,
         Kind::KbSection,
         Kind::KbArticle,
+        Kind::Webhook,
         Kind::Macro,
         Kind::Rule,
-        Kind::Webhook,
         Kind::SlaPolicy,
         Kind::View,
     ];
@@ -116,7 +117,13 @@ impl Kind {
     pub fn references(self) -> &'static [Kind] {
         match self {
             Kind::FieldDefinition | Kind::Group | Kind::Attachment | Kind::KbCategory => &[],
-            Kind::Webhook | Kind::SlaPolicy => &[],
+            Kind::Webhook => &[],
+            Kind::SlaPolicy => &[
+                Kind::FieldDefinition,
+                Kind::Organization,
+                Kind::User,
+                Kind::Group,
+            ],
             Kind::Organization => &[Kind::FieldDefinition],
             Kind::User => &[Kind::FieldDefinition, Kind::Organization],
             Kind::GroupMembership => &[Kind::User, Kind::Group],
@@ -130,9 +137,19 @@ impl Kind {
             Kind::SatisfactionRating => &[Kind::User, Kind::Ticket],
             Kind::KbSection => &[Kind::KbCategory],
             Kind::KbArticle => &[Kind::User, Kind::KbSection],
-            Kind::Macro | Kind::Rule | Kind::View => {
-                &[Kind::FieldDefinition, Kind::User, Kind::Group]
-            }
+            Kind::Macro | Kind::Rule => &[
+                Kind::FieldDefinition,
+                Kind::Organization,
+                Kind::User,
+                Kind::Group,
+                Kind::Webhook,
+            ],
+            Kind::View => &[
+                Kind::FieldDefinition,
+                Kind::Organization,
+                Kind::User,
+                Kind::Group,
+            ],
         }
     }
 

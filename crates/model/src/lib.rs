@@ -23,12 +23,17 @@ mod kind;
 pub mod merkle;
 mod record;
 mod refs;
+pub mod rules;
 mod time;
 
 pub use entities::*;
 pub use kind::{Kind, UnknownKind};
 pub use record::{Entity, Record};
 pub use refs::Ref;
+pub use rules::{
+    Action, Assignee, Condition, ConditionField, Conditions, Operator, Recipient, RuleEvent,
+    RulePart, RuleValue, Untranslated, UpdaterRole,
+};
 pub use time::{Timestamp, TimestampError};
 
 /// Vendor-specific leftovers of a record, kept verbatim by the archive and reported as

@@ -2,6 +2,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::entities::*;
+use crate::rules::{visit_actions, visit_conditions};
 use crate::{CustomFields, Kind, Ref, Timestamp};
 
 /// What every streamed record type shares: its kind, its id, the references it holds.
@@ -145,19 +146,22 @@ fields: ["section", "author", "title", "body_html", "locale", "draft", "labels",
 });
 entity!(Macro, Macro, changed: |s| s.updated_at,
     fields: ["title", "description", "active", "actions", "position", "untranslated", "created_at", "updated_at", "extra"],
-    |this, visit| {});
+    |this, visit| { visit_actions(&mut this.actions, visit); });
 entity!(Rule, Rule, changed: |s| s.updated_at,
-    fields: ["rule_kind", "title", "active", "conditions", "actions", "position", "untranslated", "created_at", "updated_at", "extra"],
-    |this, visit| {});
+fields: ["rule_kind", "title", "active", "events", "conditions", "actions", "position", "untranslated", "created_at", "updated_at", "extra"],
+|this, visit| {
+    visit_conditions(&mut this.conditions, visit);
+    visit_actions(&mut this.actions, visit);
+});
 entity!(Webhook, Webhook, changed: |s| s.updated_at,
     fields: ["name", "endpoint", "method", "format", "auth", "active", "subscriptions", "created_at", "updated_at", "extra"],
     |this, visit| {});
 entity!(SlaPolicy, SlaPolicy, changed: |s| s.updated_at,
-    fields: ["title", "description", "position", "filter", "targets", "created_at", "updated_at", "extra"],
-    |this, visit| {});
+    fields: ["title", "description", "position", "filter", "targets", "untranslated", "created_at", "updated_at", "extra"],
+    |this, visit| { visit_conditions(&mut this.filter, visit); });
 entity!(View, View, changed: |s| s.updated_at,
-    fields: ["title", "active", "conditions", "columns", "sort_by", "sort_ascending", "position", "created_at", "updated_at", "extra"],
-    |this, visit| {});
+    fields: ["title", "active", "conditions", "untranslated", "columns", "sort_by", "sort_ascending", "position", "created_at", "updated_at", "extra"],
+    |this, visit| { visit_conditions(&mut this.conditions, visit); });
 
 /// Any record of the canonical model, tagged with its kind when serialized on its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

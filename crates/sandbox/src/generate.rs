@@ -726,7 +726,7 @@ impl Generator {
         }
     }
 
-    /// Macro `i`.
+    /// Macro `i`: solves the ticket with a thank-you reply.
     pub fn macro_(&self, i: usize) -> Macro {
         Macro {
             id: format!("macro-{i}"),
@@ -734,13 +734,11 @@ impl Generator {
             description: None,
             active: i % 5 != 4,
             actions: vec![
-                Action {
-                    field: "status".into(),
-                    value: "solved".into(),
+                Action::SetStatus {
+                    status: TicketStatus::Solved,
                 },
-                Action {
-                    field: "comment_value".into(),
-                    value: "Thanks! شكراً".into(),
+                Action::PublicReply {
+                    body: "Thanks, {{ticket.requester.first_name}}! شكراً".into(),
                 },
             ],
             position: Some(i as i64),
@@ -751,62 +749,63 @@ impl Generator {
         }
     }
 
-    /// Trigger (`automation == false`) or automation `i`.
+    /// Trigger (`automation == false`) or automation `i`: a trigger tells the requester
+    /// of an urgent new ticket it was received; an automation closes tickets pending for
+    /// more than a day.
     pub fn rule(&self, i: usize, automation: bool) -> Rule {
         let (kind, prefix) = if automation {
             (RuleKind::Automation, "automation")
         } else {
             (RuleKind::Trigger, "trigger")
         };
-        let conditions = if automation {
-            Conditions {
-                all: vec![
-                    Condition {
-                        field: "status".into(),
-                        operator: "is".into(),
-                        value: "pending".into(),
-                    },
-                    Condition {
-                        field: "PENDING".into(),
-                        operator: "greater_than".into(),
-                        value: "24".into(),
-                    },
-                ],
-                any: Vec::new(),
-            }
+        let (events, conditions, actions) = if automation {
+            (
+                BTreeSet::from([RuleEvent::Hourly]),
+                Conditions {
+                    all: vec![
+                        Condition {
+                            field: ConditionField::Status,
+                            operator: Operator::Is,
+                            value: RuleValue::Status(TicketStatus::Pending),
+                        },
+                        Condition {
+                            field: ConditionField::HoursSincePending,
+                            operator: Operator::GreaterThan,
+                            value: RuleValue::Number(24),
+                        },
+                    ],
+                    any: Vec::new(),
+                },
+                vec![Action::SetStatus {
+                    status: TicketStatus::Closed,
+                }],
+            )
         } else {
-            Conditions {
-                all: vec![Condition {
-                    field: "update_type".into(),
-                    operator: "is".into(),
-                    value: "Create".into(),
+            (
+                BTreeSet::from([RuleEvent::TicketCreated]),
+                Conditions {
+                    all: Vec::new(),
+                    any: vec![Condition {
+                        field: ConditionField::Priority,
+                        operator: Operator::Is,
+                        value: RuleValue::Priority(Priority::Urgent),
+                    }],
+                },
+                vec![Action::Notify {
+                    recipient: Recipient::Requester,
+                    subject: "Received: {{ticket.subject}}".into(),
+                    body: "We got ticket #{{ticket.id}}".into(),
                 }],
-                any: vec![Condition {
-                    field: "priority".into(),
-                    operator: "is".into(),
-                    value: "urgent".into(),
-                }],
-            }
+            )
         };
         Rule {
             id: format!("{prefix}-{i}"),
             rule_kind: kind,
             title: format!("Notify requester {prefix} {i}"),
             active: true,
+            events,
             conditions,
-            actions: vec![Action {
-                field: if automation {
-                    "status"
-                } else {
-                    "notification_user"
-                }
-                .into(),
-                value: if automation {
-                    "closed".into()
-                } else {
-                    serde_json::json!(["requester_id", "Received", "We got it"])
-                },
-            }],
+            actions,
             position: Some(i as i64),
             untranslated: Vec::new(),
             created_at: ts(EPOCH + i as i64),
@@ -815,7 +814,7 @@ impl Generator {
         }
     }
 
-    /// View `i`.
+    /// View `i`: tickets not yet solved.
     pub fn view(&self, i: usize) -> View {
         View {
             id: format!("view-{i}"),
@@ -823,12 +822,13 @@ impl Generator {
             active: true,
             conditions: Conditions {
                 all: vec![Condition {
-                    field: "status".into(),
-                    operator: "less_than".into(),
-                    value: "solved".into(),
+                    field: ConditionField::Status,
+                    operator: Operator::LessThan,
+                    value: RuleValue::Status(TicketStatus::Solved),
                 }],
                 any: Vec::new(),
             },
+            untranslated: Vec::new(),
             columns: vec!["subject".into(), "requester".into(), "created".into()],
             sort_by: Some("created".into()),
             sort_ascending: false,
@@ -871,12 +871,13 @@ impl Generator {
             position: Some(i as i64 + 1),
             filter: Conditions {
                 all: vec![Condition {
-                    field: "type".into(),
-                    operator: "is".into(),
-                    value: "incident".into(),
+                    field: ConditionField::TicketType,
+                    operator: Operator::Is,
+                    value: RuleValue::TicketType(TicketType::Incident),
                 }],
                 any: Vec::new(),
             },
+            untranslated: Vec::new(),
             targets: vec![
                 SlaTarget {
                     priority: Some(Priority::Urgent),

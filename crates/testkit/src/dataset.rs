@@ -497,22 +497,22 @@ impl Dataset {
             ..Default::default()
         }];
 
-        let action = |field: &str, value: serde_json::Value| Action {
-            field: field.into(),
-            value,
-        };
-        let condition = |field: &str, operator: &str, value: serde_json::Value| Condition {
-            field: field.into(),
-            operator: operator.into(),
-            value,
+        let status_is = |status: TicketStatus| Condition {
+            field: ConditionField::Status,
+            operator: Operator::Is,
+            value: RuleValue::Status(status),
         };
         let macros = vec![Macro {
             id: "m-1".into(),
             title: "Close & thank".into(),
             active: true,
             actions: vec![
-                action("status", "solved".into()),
-                action("comment_public", "Thanks for contacting us!".into()),
+                Action::SetStatus {
+                    status: TicketStatus::Solved,
+                },
+                Action::PublicReply {
+                    body: "Thanks for contacting us, {{ticket.requester.first_name}}!".into(),
+                },
             ],
             ..Default::default()
         }];
@@ -522,14 +522,26 @@ impl Dataset {
                 rule_kind: RuleKind::Trigger,
                 title: "Notify requester of receipt".into(),
                 active: true,
+                events: BTreeSet::from([RuleEvent::TicketCreated]),
                 conditions: Conditions {
-                    all: vec![condition("update_type", "is", "create".into())],
+                    all: vec![Condition {
+                        field: ConditionField::Status,
+                        operator: Operator::IsNot,
+                        value: RuleValue::Status(TicketStatus::Solved),
+                    }],
                     any: vec![],
                 },
-                actions: vec![action(
-                    "notify_requester",
-                    serde_json::json!({"subject": "Received", "body": "We got it"}),
-                )],
+                actions: vec![
+                    Action::Notify {
+                        recipient: Recipient::Requester,
+                        subject: "Received: {{ticket.subject}}".into(),
+                        body: "We got ticket #{{ticket.id}}".into(),
+                    },
+                    Action::CallWebhook {
+                        webhook: Ref::new("w-1"),
+                        body: "{\"id\": \"{{ticket.id}}\"}".into(),
+                    },
+                ],
                 ..Default::default()
             },
             Rule {
@@ -537,14 +549,21 @@ impl Dataset {
                 rule_kind: RuleKind::Automation,
                 title: "Close solved after 4 days".into(),
                 active: true,
+                events: BTreeSet::from([RuleEvent::Hourly]),
                 conditions: Conditions {
                     all: vec![
-                        condition("status", "is", "solved".into()),
-                        condition("hours_since_solved", "greater_than", 96.into()),
+                        status_is(TicketStatus::Solved),
+                        Condition {
+                            field: ConditionField::HoursSinceSolved,
+                            operator: Operator::GreaterThan,
+                            value: RuleValue::Number(96),
+                        },
                     ],
                     any: vec![],
                 },
-                actions: vec![action("status", "closed".into())],
+                actions: vec![Action::SetStatus {
+                    status: TicketStatus::Closed,
+                }],
                 ..Default::default()
             },
         ];
@@ -565,7 +584,11 @@ impl Dataset {
             id: "sla-1".into(),
             title: "VIP".into(),
             filter: Conditions {
-                all: vec![condition("organization_tags", "includes", "vip".into())],
+                all: vec![Condition {
+                    field: ConditionField::Priority,
+                    operator: Operator::Is,
+                    value: RuleValue::Priority(Priority::Urgent),
+                }],
                 any: vec![],
             },
             targets: vec![SlaTarget {
@@ -581,7 +604,11 @@ impl Dataset {
             title: "My open tickets".into(),
             active: true,
             conditions: Conditions {
-                all: vec![condition("assignee", "is", "current_user".into())],
+                all: vec![Condition {
+                    field: ConditionField::Assignee,
+                    operator: Operator::Is,
+                    value: RuleValue::CurrentUser,
+                }],
                 any: vec![],
             },
             columns: vec!["subject".into(), "requester".into(), "updated_at".into()],

@@ -467,7 +467,10 @@ pub(crate) fn seed(account: &mut Account, config: &EmulatorConfig) {
             let text: Vec<String> = m
                 .actions
                 .iter()
-                .filter_map(|a| a.value.as_str().map(str::to_string))
+                .filter_map(|a| match a {
+                    Action::PublicReply { body } => Some(body.clone()),
+                    _ => None,
+                })
                 .collect();
             let html = format!("<p>{}</p>", text.join(" "));
             account.canned_responses.insert(id, json!({
@@ -485,10 +488,29 @@ pub(crate) fn seed(account: &mut Account, config: &EmulatorConfig) {
             account.rules.insert(id, json!({
                 "id": id, "name": rule.title, "position": i + 1, "active": rule.active,
                 "automation_type_id": type_id, "description": null, "summary": {},
-                "conditions": [], "actions": rule.actions.iter().map(|a| json!({"field_name": a.field, "value": a.value})).collect::<Vec<_>>(),
+                "conditions": [], "actions": rule.actions.iter().filter_map(freshdesk_action).collect::<Vec<_>>(),
                 "created_at": fd_time(rule.created_at.as_ref()), "updated_at": fd_time(rule.updated_at.as_ref()),
             }));
         }
+    }
+}
+
+/// A seeded rule's action in Freshdesk's form (the generator's rules set a status or
+/// e-mail the requester).
+fn freshdesk_action(action: &Action) -> Option<Value> {
+    match action {
+        Action::SetStatus { status } => {
+            Some(json!({"field_name": "status", "value": match status {
+                TicketStatus::Pending => 3,
+                TicketStatus::Solved => 4,
+                TicketStatus::Closed => 5,
+                _ => 2,
+            }}))
+        }
+        Action::Notify { subject, body, .. } => Some(json!({
+            "field_name": "send_email_to_requester", "email_subject": subject, "email_body": body,
+        })),
+        _ => None,
     }
 }
 

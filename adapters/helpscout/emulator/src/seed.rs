@@ -400,10 +400,11 @@ pub(crate) fn seed(account: &mut Account, config: &EmulatorConfig) {
         let text = m
             .actions
             .iter()
-            .find(|a| a.field == "comment_value")
-            .and_then(|a| a.value.as_str())
-            .unwrap_or("")
-            .to_string();
+            .find_map(|a| match a {
+                Action::PublicReply { body } => Some(body.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
         account.saved_replies.insert(
             id,
             (

@@ -299,14 +299,7 @@ impl Ctx<'_> {
                 json!({"id": base::TICKET_FIELDS + (SYSTEM_TICKET_FIELDS.len() + n) as u64, "value": value})
             })
             .collect();
-        let status = match t.status {
-            TicketStatus::New => "new",
-            TicketStatus::Open => "open",
-            TicketStatus::Pending => "pending",
-            TicketStatus::OnHold => "hold",
-            TicketStatus::Solved => "solved",
-            TicketStatus::Closed => "closed",
-        };
+        let status = status_name(t.status);
         let priority = t.priority.map(|p| match p {
             Priority::Low => "low",
             Priority::Normal => "normal",
@@ -476,7 +469,7 @@ impl Ctx<'_> {
         let mut value = json!({
             "url": self.url(collection, id), "id": id, "title": r.title, "raw_title": r.title,
             "active": r.active, "position": r.position, "description": Value::Null,
-            "conditions": conditions(&r.conditions), "actions": actions(&r.actions),
+            "conditions": with_events(conditions(&r.conditions), &r.events), "actions": actions(&r.actions),
             "created_at": zts(&r.created_at), "updated_at": zts(&r.updated_at),
         });
         if collection == "triggers" {
@@ -647,15 +640,86 @@ fn field_value(value: &FieldValue) -> Value {
     }
 }
 
+/// The seeded accounts' conditions in Zendesk's spelling. Seeds use a few of the
+/// portable fields; this is the emulator's own rendering, not the adapter's translator.
 fn conditions(c: &Conditions) -> Value {
-    let one = |c: &Condition| json!({"field": c.field, "operator": c.operator, "value": c.value});
+    let value = |v: &RuleValue| match v {
+        RuleValue::Status(s) => Value::from(status_name(*s)),
+        RuleValue::Priority(p) => Value::from(format!("{p:?}").to_lowercase()),
+        RuleValue::TicketType(t) => Value::from(format!("{t:?}").to_lowercase()),
+        RuleValue::Number(n) => Value::from(n.to_string()),
+        RuleValue::CurrentUser => Value::from("current_user"),
+        RuleValue::Text(t) => Value::from(t.clone()),
+        RuleValue::Tags(t) => Value::from(t.join(" ")),
+        other => serde_json::to_value(other).unwrap_or(Value::Null),
+    };
+    let field = |f: &ConditionField| match f {
+        ConditionField::Status => "status".to_string(),
+        ConditionField::Priority => "priority".to_string(),
+        ConditionField::TicketType => "type".to_string(),
+        ConditionField::Assignee => "assignee_id".to_string(),
+        ConditionField::Group => "group_id".to_string(),
+        ConditionField::Tags => "current_tags".to_string(),
+        ConditionField::HoursSincePending => "PENDING".to_string(),
+        ConditionField::HoursSinceSolved => "SOLVED".to_string(),
+        ConditionField::HoursSinceCreated => "NEW".to_string(),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    };
+    let op = |o: &Operator| {
+        serde_json::to_value(o)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let one = |c: &Condition| json!({"field": field(&c.field), "operator": op(&c.operator), "value": value(&c.value)});
     json!({"all": c.all.iter().map(one).collect::<Vec<_>>(), "any": c.any.iter().map(one).collect::<Vec<_>>()})
 }
 
+fn status_name(status: TicketStatus) -> &'static str {
+    match status {
+        TicketStatus::New => "new",
+        TicketStatus::Open => "open",
+        TicketStatus::Pending => "pending",
+        TicketStatus::OnHold => "hold",
+        TicketStatus::Solved => "solved",
+        TicketStatus::Closed => "closed",
+    }
+}
+
+/// A seeded rule's events as Zendesk's `update_type` condition.
+fn with_events(mut conditions: Value, events: &std::collections::BTreeSet<RuleEvent>) -> Value {
+    let created = events.contains(&RuleEvent::TicketCreated);
+    let updated = events.contains(&RuleEvent::TicketUpdated);
+    if created != updated
+        && let Some(all) = conditions.get_mut("all").and_then(Value::as_array_mut)
+    {
+        all.insert(
+            0,
+            json!({"field": "update_type", "operator": "is", "value": if created { "Create" } else { "Change" }}),
+        );
+    }
+    conditions
+}
+
+/// The seeded accounts' actions in Zendesk's spelling.
 fn actions(a: &[Action]) -> Value {
     Value::from(
         a.iter()
-            .map(|a| json!({"field": a.field, "value": a.value}))
+            .filter_map(|a| match a {
+                Action::SetStatus { status } => {
+                    Some(json!({"field": "status", "value": status_name(*status)}))
+                }
+                Action::PublicReply { body } => {
+                    Some(json!({"field": "comment_value", "value": body}))
+                }
+                Action::Notify { subject, body, .. } => Some(
+                    json!({"field": "notification_user", "value": ["requester_id", subject, body]}),
+                ),
+                _ => None,
+            })
             .collect::<Vec<_>>(),
     )
 }

@@ -1,0 +1,171 @@
+//! Rules, automations and webhooks migrated into Zendesk arrive switched off, so nothing
+//! fires during the migration; `cutover` then switches on exactly those that were active
+//! in the source, and leaves alone what the target had before.
+
+use std::collections::BTreeSet;
+
+use switchover_adapter::{PageRequest, Target, WriteRequest};
+use switchover_archive::Archive;
+use switchover_engine::state::StateStore;
+use switchover_engine::{Cancel, Options, Silent, cutover, migrate, verify};
+use switchover_model::*;
+use switchover_sandbox::EmulatorConfig;
+use switchover_testkit::Dataset;
+use switchover_zendesk::Zendesk;
+
+mod common;
+use common::Account;
+
+/// Title -> active of every record of `kind` on the Zendesk account.
+fn active_by_title(zendesk: &Zendesk, kind: Kind) -> Vec<(String, bool)> {
+    let mut out: Vec<(String, bool)> = Vec::new();
+    let mut request = PageRequest::default();
+    loop {
+        let page = zendesk.read_back(kind, &request).expect("read back");
+        out.extend(page.records.iter().filter_map(|read| match &read.record {
+            Record::Rule(r) => Some((r.title.clone(), r.active)),
+            Record::Webhook(w) => Some((w.name.clone(), w.active)),
+            _ => None,
+        }));
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => break,
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn migrated_rules_arrive_off_and_cutover_switches_on_exactly_those_active_in_the_source() {
+    let account = Account::start(EmulatorConfig::empty());
+    let zendesk = Zendesk::connect(&account.good()).expect("connect");
+    // The target's own trigger, active before the migration.
+    let own = serde_json::json!({"trigger": {
+        "title": "Their own routing", "active": true,
+        "conditions": {"all": [{"field": "update_type", "operator": "is", "value": "Create"}], "any": []},
+        "actions": [{"field": "priority", "value": "high"}],
+    }});
+    zendesk
+        .http()
+        .send(
+            switchover_http::Request::post("triggers.json")
+                .json(&own)
+                .expect("body"),
+        )
+        .expect("create the target's own trigger");
+
+    // The source: the conformance dataset (an active trigger calling an active webhook,
+    // an active automation) plus a trigger switched off in the source.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dataset = Dataset::conformance();
+    let archive = Archive::open_target(&dir.path().join("src")).expect("archive");
+    dataset.seed(&archive, &dataset).expect("seed");
+    let off = Rule {
+        id: "r-off".into(),
+        title: "Retired escalation".into(),
+        active: false,
+        events: BTreeSet::from([RuleEvent::TicketUpdated]),
+        conditions: Conditions {
+            all: vec![Condition {
+                field: ConditionField::Priority,
+                operator: Operator::ChangedTo,
+                value: RuleValue::Priority(Priority::Urgent),
+            }],
+            any: vec![],
+        },
+        actions: vec![Action::Notify {
+            recipient: Recipient::AllAgents,
+            subject: "Urgent: {{ticket.subject}}".into(),
+            body: "{{ticket.url}}".into(),
+        }],
+        ..Default::default()
+    };
+    archive
+        .write_batch(
+            Kind::Rule,
+            &[WriteRequest::create(off.into_record())],
+            &dataset,
+        )
+        .expect("add the inactive rule");
+    Target::finish(&archive).expect("seal");
+    let source = Archive::open_source(&dir.path().join("src")).expect("source");
+
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
+    let options = Options {
+        accept_risks: vec![switchover_adapter::TARGET_NOTIFICATIONS.into()],
+        ..Options::default()
+    };
+    let summary = migrate(
+        &source,
+        &zendesk,
+        &mut state,
+        &options,
+        &Silent,
+        &Cancel::new(),
+    )
+    .expect("migrate");
+    assert!(summary.failures.is_empty(), "{:#?}", summary.failures);
+
+    // Everything migrated is off; the target's own trigger is as it was.
+    let rules = active_by_title(&zendesk, Kind::Rule);
+    assert_eq!(
+        rules,
+        vec![
+            ("Close solved after 4 days".to_string(), false),
+            ("Notify requester of receipt".to_string(), false),
+            ("Retired escalation".to_string(), false),
+            ("Their own routing".to_string(), true),
+        ]
+    );
+    assert_eq!(
+        active_by_title(&zendesk, Kind::Webhook),
+        vec![("CRM sync".to_string(), false)]
+    );
+    // Verify matches: `active` is declared as differing until cutover.
+    let report = verify(&source, &zendesk, &mut state, &Kind::ALL, &Silent).expect("verify");
+    assert!(report.all_matched(), "{report:#?}");
+    let rule_lossy = &report.kinds[&Kind::Rule];
+    assert!(
+        rule_lossy.lossy.iter().any(|l| l.field == "active"),
+        "the report says why active differs: {rule_lossy:#?}"
+    );
+
+    // A dry run lists and changes nothing.
+    let listed = cutover(&source, &zendesk, &state, &Kind::ALL, true).expect("cutover --dry-run");
+    let names: BTreeSet<String> = listed.switched_on.iter().map(|i| i.title.clone()).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "CRM sync".to_string(),
+            "Close solved after 4 days".to_string(),
+            "Notify requester of receipt".to_string(),
+        ])
+    );
+    assert_eq!(listed.inactive_in_source, 1);
+    assert!(
+        active_by_title(&zendesk, Kind::Rule)
+            .iter()
+            .all(|(title, active)| *active == (title == "Their own routing"))
+    );
+
+    let done = cutover(&source, &zendesk, &state, &Kind::ALL, false).expect("cutover");
+    assert_eq!(done.switched_on.len(), 3, "{done:#?}");
+    assert!(
+        done.failed.is_empty() && done.by_hand.is_empty(),
+        "{done:#?}"
+    );
+    assert_eq!(
+        active_by_title(&zendesk, Kind::Rule),
+        vec![
+            ("Close solved after 4 days".to_string(), true),
+            ("Notify requester of receipt".to_string(), true),
+            ("Retired escalation".to_string(), false),
+            ("Their own routing".to_string(), true),
+        ]
+    );
+    assert_eq!(
+        active_by_title(&zendesk, Kind::Webhook),
+        vec![("CRM sync".to_string(), true)]
+    );
+}
