@@ -3286,6 +3286,14 @@ impl Api {
                 "REQUESTER_UPDATE_AT",
                 "ASSIGNEE_UPDATED_AT",
                 "DUE_DATE",
+                // The conditions reference spells the "hours since" fields other than
+                // the statuses in lower case.
+                "assigned_at",
+                "updated_at",
+                "requester_updated_at",
+                "assignee_updated_at",
+                "due_date",
+                "until_due_date",
             ];
             let has_time = ["all", "any"]
                 .iter()
