@@ -155,7 +155,7 @@ fn the_golden_set_translates_or_names_every_part_and_survives_zendesk_to_zendesk
     assert_eq!((rules.len(), macros.len()), (28, 7));
     for (kind, records) in [("rules", &rules), ("macros", &macros)] {
         let c = coverage(records);
-        println!(
+        eprintln!(
             "Zendesk -> portable, {kind}: {} of {} parts translated ({:.1}%): conditions {}, actions {}, placeholders {}; untranslated conditions {}, actions {}, placeholders {}, other {}",
             c.translated(),
             c.translated() + c.untranslated(),
