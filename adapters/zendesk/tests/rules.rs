@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 
 use switchover_adapter::{PageRequest, Target, WriteRequest};
 use switchover_archive::Archive;
+use switchover_engine::integrations::IntegrationVerdict;
 use switchover_engine::state::StateStore;
-use switchover_engine::{Cancel, Options, Silent, cutover, migrate, verify};
+use switchover_engine::{Cancel, Options, Silent, cutover, dry_run, migrate, verify};
 use switchover_model::*;
 use switchover_sandbox::EmulatorConfig;
 use switchover_testkit::Dataset;
@@ -74,11 +75,19 @@ fn migrated_rules_arrive_off_and_cutover_switches_on_exactly_those_active_in_the
             }],
             any: vec![],
         },
-        actions: vec![Action::Notify {
-            recipient: Recipient::AllAgents,
-            subject: "Urgent: {{ticket.subject}}".into(),
-            body: "{{ticket.url}}".into(),
-        }],
+        actions: vec![
+            Action::Notify {
+                recipient: Recipient::AllAgents,
+                subject: "Urgent: {{ticket.subject}}".into(),
+                body: "{{ticket.url}}".into(),
+            },
+            // Zendesk rules cannot e-mail an outside address: left out and named.
+            Action::EmailAddress {
+                address: "pager@ops.example.com".into(),
+                subject: "Urgent".into(),
+                body: "See https://status.example.com/incidents".into(),
+            },
+        ],
         ..Default::default()
     };
     archive
@@ -91,11 +100,59 @@ fn migrated_rules_arrive_off_and_cutover_switches_on_exactly_those_active_in_the
     Target::finish(&archive).expect("seal");
     let source = Archive::open_source(&dir.path().join("src")).expect("source");
 
-    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
     let options = Options {
         accept_risks: vec![switchover_adapter::TARGET_NOTIFICATIONS.into()],
         ..Options::default()
     };
+
+    // The dry run's inventory says what happens to each, by the write's own rules.
+    let dry = dry_run(&source, &zendesk, &options, None, &Silent, &Cancel::new()).expect("dry run");
+    let verdict = |title: &str| {
+        dry.integrations
+            .items
+            .iter()
+            .find(|i| i.title == title)
+            .map(|i| i.verdict.clone())
+            .unwrap_or_else(|| panic!("{title} is in the inventory: {:#?}", dry.integrations))
+    };
+    assert_eq!(
+        verdict("Notify requester of receipt"),
+        IntegrationVerdict::Translated
+    );
+    match verdict("Retired escalation") {
+        IntegrationVerdict::WithChanges { changes } => {
+            assert_eq!(changes.len(), 1, "{changes:#?}");
+            assert!(
+                changes[0].reason.contains("outside address"),
+                "{changes:#?}"
+            );
+        }
+        other => panic!("the outside e-mail is a change: {other:#?}"),
+    }
+    assert_eq!(
+        dry.integrations
+            .external_urls
+            .get("https://crm.example/hooks/helpdesk?src=zd"),
+        Some(&vec!["CRM sync".to_string()])
+    );
+    assert!(
+        dry.integrations
+            .external_urls
+            .contains_key("https://status.example.com/incidents")
+    );
+    let markdown = switchover_report::dry_run_markdown(
+        &dry,
+        &switchover_report::ReportContext::new("archive", "zendesk", "plan.toml"),
+    )
+    .expect("render");
+    assert!(markdown.contains("## Integrations"), "{markdown}");
+    assert!(markdown.contains("translated with changes"), "{markdown}");
+    assert!(
+        !markdown.contains("pager@ops.example.com"),
+        "addresses in rule parts are masked"
+    );
+
+    let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
     let summary = migrate(
         &source,
         &zendesk,

@@ -449,6 +449,8 @@ struct Runner<'a> {
     originals: HashMap<(Kind, String), Record>,
     /// The source values in use and where the map lands them (dry runs only).
     coverage: Option<crate::mapping::Coverage>,
+    /// The integration records read (dry runs only), for the inventory.
+    integrations: Option<crate::integrations::Collector>,
 }
 
 impl Runner<'_> {
@@ -663,6 +665,9 @@ impl Runner<'_> {
             for record in &records {
                 coverage.observe(record);
             }
+        }
+        if let Some(integrations) = &mut self.integrations {
+            integrations.observe(&records);
         }
         let records = self.apply_mapping(kind, records, counts)?;
         let mut records = records;
@@ -1353,6 +1358,7 @@ fn runner<'a>(
             dropped_fields: Default::default(),
             originals: HashMap::new(),
             coverage: sink.is_dry().then(Default::default),
+            integrations: sink.is_dry().then(Default::default),
         },
         plan.left_behind,
     ))

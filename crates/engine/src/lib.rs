@@ -25,6 +25,7 @@ mod cutover;
 pub mod events;
 mod executor;
 pub mod failures;
+pub mod integrations;
 pub mod mapping;
 pub mod plan;
 pub mod planner;

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use switchover_adapter::LossyField;
+use switchover_engine::integrations::{IntegrationVerdict, IntegrationsReport};
 use switchover_engine::state::Failure;
 use switchover_engine::{
     DryRunReport, FieldFate, KindVerification, SampleOutcome, SampleRecord, SampleTicket,
     VerifyReport,
 };
-use switchover_model::Kind;
+use switchover_model::{Kind, RulePart, Untranslated};
 
 use crate::{BudgetOrigin, ReportContext, redact};
 
@@ -254,6 +255,155 @@ fn lossy_lines(lossy: &[LossyField]) -> Vec<LossyLine> {
         .collect()
 }
 
+/// The integrations section: per kind the share translated, per record its verdict,
+/// and the external URLs the integrations call.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct IntegrationsView {
+    /// Per kind: records, translated fully, parts translated.
+    pub kinds: Vec<IntegrationShareRow>,
+    /// Per record.
+    pub items: Vec<IntegrationRow>,
+    /// External URLs, each with the records that call it.
+    pub urls: Vec<UrlRow>,
+}
+
+/// One kind's share translated.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationShareRow {
+    /// The kind.
+    pub kind: String,
+    /// Records.
+    pub records: String,
+    /// Records translated fully.
+    pub translated: String,
+    /// Parts translated of all parts, in words ("45 of 48, 93.8%").
+    pub parts: String,
+}
+
+/// One integration record.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationRow {
+    /// The kind.
+    pub kind: String,
+    /// Its title.
+    pub title: String,
+    /// Whether it is active in the source.
+    pub active: bool,
+    /// The verdict in words.
+    pub verdict: &'static str,
+    /// The parts named (untranslated or left out), each with why; e-mail addresses masked.
+    pub parts: Vec<String>,
+    /// Why it is left behind, when it is.
+    pub reason: Option<String>,
+}
+
+/// An external URL and who calls it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UrlRow {
+    /// The URL.
+    pub url: String,
+    /// Titles of the records that call it.
+    pub callers: String,
+}
+
+/// Masks the e-mail addresses in a rule part (the rest is configuration, kept).
+fn mask_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        if token.contains('@') && token.contains('.') {
+            out.push_str(&redact::email(token));
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || "\"',;:[]{}<>()".contains(c) {
+            flush(&mut token, &mut out);
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
+fn integrations_view(report: &IntegrationsReport) -> IntegrationsView {
+    let part = |u: &Untranslated| {
+        let name = match u.part {
+            RulePart::Event => "event",
+            RulePart::Condition => "condition",
+            RulePart::Action => "action",
+            RulePart::Placeholder => "placeholder",
+            RulePart::Setting => "setting",
+        };
+        format!(
+            "{name} {}: {}",
+            mask_addresses(&u.vendor_form),
+            mask_addresses(&u.reason)
+        )
+    };
+    IntegrationsView {
+        kinds: report
+            .shares
+            .iter()
+            .map(|(kind, s)| IntegrationShareRow {
+                kind: label(*kind),
+                records: thousands(s.records),
+                translated: thousands(s.translated),
+                parts: if s.parts == 0 {
+                    "none".to_string()
+                } else {
+                    format!(
+                        "{} of {} ({:.1}%)",
+                        thousands(s.parts_translated),
+                        thousands(s.parts),
+                        100.0 * s.parts_translated as f64 / s.parts as f64
+                    )
+                },
+            })
+            .collect(),
+        items: report
+            .items
+            .iter()
+            .map(|item| {
+                let (verdict, parts, reason) = match &item.verdict {
+                    IntegrationVerdict::Translated => ("translated fully", Vec::new(), None),
+                    IntegrationVerdict::WithChanges { changes } => (
+                        "translated with changes",
+                        changes.iter().map(part).collect(),
+                        None,
+                    ),
+                    IntegrationVerdict::NeedsPerson { parts } => {
+                        ("needs a person", parts.iter().map(part).collect(), None)
+                    }
+                    IntegrationVerdict::LeftBehind { reason } => {
+                        ("left behind", Vec::new(), Some(reason.clone()))
+                    }
+                };
+                IntegrationRow {
+                    kind: label(item.kind),
+                    title: item.title.clone(),
+                    active: item.active,
+                    verdict,
+                    parts,
+                    reason,
+                }
+            })
+            .collect(),
+        urls: report
+            .external_urls
+            .iter()
+            .map(|(url, callers)| UrlRow {
+                url: url.clone(),
+                callers: callers.join(", "),
+            })
+            .collect(),
+    }
+}
+
 /// Everything a dry-run template prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct DryRunView {
@@ -296,6 +446,8 @@ pub struct DryRunView {
     /// Integration kinds that would move (a person reviews them before switching them
     /// on).
     pub integrations: Vec<String>,
+    /// The integrations inventory.
+    pub inventory: IntegrationsView,
     /// Whether the dry run was stopped before the end (the numbers are partial).
     pub interrupted: bool,
     /// Sample tickets before and after, redacted.
@@ -471,6 +623,7 @@ impl DryRunView {
                 .filter(|k| k.is_integration())
                 .map(|k| label(*k))
                 .collect(),
+            inventory: integrations_view(&report.integrations),
             interrupted: report.run.interrupted,
             samples: report.samples.iter().map(sample_view).collect(),
             redaction: redact::NOTICE,

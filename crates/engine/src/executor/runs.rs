@@ -52,7 +52,15 @@ pub fn migrate(
         return Err(EngineError::Plan(refused));
     }
     let sink = Live(target);
-    run_migration(source, &sink, state, options, observer, cancel).map(|(summary, _, _)| summary)
+    run_migration(source, &sink, state, options, observer, cancel).map(|run| run.summary)
+}
+
+/// What a run leaves: its summary, and in a dry run what it collected for the report.
+struct Finished {
+    summary: RunSummary,
+    samples: Collector,
+    coverage: Vec<CoverageRow>,
+    integrations: crate::integrations::Collector,
 }
 
 fn run_migration(
@@ -62,7 +70,7 @@ fn run_migration(
     options: &Options,
     observer: &dyn Observer,
     cancel: &Cancel,
-) -> Result<(RunSummary, Collector, Vec<CoverageRow>), EngineError> {
+) -> Result<Finished, EngineError> {
     let resuming = state.setting("in_progress")?.as_deref() == Some("1");
     let previous: i64 = state
         .setting("generation")?
@@ -173,7 +181,13 @@ fn run_migration(
     } else {
         runner.state.end_run(run, "interrupted")?;
     }
-    Ok((summary, samples, coverage))
+    let integrations = runner.integrations.take().unwrap_or_default();
+    Ok(Finished {
+        summary,
+        samples,
+        coverage,
+        integrations,
+    })
 }
 
 trait OkOrNotFound {
@@ -283,6 +297,9 @@ pub struct DryRunReport {
     /// Every status, priority, type, group, assignee and custom field option the
     /// source's records use, with its record count and where the plan's map lands it.
     pub coverage: Vec<CoverageRow>,
+    /// Every macro, rule, webhook, SLA policy and view of the source, with what happens
+    /// to it on the target, and the external URLs they call.
+    pub integrations: crate::integrations::IntegrationsReport,
 }
 
 /// Plans, reads, maps and validates everything a migration would, and writes nothing:
@@ -350,8 +367,12 @@ fn preview(
         capabilities: capabilities.clone(),
         target,
     };
-    let (run, samples, coverage) =
-        run_migration(source, &sink, &mut state, options, observer, cancel)?;
+    let Finished {
+        summary: run,
+        samples,
+        coverage,
+        integrations,
+    } = run_migration(source, &sink, &mut state, options, observer, cancel)?;
     let totals = run.totals();
     let budget = requests_per_minute.or(capabilities.requests_per_minute);
     let source_caps = source.capabilities();
@@ -393,6 +414,7 @@ fn preview(
         lossy,
         samples,
         coverage,
+        integrations: integrations.finish(target),
         run,
     })
 }
