@@ -938,8 +938,7 @@ impl Check<'_> {
                     return;
                 }
                 self.only(&at, a, &["field_name", "note_body", "notify_agents"]);
-                if a
-                    .get("note_body")
+                if a.get("note_body")
                     .and_then(Value::as_str)
                     .is_none_or(str::is_empty)
                 {
@@ -1064,8 +1063,7 @@ impl Check<'_> {
             }
         }
         for key in ["email_subject", "email_body"] {
-            if a
-                .get(key)
+            if a.get(key)
                 .and_then(Value::as_str)
                 .is_none_or(|s| s.trim().is_empty())
             {
