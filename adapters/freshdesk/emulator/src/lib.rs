@@ -37,7 +37,8 @@
 //!   contact email or external id, company or group name -> 409 `duplicate_value`.
 //!
 //! Not emulated: search endpoints, bulk jobs, merges, translations, email notifications
-//! (counted in [`FreshdeskEmulator::emails_sent`] instead).
+//! (counted in [`FreshdeskEmulator::emails_sent`] instead), the hourly run of time triggers,
+//! and the effects of rule actions (counted, not applied).
 
 #![deny(missing_docs)]
 

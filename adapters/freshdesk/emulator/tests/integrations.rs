@@ -546,6 +546,47 @@ fn update_rules_fire_on_their_events_and_count_webhooks() {
     assert_eq!(api.emulator.rule_executions(), 1);
 }
 
+/// Migrated history is written as notes: a rule listening for public notes fires on them
+/// when its performer fits who wrote the note.
+#[test]
+fn note_rules_fire_only_for_their_performer() {
+    let api = Api::new();
+    let rule = json!({
+        "name": "Customer added a public note", "performer": {"type": 2},
+        "events": [{"field_name": "note_type", "value": "public"}],
+        "conditions": [set("condition_set_1", vec![condition("status", "in", json!([2, 3]))])],
+        "actions": [{"field_name": "send_email_to_agent", "email_to": -1,
+                     "email_subject": "New note on #{{ticket.id}}", "email_body": "<p>See it.</p>"}],
+    });
+    api.created("automations/4/rules", &rule);
+    let ticket = api.created(
+        "tickets",
+        &json!({"email": "ann@example.com", "subject": "Help"}),
+    );
+    let (id, requester) = (
+        ticket["id"].as_u64().expect("id"),
+        ticket["requester_id"].as_u64().expect("requester"),
+    );
+    let note = |body: Value| api.created(&format!("tickets/{id}/notes"), &body);
+    note(json!({"body": "<p>agent</p>", "private": false}));
+    assert_eq!(
+        api.emulator.rule_executions(),
+        0,
+        "an agent is not the requester"
+    );
+    note(json!({"body": "<p>hidden</p>", "private": true, "user_id": requester}));
+    assert_eq!(
+        api.emulator.rule_executions(),
+        0,
+        "a private note is not a public one"
+    );
+    note(
+        json!({"body": "<p>customer</p>", "private": false, "incoming": true, "user_id": requester}),
+    );
+    assert_eq!(api.emulator.rule_executions(), 1);
+    assert_eq!(api.emulator.emails_sent(), 1);
+}
+
 #[test]
 fn canned_responses_and_folders_round_trip() {
     let api = Api::new();
