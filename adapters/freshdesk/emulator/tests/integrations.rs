@@ -842,3 +842,31 @@ fn every_golden_rule_is_accepted_and_reads_back() {
         "the golden set covers each type: {per_type:?}"
     );
 }
+
+/// A PUT validates the whole rule, so the seeded rules must be valid Freshdesk rules: a
+/// migration switches them off before its run.
+#[test]
+fn seeded_rules_can_be_switched_off() {
+    let api = Api {
+        emulator: FreshdeskEmulator::start(EmulatorConfig::small(3)).expect("start"),
+        client: Client::new(),
+    };
+    let mut seen = 0;
+    for kind in [1, 3] {
+        let listed = api.expect(api.get(&format!("automations/{kind}/rules")), 200, "list");
+        for rule in listed.as_array().expect("array") {
+            let id = rule["id"].as_u64().expect("id");
+            let off = api.expect(
+                api.put(
+                    &format!("automations/{kind}/rules/{id}"),
+                    &json!({"active": false}),
+                ),
+                200,
+                &format!("switching off {}", rule["name"]),
+            );
+            assert_eq!(off["active"], false);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 2, "the small account has rules to switch off");
+}
