@@ -11,13 +11,14 @@ use switchover_sandbox::{Request, Response, percent_encode};
 use crate::seed::{custom_field, html_to_text};
 use crate::store::{Account, Blob};
 use crate::{Answer, MAX_REQUEST_ATTACHMENTS, MAX_TICKET_PAGE, State, count_email, lock};
+use crate::{canned, rules, sla};
 
 /// A `400 Validation failed` with one error.
-fn invalid(field: &str, message: &str, code: &str) -> Response {
+pub(crate) fn invalid(field: &str, message: &str, code: &str) -> Response {
     errors(400, vec![(field.into(), message.into(), code.into())])
 }
 
-fn errors(status: u16, list: Vec<(String, String, String)>) -> Response {
+pub(crate) fn errors(status: u16, list: Vec<(String, String, String)>) -> Response {
     Response::json(
         status,
         &json!({
@@ -27,14 +28,14 @@ fn errors(status: u16, list: Vec<(String, String, String)>) -> Response {
     )
 }
 
-fn not_found() -> Response {
+pub(crate) fn not_found() -> Response {
     Response::empty(404)
 }
 
 /// The one spelling of stored times.
 const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     Utc::now().format(TIME_FORMAT).to_string()
 }
 
@@ -156,7 +157,7 @@ fn render_attachments(value: &mut Value, host: &str) {
 }
 
 /// One page of a list, with `Link` when more exist.
-fn paged(request: &Request, items: Vec<Value>, max_page: Option<usize>) -> Answer {
+pub(crate) fn paged(request: &Request, items: Vec<Value>, max_page: Option<usize>) -> Answer {
     paged_by(request, items.len(), max_page, |range| {
         items[range].to_vec()
     })
@@ -244,7 +245,7 @@ fn paged_by(
 }
 
 /// An uploaded file.
-struct Upload {
+pub(crate) struct Upload {
     name: String,
     content_type: String,
     data: Vec<u8>,
@@ -268,7 +269,7 @@ const INT_FIELDS: &[&str] = &[
 const BOOL_FIELDS: &[&str] = &["private", "incoming", "view_all_tickets", "occasional"];
 
 /// The request body as a JSON object plus uploads (JSON or multipart).
-fn body(request: &Request) -> Result<(Map<String, Value>, Vec<Upload>), Response> {
+pub(crate) fn body(request: &Request) -> Result<(Map<String, Value>, Vec<Upload>), Response> {
     let content_type = request.header("content-type").unwrap_or("");
     if content_type
         .to_ascii_lowercase()
@@ -347,7 +348,7 @@ fn body(request: &Request) -> Result<(Map<String, Value>, Vec<Upload>), Response
 }
 
 /// Refuses fields not in `allowed` (read-only ones included) with `invalid_field`.
-fn only(map: &Map<String, Value>, allowed: &[&str]) -> Result<(), Response> {
+pub(crate) fn only(map: &Map<String, Value>, allowed: &[&str]) -> Result<(), Response> {
     let bad: Vec<(String, String, String)> = map
         .keys()
         .filter(|k| !allowed.contains(&k.as_str()))
@@ -511,7 +512,7 @@ fn merge(target: &mut Value, map: Map<String, Value>) {
     }
 }
 
-fn store_uploads(account: &mut Account, uploads: Vec<Upload>) -> Vec<Value> {
+pub(crate) fn store_uploads(account: &mut Account, uploads: Vec<Upload>) -> Vec<Value> {
     let at = now();
     uploads
         .into_iter()
@@ -525,7 +526,7 @@ fn store_uploads(account: &mut Account, uploads: Vec<Upload>) -> Vec<Value> {
         .collect()
 }
 
-fn ok(status: u16, mut value: Value, request: &Request) -> Answer {
+pub(crate) fn ok(status: u16, mut value: Value, request: &Request) -> Answer {
     render_attachments(&mut value, &host(request));
     Ok(Response::json(status, &value))
 }
@@ -871,34 +872,55 @@ fn route(state: &State, request: &Request) -> Answer {
                 .collect();
             paged(request, items, None)
         }
-        ("GET", ["automations", kind, "rules"]) => {
-            let kind: u64 = kind.parse().unwrap_or(0);
-            if ![1, 3, 4].contains(&kind) {
-                return Err(not_found());
-            }
-            let account = lock(state);
-            let items = account
-                .rules
-                .values()
-                .filter(|r| r["automation_type_id"].as_u64() == Some(kind))
-                .cloned()
-                .collect();
-            paged(request, items, None)
+        ("GET", ["automations", kind, "rules"]) => list_rules(state, request, kind),
+        ("POST", ["automations", kind, "rules"]) => save_rule(state, request, kind, None),
+        ("GET", ["automations", kind, "rules", _]) => get_rule(state, request, kind, num(3)),
+        ("PUT", ["automations", kind, "rules", _]) => {
+            save_rule(state, request, kind, Some(num(3).unwrap_or(0)))
         }
-        ("PUT", ["automations", _, "rules", _]) => {
-            let (map, _) = body(request)?;
-            only(&map, &["active", "name", "position", "description"])?;
+        ("DELETE", ["automations", kind, "rules", _]) => {
+            let kind = rule_type(kind).ok_or_else(not_found)?;
             let mut account = lock(state);
-            match num(3).and_then(|id| account.rules.get_mut(&id)) {
-                Some(rule) => {
-                    merge(rule, map);
-                    rule["updated_at"] = json!(now());
-                    let rule = rule.clone();
-                    ok(200, rule, request)
+            match num(3).filter(|id| {
+                account
+                    .rules
+                    .get(id)
+                    .is_some_and(|r| r["automation_type_id"].as_u64() == Some(kind))
+            }) {
+                Some(id) => {
+                    account.rules.remove(&id);
+                    Ok(Response::empty(204))
                 }
                 None => Err(not_found()),
             }
         }
+        ("POST", ["canned_response_folders"]) => canned::save_folder(state, request, None),
+        ("GET", ["canned_response_folders", _]) => {
+            get_in(state, request, |a| &a.canned_folders, num(1))
+        }
+        ("PUT", ["canned_response_folders", _]) => {
+            canned::save_folder(state, request, Some(num(1).unwrap_or(0)))
+        }
+        ("POST", ["canned_responses"]) => canned::save_response(state, request, None),
+        ("PUT", ["canned_responses", _]) => {
+            canned::save_response(state, request, Some(num(1).unwrap_or(0)))
+        }
+        ("DELETE", ["canned_responses", _]) => canned::delete_response(state, num(1)),
+        ("GET", ["sla_policies"]) => {
+            let account = lock(state);
+            paged(
+                request,
+                account.sla_policies.values().cloned().collect(),
+                None,
+            )
+        }
+        ("POST", ["sla_policies"]) => sla::save(state, request, None),
+        ("GET", ["sla_policies", _]) => get_in(state, request, |a| &a.sla_policies, num(1)),
+        ("PUT", ["sla_policies", _]) => sla::save(state, request, Some(num(1).unwrap_or(0))),
+        ("DELETE", ["sla_policies", _]) => Err(Response::json(
+            405,
+            &json!({"code": "method_not_allowed", "message": "DELETE method is not allowed. It should be one of these method(s): GET, PUT"}),
+        )),
         ("GET", ["settings", "helpdesk"]) => Ok(Response::json(
             200,
             &json!({"primary_language": "en", "supported_languages": [], "portal_languages": []}),
@@ -1299,6 +1321,18 @@ fn create_ticket(state: &State, request: &Request) -> Answer {
     }
     merge(&mut ticket, map);
     account.tickets.insert(id, ticket.clone());
+    let fired = rules::fire(
+        &account,
+        rules::TICKET_CREATION,
+        &rules::Happening {
+            ticket: &ticket,
+            before: None,
+            actor: account.admin_id,
+            reply: false,
+            note: None,
+        },
+    );
+    crate::count_fired(state, &fired);
     ok(201, ticket, request)
 }
 
@@ -1313,6 +1347,7 @@ fn update_ticket(state: &State, request: &Request, id: Option<u64>) -> Answer {
     let Some(ticket) = id.and_then(|id| account.tickets.get_mut(&id)) else {
         return Err(not_found());
     };
+    let before = ticket.clone();
     if let Some(description) = map.get("description").and_then(Value::as_str) {
         ticket["description_text"] = json!(html_to_text(description));
     }
@@ -1322,6 +1357,18 @@ fn update_ticket(state: &State, request: &Request, id: Option<u64>) -> Answer {
     }
     ticket["updated_at"] = json!(now());
     let ticket = ticket.clone();
+    let fired = rules::fire(
+        &account,
+        rules::TICKET_UPDATES,
+        &rules::Happening {
+            ticket: &ticket,
+            before: Some(&before),
+            actor: account.admin_id,
+            reply: false,
+            note: None,
+        },
+    );
+    crate::count_fired(state, &fired);
     ok(200, ticket, request)
 }
 
@@ -1404,6 +1451,20 @@ fn add_conversation(state: &State, request: &Request, id: Option<u64>, reply: bo
     account.insert_conversation(cid, conversation.clone());
     if let Some(ticket) = account.tickets.get_mut(&ticket_id) {
         ticket["updated_at"] = json!(at);
+    }
+    if let Some(ticket) = account.tickets.get(&ticket_id) {
+        let fired = rules::fire(
+            &account,
+            rules::TICKET_UPDATES,
+            &rules::Happening {
+                ticket,
+                before: None,
+                actor: user,
+                reply,
+                note: (!reply).then(|| conversation["private"] == json!(true)),
+            },
+        );
+        crate::count_fired(state, &fired);
     }
     ok(201, conversation, request)
 }
@@ -2047,4 +2108,123 @@ fn add_rating(state: &State, request: &Request, id: Option<u64>) -> Answer {
     });
     account.ratings.insert(rid, rating.clone());
     ok(201, rating, request)
+}
+
+/// The automation type of a path segment: 1, 3 or 4.
+fn rule_type(segment: &str) -> Option<u64> {
+    segment.parse().ok().filter(|t| {
+        [
+            rules::TICKET_CREATION,
+            rules::TIME_TRIGGERS,
+            rules::TICKET_UPDATES,
+        ]
+        .contains(t)
+    })
+}
+
+fn sorted_rules(account: &Account, kind: u64) -> Vec<&Value> {
+    let mut items: Vec<&Value> = account
+        .rules
+        .values()
+        .filter(|r| r["automation_type_id"].as_u64() == Some(kind))
+        .collect();
+    items.sort_by_key(|r| (r["position"].as_u64().unwrap_or(u64::MAX), r["id"].as_u64()));
+    items
+}
+
+fn list_rules(state: &State, request: &Request, kind: &str) -> Answer {
+    let kind = rule_type(kind).ok_or_else(not_found)?;
+    let account = lock(state);
+    let items = sorted_rules(&account, kind)
+        .into_iter()
+        .map(rules::view)
+        .collect();
+    paged(request, items, None)
+}
+
+fn get_rule(state: &State, request: &Request, kind: &str, id: Option<u64>) -> Answer {
+    let kind = rule_type(kind).ok_or_else(not_found)?;
+    let account = lock(state);
+    let Some(rule) = id
+        .and_then(|id| account.rules.get(&id))
+        .filter(|r| r["automation_type_id"].as_u64() == Some(kind))
+    else {
+        return Err(not_found());
+    };
+    let all = sorted_rules(&account, kind);
+    let mut view = rules::view(rule);
+    view["meta"] = json!({
+        "total_active_count": all.iter().filter(|r| r["active"] == json!(true)).count(),
+        "total_count": all.len(),
+    });
+    ok(200, view, request)
+}
+
+/// POST (`id` None) or PUT a rule: the merged rule is validated whole.
+fn save_rule(state: &State, request: &Request, kind: &str, id: Option<u64>) -> Answer {
+    let kind = rule_type(kind).ok_or_else(not_found)?;
+    let (map, _) = body(request)?;
+    let mut account = lock(state);
+    let existing = match id {
+        Some(id) => match account
+            .rules
+            .get(&id)
+            .filter(|r| r["automation_type_id"].as_u64() == Some(kind))
+        {
+            Some(rule) => Some(rule.clone()),
+            None => return Err(not_found()),
+        },
+        None => None,
+    };
+    let mut merged: Map<String, Value> = existing
+        .as_ref()
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if map.contains_key("conditions") && !map.contains_key("operator") {
+        // New condition sets bring their own joining operator (or none).
+        merged.remove("operator");
+    }
+    for (key, value) in &map {
+        merged.insert(key.clone(), value.clone());
+    }
+    rules::validate(&account, kind, &map, &merged).map_err(|list| errors(400, list))?;
+    let at = now();
+    let (id, created_at) = match &existing {
+        Some(rule) => (rule["id"].as_u64().unwrap_or(0), rule["created_at"].clone()),
+        None => (account.next_id(), json!(at)),
+    };
+    let position = merged
+        .get("position")
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| {
+            sorted_rules(&account, kind)
+                .iter()
+                .filter_map(|r| r["position"].as_u64())
+                .max()
+                .unwrap_or(0)
+                + 1
+        });
+    let field = |key: &str| merged.get(key).cloned().unwrap_or(Value::Null);
+    let mut rule = json!({
+        "id": id, "name": field("name"), "description": merged.get("description").cloned().unwrap_or(Value::Null),
+        "position": position, "active": merged.get("active").cloned().unwrap_or(json!(true)),
+        "automation_type_id": kind, "conditions": field("conditions"), "actions": field("actions"),
+        "outdated": false, "last_updated_by": account.admin_id,
+        "created_at": created_at, "updated_at": at,
+    });
+    if let Some(op) = merged.get("operator").filter(|o| !o.is_null()) {
+        rule["operator"] = op.clone();
+    }
+    if kind == rules::TICKET_UPDATES {
+        rule["performer"] = field("performer");
+        rule["events"] = field("events");
+    }
+    rule["summary"] = rules::summary(&rule);
+    account.rules.insert(id, rule.clone());
+    ok(
+        if existing.is_some() { 200 } else { 201 },
+        rules::view(&rule),
+        request,
+    )
 }

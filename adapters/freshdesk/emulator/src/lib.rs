@@ -20,8 +20,16 @@
 //!   counts an invitation email), groups, ticket/contact/company fields (read and
 //!   `/admin/...` create/delete), canned response folders and responses, solution
 //!   categories/folders/articles, time entries, satisfaction ratings (list, and POST on a
-//!   ticket with the seven-point scale), automation rules (list, PUT `active`),
-//!   attachments downloaded from pre-signed `/s3/...` URLs without credentials;
+//!   ticket with the seven-point scale), automation rules of types 1, 3 and 4 (list, GET,
+//!   POST, PUT, DELETE with Freshdesk's validation, see `rules.rs`), canned response
+//!   folders and responses (create, update, delete), SLA policies (list, GET, POST, PUT; a
+//!   default policy seeded; DELETE 405), attachments downloaded from pre-signed `/s3/...`
+//!   URLs without credentials;
+//! - rule execution: active ticket creation rules run on tickets created through the API,
+//!   active ticket update rules on updates, notes and replies; executions, their e-mails and
+//!   webhooks are counted ([`FreshdeskEmulator::rule_executions`],
+//!   [`FreshdeskEmulator::emails_sent`], [`FreshdeskEmulator::webhooks_called`]), their
+//!   actions are not applied;
 //! - writes as JSON or `multipart/form-data` (`attachments[]`, `tags[]`,
 //!   `custom_fields[cf_x]`), at most 20 MB of attachments per request; unknown fields,
 //!   read-only fields (`created_at`, `updated_at`) and bad enumerations -> 400
@@ -29,12 +37,16 @@
 //!   contact email or external id, company or group name -> 409 `duplicate_value`.
 //!
 //! Not emulated: search endpoints, bulk jobs, merges, translations, email notifications
-//! (counted in [`FreshdeskEmulator::emails_sent`] instead).
+//! (counted in [`FreshdeskEmulator::emails_sent`] instead), the hourly run of time triggers,
+//! and the effects of rule actions (counted, not applied).
 
 #![deny(missing_docs)]
 
 mod api;
+mod canned;
+mod rules;
 mod seed;
+mod sla;
 mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -93,6 +105,10 @@ pub(crate) struct State {
     pub credits: Option<Credits>,
     pub config: EmulatorConfig,
     pub emails: AtomicU64,
+    /// Automation rules executed.
+    pub rule_executions: AtomicU64,
+    /// Webhooks called by rule actions.
+    pub webhooks: AtomicU64,
     pub max_ticket_page: usize,
     /// Another client's requests to serve before each request (tests only).
     pub interleave: Mutex<Option<Interleave>>,
@@ -143,6 +159,8 @@ impl FreshdeskEmulator {
             }),
             config: config.clone(),
             emails: AtomicU64::new(0),
+            rule_executions: AtomicU64::new(0),
+            webhooks: AtomicU64::new(0),
             max_ticket_page,
             interleave: Mutex::new(None),
         });
@@ -208,9 +226,24 @@ impl FreshdeskEmulator {
         self.server.requests_served()
     }
 
-    /// Emails the account would have sent: replies, forwards and agent invitations.
+    /// Emails the account would have sent: replies, forwards, agent invitations, and the
+    /// notification e-mails of the automation rules that fired (`send_email_to_*`, forwards,
+    /// notes that notify agents).
     pub fn emails_sent(&self) -> u64 {
         self.state.emails.load(Ordering::Relaxed)
+    }
+
+    /// Active automation rules executed so far: ticket creation rules (type 1, the first
+    /// matching one) on every ticket created through the API, ticket update rules (type 4,
+    /// every matching one) on every update, note and reply. Inactive rules never fire; time
+    /// triggers (type 3) never run in the emulator.
+    pub fn rule_executions(&self) -> u64 {
+        self.state.rule_executions.load(Ordering::Relaxed)
+    }
+
+    /// Webhooks (`trigger_webhook` actions) the rules that fired would have called.
+    pub fn webhooks_called(&self) -> u64 {
+        self.state.webhooks.load(Ordering::Relaxed)
     }
 
     /// Adds an agent seat as an administrator would in the web UI (no invitation counted),
@@ -302,6 +335,15 @@ pub(crate) fn lock(state: &State) -> std::sync::MutexGuard<'_, Account> {
 
 pub(crate) fn count_email(state: &State) {
     state.emails.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts what the rules that fired did.
+pub(crate) fn count_fired(state: &State, fired: &rules::Fired) {
+    state
+        .rule_executions
+        .fetch_add(fired.rules, Ordering::Relaxed);
+    state.emails.fetch_add(fired.emails, Ordering::Relaxed);
+    state.webhooks.fetch_add(fired.webhooks, Ordering::Relaxed);
 }
 
 pub(crate) fn credits_of(state: &State) -> Option<&Credits> {

@@ -480,38 +480,47 @@ pub(crate) fn seed(account: &mut Account, config: &EmulatorConfig) {
             }));
         }
     }
+    // Rules in Freshdesk's own vocabulary (`crate::rules`): ticket creation rules that
+    // e-mail the requester about urgent tickets, time triggers that close tickets left
+    // pending for a day.
     for (count, automation, type_id) in [(config.triggers, false, 1), (config.automations, true, 3)]
     {
         for i in 0..count {
             let rule = generator.rule(i, automation);
             let id = account.next_id();
-            account.rules.insert(id, json!({
+            let (conditions, actions) = if automation {
+                (
+                    json!([{"name": "condition_set_1", "match_type": "all", "properties": [
+                        {"resource_type": "ticket", "field_name": "status", "operator": "in", "value": [3]},
+                        {"resource_type": "ticket", "field_name": "pending_since", "operator": "greater_than", "value": 24},
+                    ]}]),
+                    json!([{"field_name": "status", "value": 5}]),
+                )
+            } else {
+                (
+                    json!([{"name": "condition_set_1", "match_type": "all", "properties": [
+                        {"resource_type": "ticket", "field_name": "priority", "operator": "in", "value": [4]},
+                    ]}]),
+                    json!([{"field_name": "send_email_to_requester", "email_subject": "Received: {{ticket.subject}}",
+                            "email_body": "<p>We got it: ticket #{{ticket.id}}.</p>"}]),
+                )
+            };
+            let mut stored = json!({
                 "id": id, "name": rule.title, "position": i + 1, "active": rule.active,
-                "automation_type_id": type_id, "description": null, "summary": {},
-                "conditions": [], "actions": rule.actions.iter().filter_map(freshdesk_action).collect::<Vec<_>>(),
+                "automation_type_id": type_id, "description": null,
+                "conditions": conditions, "actions": actions, "outdated": false,
+                "last_updated_by": account.admin_id,
                 "created_at": fd_time(rule.created_at.as_ref()), "updated_at": fd_time(rule.updated_at.as_ref()),
-            }));
+            });
+            stored["summary"] = crate::rules::summary(&stored);
+            account.rules.insert(id, stored);
         }
     }
-}
-
-/// A seeded rule's action in Freshdesk's form (the generator's rules set a status or
-/// e-mail the requester).
-fn freshdesk_action(action: &Action) -> Option<Value> {
-    match action {
-        Action::SetStatus { status } => {
-            Some(json!({"field_name": "status", "value": match status {
-                TicketStatus::Pending => 3,
-                TicketStatus::Solved => 4,
-                TicketStatus::Closed => 5,
-                _ => 2,
-            }}))
-        }
-        Action::Notify { subject, body, .. } => Some(json!({
-            "field_name": "send_email_to_requester", "email_subject": subject, "email_body": body,
-        })),
-        _ => None,
-    }
+    // Every account has its default SLA policy.
+    let sla = account.next_id();
+    account
+        .sla_policies
+        .insert(sla, crate::sla::default_policy(sla));
 }
 
 fn fd_ticket_company(account: &Account, id: u64) -> Value {

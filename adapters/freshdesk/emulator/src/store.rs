@@ -36,6 +36,7 @@ pub(crate) struct Account {
     pub time_entries: BTreeMap<u64, Value>,
     pub ratings: BTreeMap<u64, Value>,
     pub rules: BTreeMap<u64, Value>,
+    pub sla_policies: BTreeMap<u64, Value>,
     pub blobs: BTreeMap<u64, Blob>,
 }
 
@@ -64,6 +65,7 @@ impl Account {
             time_entries: BTreeMap::new(),
             ratings: BTreeMap::new(),
             rules: BTreeMap::new(),
+            sla_policies: BTreeMap::new(),
             blobs: BTreeMap::new(),
         }
     }
