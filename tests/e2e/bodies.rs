@@ -316,7 +316,6 @@ fn freshdesk_client(emulator: &FreshdeskEmulator) -> HttpClient {
 }
 
 #[test]
-#[ignore = "issue 17 in progress: fails at verify (comments differ), see the branch report"]
 fn zendesk_into_freshdesk_moves_inline_images_rewrites_links_and_a_delta_repoints_a_late_ticket() {
     let dir = tempfile::tempdir().expect("dir");
     let source_emulator = ZendeskEmulator::start(source_config()).expect("zendesk");
@@ -324,8 +323,9 @@ fn zendesk_into_freshdesk_moves_inline_images_rewrites_links_and_a_delta_repoint
         Zendesk::connect(&zendesk_settings(dir.path(), &source_emulator, "src")).expect("source");
     let base = source_emulator.base_url();
     let seeded = seed_source(&source, &base);
-    // A comment linking to the ticket the source writes next, after the first run.
-    let next_ticket = seeded.ticket + 1;
+    // A comment linking to a ticket the source writes only after the first run: the
+    // source numbers tickets in order, so it is the one after this comment's ticket.
+    let next_ticket = seeded.ticket + 2;
     let requester = send(
         &source,
         Request::get(format!("tickets/{}.json", seeded.ticket)),
@@ -340,8 +340,11 @@ fn zendesk_into_freshdesk_moves_inline_images_rewrites_links_and_a_delta_repoint
         ),
         &[],
     );
-    let next_ticket = next_ticket + 1;
-    assert_ne!(early, next_ticket);
+    assert_eq!(
+        early,
+        seeded.ticket + 1,
+        "the source numbers tickets in order"
+    );
 
     // A seeded Freshdesk account whose admin seated the source's agents.
     let freshdesk = FreshdeskEmulator::start(EmulatorConfig {
@@ -438,7 +441,6 @@ fn zendesk_into_freshdesk_moves_inline_images_rewrites_links_and_a_delta_repoint
 }
 
 #[test]
-#[ignore = "issue 17 in progress: comment links to an article written later wait (Zendesk comments cannot be updated), see the branch report"]
 fn zendesk_into_zendesk_moves_comment_and_article_images_and_links() {
     let dir = tempfile::tempdir().expect("dir");
     let source_emulator = ZendeskEmulator::start(source_config()).expect("zendesk");
@@ -480,7 +482,11 @@ fn zendesk_into_zendesk_moves_comment_and_article_images_and_links() {
     .expect("migrate");
     assert!(summary.failures.is_empty(), "{:#?}", summary.failures);
     assert!(summary.bodies.inline_images >= 4, "{:?}", summary.bodies);
-    assert!(summary.bodies.links_rewritten >= 3, "{:?}", summary.bodies);
+    // The article's links (to the ticket, to the other article) are re-pointed. Zendesk
+    // cannot update an imported comment, so the comment's links to records written
+    // after it stay pointing at the source: check_bodies requires the report to list
+    // each of them.
+    assert!(summary.bodies.links_rewritten >= 2, "{:?}", summary.bodies);
     let source_host = host_of(&base).expect("host");
     let target_host = host_of(&target_emulator.base_url()).expect("host");
     let (images, links) = check_bodies(
@@ -492,7 +498,7 @@ fn zendesk_into_zendesk_moves_comment_and_article_images_and_links() {
         &[Kind::Comment, Kind::KbArticle],
     );
     assert!(
-        images >= 4 && links >= 3,
+        images >= 4 && links >= 2,
         "{images} images, {links} links resolved"
     );
     check_verify(

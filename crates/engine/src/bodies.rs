@@ -79,6 +79,9 @@ struct RecordStats {
 pub(crate) struct Bodies<'a> {
     source: Option<&'a dyn BodyUrls>,
     target: &'a dyn BodyUrls,
+    /// The kinds the run moves: a link to a record of another kind never resolves, so
+    /// it keeps its source URL (reported as pointing outside) instead of waiting.
+    moves: Vec<Kind>,
     /// Per record, the last preparation (a record prepared again replaces its entry).
     stats: Mutex<BTreeMap<(Kind, String), RecordStats>>,
 }
@@ -330,9 +333,13 @@ pub(crate) fn pointing_at(record: &mut Record, hosts: &[String]) -> Vec<String> 
 
 /// Puts a body read back from the target in portable form: images shown from the
 /// record's own attachments become their placeholders, links to target records the
-/// placeholders of their source records (`source_of` maps a target id back).
+/// placeholders of their source records (`source_of` maps a target id back). A link
+/// still pointing at a source record (written before its record was migrated, and
+/// waiting for the next run to re-point it) becomes that record's placeholder too: the
+/// body is the same, and verify lists it among the bodies still pointing at the source.
 pub(crate) fn normalize_target(
     target: &dyn BodyUrls,
+    source: Option<&dyn BodyUrls>,
     record: &mut Record,
     mut source_of: impl FnMut(Kind, &str) -> Option<String>,
 ) {
@@ -345,11 +352,16 @@ pub(crate) fn normalize_target(
                 .iter()
                 .position(|a| a.location.as_deref().is_some_and(|l| same_file(l, url)))
                 .map(bodies::inline),
-            Attr::Href => match target.classify(url)? {
-                Pointed::Record(kind, id) if linkable(kind) => {
+            Attr::Href => match target.classify(url) {
+                Some(Pointed::Record(kind, id)) if linkable(kind) => {
                     source_of(kind, &id).map(|source| bodies::link(kind, &source))
                 }
-                _ => None,
+                _ => match source.and_then(|s| s.classify(url)) {
+                    Some(Pointed::Record(kind, id)) if linkable(kind) => {
+                        Some(bodies::link(kind, &id))
+                    }
+                    _ => None,
+                },
             },
         });
     }
@@ -357,10 +369,15 @@ pub(crate) fn normalize_target(
 
 impl<'a> Bodies<'a> {
     /// The rewriting of a run from `source` into a target spelling URLs as `target`.
-    pub(crate) fn new(source: Option<&'a dyn BodyUrls>, target: &'a dyn BodyUrls) -> Self {
+    pub(crate) fn new(
+        source: Option<&'a dyn BodyUrls>,
+        target: &'a dyn BodyUrls,
+        moves: Vec<Kind>,
+    ) -> Self {
         Bodies {
             source,
             target,
+            moves,
             stats: Mutex::new(BTreeMap::new()),
         }
     }
@@ -407,6 +424,10 @@ impl<'a> Bodies<'a> {
                         Some(url) => {
                             stats.links += 1;
                             Some(url)
+                        }
+                        // Not moved by this run: it stays pointing at the source.
+                        None if !self.moves.contains(&kind) => {
+                            self.source.and_then(|s| s.record_url(kind, &id))
                         }
                         None => {
                             stats.waiting += 1;
@@ -534,7 +555,7 @@ mod tests {
         assert!(html.contains("https://cdn.example/x.png"));
         assert!(html.contains(r#"href="switchover-link:tickets/7""#));
 
-        let bodies = Bodies::new(Some(&Acme), &Other);
+        let bodies = Bodies::new(Some(&Acme), &Other, Kind::ALL.to_vec());
         let mut written = record.clone();
         let waiting = bodies
             .prepare(&mut written, |_, id| {

@@ -442,6 +442,10 @@ struct Runner<'a> {
     embedded: HashMap<Kind, KindCounts>,
     /// Sample tickets and their comments, collected in a dry run only.
     samples: samples::Collector,
+    /// Records written in a final pass whose body links still wait for records not on
+    /// the target (not even in the source yet): kept deferred, so a later run re-points
+    /// them once those records are migrated.
+    links_waiting: std::collections::HashSet<(Kind, String)>,
     /// Fields not on the target whose values were left out, each warned about once.
     dropped_fields: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// The records of the page being processed as the source had them, before the
@@ -766,7 +770,10 @@ impl Runner<'_> {
                     if links_wait {
                         digest = crate::bodies::waiting_digest(digest);
                     }
-                    if waits || (links_wait && !final_pass) {
+                    if links_wait && final_pass {
+                        self.links_waiting.insert((kind, record.id().to_string()));
+                    }
+                    if waits || links_wait {
                         deferred.insert(record.id().to_string());
                     }
                     writes.push((record, digest, request))
@@ -1021,8 +1028,12 @@ impl Runner<'_> {
                 break;
             }
             // Only now: a crash before this point completes them on the next run.
+            // Records whose links still wait stay queued for a later run.
             for record in chunk {
-                self.state.undefer(kind, record.id())?;
+                let key = (kind, record.id().to_string());
+                if !self.links_waiting.remove(&key) {
+                    self.state.undefer(kind, record.id())?;
+                }
             }
         }
         counts.relinked += pass.updated;
@@ -1327,6 +1338,7 @@ fn runner<'a>(
             .filter(|child| plan.moves.contains(child) && child.parent_kind() == Some(*kind))
             .map(|child| (*kind, child))
     });
+    let moves = plan.moves.clone();
     let ctx = Ctx {
         source_caps,
         target_caps,
@@ -1344,7 +1356,7 @@ fn runner<'a>(
         source_health: std::sync::Arc::new(health::Health::new("source", options.give_up_after)),
         bodies: sink
             .body_urls()
-            .map(|target| crate::bodies::Bodies::new(source.body_urls(), target)),
+            .map(|target| crate::bodies::Bodies::new(source.body_urls(), target, moves)),
     };
     Ok((
         Runner {
@@ -1355,6 +1367,7 @@ fn runner<'a>(
             pool: build_pool(options.concurrency)?,
             embedded: HashMap::new(),
             samples: samples::Collector::new(if sink.is_dry() { options.samples } else { 0 }),
+            links_waiting: Default::default(),
             dropped_fields: Default::default(),
             originals: HashMap::new(),
             coverage: sink.is_dry().then(Default::default),

@@ -268,14 +268,13 @@ pub fn verify_mapped(
             body_urls: target.body_urls().map(|_| source.body_urls()),
         };
         read_source_side(&side, kind, &fields, state, observer, &mut result)?;
-        let source_hosts = source.body_urls().map(|u| u.hosts()).unwrap_or_default();
         read_target_side(
             target,
             kind,
             &fields,
             &target_caps,
             state,
-            &source_hosts,
+            source.body_urls(),
             observer,
             &mut result,
         )?;
@@ -428,10 +427,11 @@ fn read_target_side(
     fields: &FieldSet,
     target_caps: &Capabilities,
     state: &mut StateStore,
-    source_hosts: &[String],
+    source_urls: Option<&dyn switchover_adapter::bodies::BodyUrls>,
     observer: &dyn Observer,
     result: &mut KindVerification,
 ) -> Result<(), EngineError> {
+    let source_hosts = source_urls.map(|u| u.hosts()).unwrap_or_default();
     let mut reverse: HashMap<(Kind, String), Option<String>> = HashMap::new();
     let mut request = PageRequest {
         page_size: Some(500),
@@ -448,7 +448,7 @@ fn read_target_side(
             target_caps,
             target,
             state,
-            source_hosts,
+            (&source_hosts, source_urls),
             &mut reverse,
             result,
         );
@@ -534,7 +534,7 @@ fn check_page(
     target_caps: &Capabilities,
     target: &dyn Target,
     state: &mut StateStore,
-    source_hosts: &[String],
+    (source_hosts, source_urls): (&[String], Option<&dyn switchover_adapter::bodies::BodyUrls>),
     reverse: &mut HashMap<(Kind, String), Option<String>>,
     result: &mut KindVerification,
 ) -> Result<u64, EngineError> {
@@ -559,7 +559,7 @@ fn check_page(
         }
         if let Some(urls) = target.body_urls() {
             let mut failed = None;
-            crate::bodies::normalize_target(urls, &mut record, |k, id| {
+            crate::bodies::normalize_target(urls, source_urls, &mut record, |k, id| {
                 state.source_id_of(k, id).unwrap_or_else(|e| {
                     failed.get_or_insert(e);
                     None

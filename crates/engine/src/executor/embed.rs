@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use switchover_adapter::{AdapterError, WriteOutcome, WriteRequest};
+use switchover_adapter::{AdapterError, Operation, WriteOutcome, WriteRequest};
 use switchover_model::digest::{Digest, FieldSet, record_digest};
 use switchover_model::{Kind, Record, Timestamp};
 
@@ -134,14 +134,23 @@ impl Runner<'_> {
         }
         self.extract_bodies(&mut record);
         self.fill_known_hashes(&mut record)?;
-        let digest = record_digest(&record, fields);
+        let mut digest = record_digest(&record, fields);
         let mut mapped = record.clone();
         if let Some(parent) = mapped.parent_id_mut() {
             parent.clear();
         }
         Ok(match self.map_references(&mut mapped, cache, true)? {
             Ok(_) => {
-                self.prepare_bodies(&mut mapped)?;
+                let can_update = self.ctx.target_caps.supports(kind, Operation::Update);
+                if self.prepare_bodies(&mut mapped)? > 0 && can_update {
+                    // Its links wait for records not on the target yet: a different
+                    // digest and a place in the queue, so a later pass re-points them.
+                    digest = crate::bodies::waiting_digest(digest);
+                    let json = serde_json::to_string(&record).map_err(|e| {
+                        EngineError::State(format!("cannot keep {kind} '{id}' waiting: {e}"))
+                    })?;
+                    self.state.defer(kind, id, &json)?;
+                }
                 Some((record, digest, WriteRequest::create(mapped)))
             }
             Err(_) => None,
