@@ -197,6 +197,9 @@ pub struct VerifyReport {
     pub source_manifest: Digest,
     /// One digest over the target roots; equal to the source's when all matched.
     pub target_manifest: Digest,
+    /// Every macro, rule, webhook, SLA policy and view of the source, with what the
+    /// target holds of it, and the external URLs they call.
+    pub integrations: crate::integrations::IntegrationsReport,
 }
 
 impl VerifyReport {
@@ -239,6 +242,7 @@ pub fn verify_mapped(
     let target_caps = target.capabilities();
     let plan = plan_kinds(kinds, &source_caps, &target_caps);
     let mut report = VerifyReport::default();
+    let mut integrations = crate::integrations::Collector::default();
     state.begin_verify()?;
     for kind in plan.moves {
         if !target_caps.supports(kind, Operation::ReadBack) {
@@ -267,7 +271,14 @@ pub fn verify_mapped(
             mapping,
             body_urls: target.body_urls().map(|_| source.body_urls()),
         };
-        read_source_side(&side, kind, &fields, state, observer, &mut result)?;
+        read_source_side(
+            &side,
+            kind,
+            &fields,
+            state,
+            observer,
+            (&mut result, &mut integrations),
+        )?;
         read_target_side(
             target,
             kind,
@@ -284,6 +295,7 @@ pub fn verify_mapped(
         report.kinds.insert(kind, result);
     }
     report.not_verified.extend(plan.left_behind);
+    report.integrations = integrations.finish(target);
     report.source_manifest = manifest_digest(
         report
             .kinds
@@ -324,7 +336,7 @@ fn read_source_side(
     fields: &FieldSet,
     state: &mut StateStore,
     observer: &dyn Observer,
-    result: &mut KindVerification,
+    (result, integrations): (&mut KindVerification, &mut crate::integrations::Collector),
 ) -> Result<(), EngineError> {
     let SourceSide {
         source,
@@ -360,6 +372,7 @@ fn read_source_side(
             // As the migration wrote it. A value left unmapped failed that record, so
             // it is missing on the target whatever is digested here.
             let _ = mapping.apply(&mut record);
+            integrations.observe(std::slice::from_ref(&record));
             target.as_stored(kind, &mut record);
             // A folded user is on the target as its stand-in, which the target side
             // reads back as the stand-in's source id when it has one.

@@ -94,6 +94,8 @@ const DRY_RUN_HTML: &str = include_str!("../templates/dry_run.html");
 const DRY_RUN_MD: &str = include_str!("../templates/dry_run.md");
 const VERIFY_HTML: &str = include_str!("../templates/verify.html");
 const VERIFY_MD: &str = include_str!("../templates/verify.md");
+const INTEGRATIONS_HTML: &str = include_str!("../templates/integrations.html");
+const INTEGRATIONS_MD: &str = include_str!("../templates/integrations.md");
 
 /// The template environment: HTML templates auto-escape as HTML, Markdown templates
 /// with [`markdown::ESCAPE`]; undefined variables are errors, not empty strings.
@@ -126,6 +128,8 @@ fn environment() -> Result<Environment<'static>, ReportError> {
         ("dry_run.md", DRY_RUN_MD),
         ("verify.html", VERIFY_HTML),
         ("verify.md", VERIFY_MD),
+        ("integrations.html", INTEGRATIONS_HTML),
+        ("integrations.md", INTEGRATIONS_MD),
     ] {
         env.add_template(name, source)
             .map_err(|e| template_error(name, &e))?;

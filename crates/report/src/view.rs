@@ -744,6 +744,8 @@ pub struct VerifyView {
     pub target_manifest: String,
     /// Whether the manifests are equal.
     pub manifests_equal: bool,
+    /// The integrations inventory (what the target holds of each rule and macro).
+    pub inventory: IntegrationsView,
 }
 
 impl VerifyView {
@@ -800,6 +802,7 @@ impl VerifyView {
             source_manifest: report.source_manifest.to_string(),
             target_manifest: report.target_manifest.to_string(),
             manifests_equal: report.source_manifest == report.target_manifest,
+            inventory: integrations_view(&report.integrations),
         }
     }
 }

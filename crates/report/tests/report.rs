@@ -397,6 +397,21 @@ fn dry_run_html_shows_lossy_fields_warnings_kinds_left_behind_and_the_estimate()
     assert!(html.contains(&format!("{} minutes", (hours * 60.0).ceil() as u64)));
     assert!(html.contains(&format!("({} bytes)", thousands(report.attachment_bytes))));
     assert!(html.contains("Integrations (macros, rules, sla policies, views)"));
+    // The inventory names each rule and macro with its verdict: the archive holds
+    // every part, so each is translated fully.
+    assert!(html.contains("<section id=\"integrations\">"));
+    for title in [
+        "Close &amp; thank",
+        "Notify requester of receipt",
+        "Close solved after 4 days",
+    ] {
+        assert!(
+            html.contains(&format!(
+                "<td><bdi>{title}</bdi></td><td>yes</td><td>translated fully</td>"
+            )),
+            "{title} in the inventory"
+        );
+    }
 }
 
 #[test]
