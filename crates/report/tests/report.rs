@@ -259,7 +259,17 @@ fn assert_self_contained_and_inert(html: &str) {
             "the style refers outside: {outside}"
         );
     }
-    assert!(!html.contains("http:") && !html.contains("https:"));
+    // URLs appear only as inert text: the external URLs an integration calls, each in
+    // its own <code>.
+    for scheme in ["http:", "https:"] {
+        for (at, _) in html.match_indices(scheme) {
+            assert!(
+                html[..at].ends_with("<code>"),
+                "a URL outside a code span: {}",
+                &html[at.saturating_sub(40)..(at + 40).min(html.len())]
+            );
+        }
+    }
 }
 
 /// Cells of a Markdown table row, split on pipes that are not backslash-escaped.
@@ -412,6 +422,15 @@ fn dry_run_html_shows_lossy_fields_warnings_kinds_left_behind_and_the_estimate()
             "{title} in the inventory"
         );
     }
+    // The target writes no webhooks: the one the source has is named, left behind.
+    assert!(
+        html.contains("<td><bdi>CRM sync</bdi></td><td>yes</td><td>left behind</td>"),
+        "the webhook left behind is named"
+    );
+    assert!(html.contains(&format!(
+        "<code>{}</code>",
+        html_escaped("https://crm.example/hooks/helpdesk?src=zd")
+    )));
 }
 
 #[test]

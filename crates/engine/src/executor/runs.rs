@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use switchover_adapter::Operation;
 
-use switchover_adapter::{AdapterError, Capabilities, ErrorKind, Source, Target, TargetInfo};
+use switchover_adapter::{
+    AdapterError, Capabilities, ErrorKind, PageRequest, Source, Target, TargetInfo,
+};
 use switchover_model::{Kind, Record};
 
 use super::samples::{Collector, SampleTicket};
@@ -371,8 +373,35 @@ fn preview(
         summary: run,
         samples,
         coverage,
-        integrations,
+        mut integrations,
     } = run_migration(source, &sink, &mut state, options, observer, cancel)?;
+    // Integrations the target does not write are still read, so the report names each
+    // one left behind instead of only the kind.
+    let readable = source.capabilities();
+    for (kind, _) in &run.left_behind {
+        if !kind.is_integration() || !readable.supports(*kind, Operation::Read) {
+            continue;
+        }
+        let mut request = PageRequest::default();
+        loop {
+            match source.read_page(*kind, &request) {
+                Ok(page) => {
+                    integrations.observe(&page.records);
+                    match page.next {
+                        Some(next) => request.cursor = Some(next),
+                        None => break,
+                    }
+                }
+                Err(e) => {
+                    observer.event(&Event::Warning(format!(
+                        "cannot list the {} left behind: {e}",
+                        kind.as_str()
+                    )));
+                    break;
+                }
+            }
+        }
+    }
     let totals = run.totals();
     let budget = requests_per_minute.or(capabilities.requests_per_minute);
     let source_caps = source.capabilities();
