@@ -1629,3 +1629,164 @@ fn quiet_and_verbose_change_what_a_run_prints_while_it_runs() {
         "-v adds a line per batch: {verbose_err}"
     );
 }
+
+/// Every record of `kind` in an archive.
+fn archive_records(path: &Path, kind: Kind) -> Vec<switchover_model::Record> {
+    let archive = Archive::open_source(path).expect("open");
+    let mut out = Vec::new();
+    let mut request = PageRequest::default();
+    loop {
+        let page = archive.read_page(kind, &request).expect("read");
+        out.extend(page.records);
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => return out,
+        }
+    }
+}
+
+/// Runs `switchover COMMAND PLAN` and returns what it printed.
+fn switchover(command: &str, plan: &Path) -> std::process::Output {
+    Command::new(BIN)
+        .arg(command)
+        .arg(plan)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run switchover {command}: {e}"))
+}
+
+/// A pilot run of five ticket ids moves those tickets, their comments, and of the
+/// people only those the tickets reference; verify proves the pilot's scope and says
+/// what it left out; the full run afterwards moves the rest and deletes nothing.
+#[test]
+fn a_pilot_of_five_ticket_ids_moves_those_tickets_and_only_what_they_reference() {
+    use std::collections::BTreeSet;
+    use switchover_model::Record;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    {
+        // The usual source, plus customers no ticket of the pilot names.
+        let dataset = Dataset::conformance();
+        let content = AnyContent(&dataset);
+        let archive = Archive::open_target(&src).expect("seed archive");
+        dataset.seed(&archive, &content).expect("seed dataset");
+        Generated::seed(&archive, 0..40, 3, 512, &content).expect("seed tickets");
+        let extra: Vec<switchover_adapter::WriteRequest> = (0..3)
+            .map(|i| {
+                switchover_adapter::WriteRequest::create(switchover_model::Entity::into_record(
+                    switchover_model::User {
+                        id: format!("u-quiet-{i}"),
+                        name: format!("Quiet customer {i}"),
+                        email: Some(format!("quiet{i}@example.com")),
+                        ..Default::default()
+                    },
+                ))
+            })
+            .collect();
+        archive
+            .write_batch(Kind::User, &extra, &content)
+            .expect("extra users");
+        Target::finish(&archive).expect("seal");
+    }
+    let tickets = archive_records(&src, Kind::Ticket);
+    let chosen: Vec<String> = tickets
+        .iter()
+        .skip(3)
+        .step_by(7)
+        .take(5)
+        .map(|t| t.id().to_string())
+        .collect();
+    assert_eq!(chosen.len(), 5);
+    // What they reference, read independently of the engine: the tickets' people and
+    // the knowledge base's authors (configuration moves whole, with whom it names).
+    let mut users = BTreeSet::new();
+    for t in tickets
+        .iter()
+        .filter(|t| chosen.contains(&t.id().to_string()))
+    {
+        if let Record::Ticket(t) = t {
+            for u in [&t.requester, &t.submitter, &t.assignee]
+                .into_iter()
+                .flatten()
+            {
+                users.insert(u.id().to_string());
+            }
+        }
+    }
+    for a in archive_records(&src, Kind::KbArticle) {
+        if let Record::KbArticle(a) = a
+            && let Some(author) = &a.author
+        {
+            users.insert(author.id().to_string());
+        }
+    }
+    assert!(
+        users.len() < archive_records(&src, Kind::User).len(),
+        "the pilot leaves some users behind, or the test proves nothing"
+    );
+    let plan = plan(dir.path());
+    let ids: Vec<String> = chosen.iter().map(|id| format!("\"{id}\"")).collect();
+    let mut text = std::fs::read_to_string(&plan).expect("plan");
+    text.push_str(&format!("[filter]\nticket_ids = [{}]\n", ids.join(", ")));
+    let pilot = dir.path().join("pilot.toml");
+    std::fs::write(&pilot, text).expect("pilot plan");
+
+    let run = switchover("migrate", &pilot);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stdout}{stderr}");
+    assert!(stderr.contains("filter: 5 ticket(s) in scope"), "{stderr}");
+    assert!(stdout.contains("filtered: "), "{stdout}");
+
+    let dst = dir.path().join("dst");
+    let moved: BTreeSet<String> = archive_records(&dst, Kind::Ticket)
+        .iter()
+        .map(|t| t.id().to_string())
+        .collect();
+    assert_eq!(moved, chosen.iter().cloned().collect::<BTreeSet<_>>());
+    let moved_users: BTreeSet<String> = archive_records(&dst, Kind::User)
+        .iter()
+        .map(|u| u.id().to_string())
+        .collect();
+    assert_eq!(
+        moved_users, users,
+        "only the users the pilot's tickets reference"
+    );
+    let comments = archive_records(&dst, Kind::Comment);
+    let expected_comments = archive_records(&src, Kind::Comment)
+        .iter()
+        .filter(|c| matches!(c, Record::Comment(c) if chosen.contains(&c.ticket.id().to_string())))
+        .count();
+    assert_eq!(comments.len(), expected_comments);
+    assert!(
+        comments.iter().all(
+            |c| matches!(c, Record::Comment(c) if chosen.contains(&c.ticket.id().to_string()))
+        )
+    );
+
+    let verify = switchover("verify", &pilot);
+    let report = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success() && report.contains("all matched"),
+        "{report}"
+    );
+    assert!(report.contains("outside the plan's [filter]"), "{report}");
+
+    // The full run, without the filter, moves the rest and removes nothing.
+    let full = switchover("migrate", &plan);
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    assert_eq!(
+        archive_records(&dst, Kind::Ticket).len(),
+        tickets.len(),
+        "every ticket after the full run"
+    );
+    let verify = switchover("verify", &plan);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}

@@ -91,6 +91,18 @@ pub(crate) fn open(plan_path: &Path) -> Result<Opened> {
         let mapping = Mapping::resolve(&plan.map, source.as_ref(), target.as_ref())?;
         plan.options.mapping = std::sync::Arc::new(mapping);
     }
+    // The filter's scope, from the source as it is now (read-only).
+    if !plan.filter.is_empty() {
+        let scope = switchover_engine::filter::Scope::discover(source.as_ref(), &plan.filter)?;
+        eprintln!(
+            "filter: {} ticket(s) in scope, with {} user(s), {} organization(s) and {} group(s) they reference",
+            scope.tickets.len(),
+            scope.users.len(),
+            scope.organizations.len(),
+            scope.groups.len()
+        );
+        plan.options.scope = Some(std::sync::Arc::new(scope));
+    }
     Ok(Opened {
         plan,
         source,
@@ -227,6 +239,13 @@ fn print_summary(summary: &RunSummary) -> Result<()> {
             out,
             "mapped: {} {kind} folded by the plan's [map] into records the target has (not written themselves)",
             c.mapped
+        )?;
+    }
+    for (kind, c) in summary.kinds.iter().filter(|(_, c)| c.filtered > 0) {
+        writeln!(
+            out,
+            "filtered: {} {kind} outside the plan's [filter] (not moved)",
+            c.filtered
         )?;
     }
     for (kind, reason) in &summary.left_behind {
@@ -487,6 +506,13 @@ fn print_verify(report: &VerifyReport) -> Result<()> {
                 v.mapped
             )?;
         }
+        if v.filtered > 0 {
+            writeln!(
+                out,
+                "    outside the plan's [filter] (not expected on the target): {}",
+                v.filtered
+            )?;
+        }
         if !v.lossy.is_empty() {
             writeln!(
                 out,
@@ -521,12 +547,13 @@ pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
     outputs.check()?;
     let opened = open(plan_path)?;
     let mut state = StateStore::open(&opened.plan.state)?;
-    let report = switchover_engine::verify_mapped(
+    let report = switchover_engine::verify_scoped(
         opened.source.as_ref(),
         opened.target.as_ref(),
         &mut state,
         &opened.plan.options.kinds,
         &opened.plan.options.mapping,
+        opened.plan.options.scope.as_deref(),
         &Silent,
     )?;
     print_verify(&report)?;

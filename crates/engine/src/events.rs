@@ -78,6 +78,8 @@ pub struct KindCounts {
     /// Folded by the plan's map into a record the target already has (a departed agent
     /// into its stand-in, with its group memberships): not written themselves.
     pub mapped: u64,
+    /// Left out by the plan's `[filter]` (not in the run's scope).
+    pub filtered: u64,
     /// Target requests the writes would cost (dry runs).
     pub requests: u64,
     /// Attachment bytes moved.
@@ -97,6 +99,7 @@ impl KindCounts {
         self.deleted += other.deleted;
         self.relinked += other.relinked;
         self.mapped += other.mapped;
+        self.filtered += other.filtered;
         self.requests += other.requests;
         self.attachment_bytes += other.attachment_bytes;
     }

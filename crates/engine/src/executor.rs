@@ -76,6 +76,9 @@ pub struct Options {
     /// The plan's map, resolved against both sides; applied to every record between
     /// read and write, and part of the digest a write stores. Empty: nothing mapped.
     pub mapping: std::sync::Arc<crate::mapping::Mapping>,
+    /// The records the plan's `[filter]` keeps ([`crate::filter::Scope::discover`]);
+    /// `None` moves everything.
+    pub scope: Option<std::sync::Arc<crate::filter::Scope>>,
 }
 
 impl Default for Options {
@@ -94,6 +97,7 @@ impl Default for Options {
             give_up_after: Duration::from_secs(300),
             accept_risks: Vec::new(),
             mapping: Default::default(),
+            scope: None,
         }
     }
 }
@@ -661,6 +665,12 @@ impl Runner<'_> {
         final_pass: bool,
         counts: &mut KindCounts,
     ) -> Result<(), EngineError> {
+        let mut records = records;
+        if let Some(scope) = &self.ctx.options.scope {
+            let before = records.len();
+            records.retain(|r| scope.contains(r));
+            counts.filtered += (before - records.len()) as u64;
+        }
         if self.samples.wants(kind) {
             self.samples.offer(kind, &records);
         }

@@ -25,6 +25,7 @@ mod cutover;
 pub mod events;
 mod executor;
 pub mod failures;
+pub mod filter;
 pub mod integrations;
 pub mod mapping;
 pub mod plan;
@@ -43,7 +44,7 @@ pub use executor::{
 pub use rollback::{RollbackSummary, rollback};
 pub use verify::{
     DifferingRecord, ExtraRecord, KindVerification, MissingReason, MissingRecord, VerifyReport,
-    verify, verify_mapped,
+    verify, verify_mapped, verify_scoped,
 };
 
 use switchover_adapter::AdapterError;

@@ -28,6 +28,9 @@ pub struct Plan {
     /// The plan's `[map]` tables, to be resolved against both sides
     /// ([`crate::mapping::Mapping::resolve`]) before anything moves.
     pub map: MapSpec,
+    /// The plan's `[filter]` (empty: everything moves); its scope is discovered from
+    /// the source before each run and verification ([`crate::filter::Scope::discover`]).
+    pub filter: crate::filter::FilterSpec,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +41,7 @@ struct RawPlan {
     #[serde(default)]
     run: RawRun,
     map: Option<toml::Table>,
+    filter: Option<toml::Table>,
 }
 
 #[derive(Deserialize, Default)]
@@ -202,6 +206,10 @@ impl Plan {
             .map
             .map(|table| MapSpec::parse(&table, &mut problems))
             .unwrap_or_default();
+        let filter = raw
+            .filter
+            .map(|table| crate::filter::FilterSpec::parse(&table, &mut problems))
+            .unwrap_or_default();
         if !problems.is_empty() {
             return Err(EngineError::Plan(problems));
         }
@@ -227,6 +235,7 @@ impl Plan {
             },
             requests_per_minute: run.requests_per_minute,
             map,
+            filter,
         })
     }
 }

@@ -137,6 +137,8 @@ pub struct KindVerification {
     /// Source records the plan's map folds into a record the target already has (a
     /// departed agent into its stand-in): not compared, not missing.
     pub mapped: u64,
+    /// Source records outside the plan's `[filter]`: not expected on the target.
+    pub filtered: u64,
     /// The fields whose source values the plan's map changes before the comparison.
     pub mapped_fields: Vec<String>,
     /// The fields compared.
@@ -233,6 +235,21 @@ pub fn verify_mapped(
     mapping: &Mapping,
     observer: &dyn Observer,
 ) -> Result<VerifyReport, EngineError> {
+    verify_scoped(source, target, state, kinds, mapping, None, observer)
+}
+
+/// [`verify_mapped`] for a plan with a `[filter]`: only the source records in `scope`
+/// (discovered from the source, as the migration did) are expected on the target; the
+/// rest are counted `filtered`.
+pub fn verify_scoped(
+    source: &dyn Source,
+    target: &dyn Target,
+    state: &mut StateStore,
+    kinds: &[Kind],
+    mapping: &Mapping,
+    scope: Option<&crate::filter::Scope>,
+    observer: &dyn Observer,
+) -> Result<VerifyReport, EngineError> {
     if !state.has_any_run()? {
         return Err(EngineError::NotMigrated(
             "no migration has run on this state store yet, so there is nothing to verify; run `switchover migrate` first (or `switchover dry-run` for a preview)".into(),
@@ -269,6 +286,7 @@ pub fn verify_mapped(
             source,
             target,
             mapping,
+            scope,
             body_urls: target.body_urls().map(|_| source.body_urls()),
         };
         read_source_side(
@@ -323,6 +341,8 @@ struct SourceSide<'a> {
     source: &'a dyn Source,
     target: &'a dyn Target,
     mapping: &'a Mapping,
+    /// The plan's filter scope, if any.
+    scope: Option<&'a crate::filter::Scope>,
     /// How the source spells its body URLs, when the target rewrites bodies.
     body_urls: Option<Option<&'a dyn switchover_adapter::bodies::BodyUrls>>,
 }
@@ -342,6 +362,7 @@ fn read_source_side(
         source,
         target,
         mapping,
+        scope,
         body_urls,
     } = *side;
     let total = source.count(kind).ok().flatten();
@@ -365,6 +386,10 @@ fn read_source_side(
             })?;
         state.begin_batch()?;
         for mut record in page.records {
+            if scope.is_some_and(|s| !s.contains(&record)) {
+                result.filtered += 1;
+                continue;
+            }
             if mapping.folds(&record) {
                 result.mapped += 1;
                 continue;

@@ -236,7 +236,12 @@ impl Runner<'_> {
         let first = start.cursor.map(switchover_adapter::Cursor);
         self.read_source(kind, first, changed_since, |runner, page| {
             let mut rows = Vec::with_capacity(page.records.len());
-            for record in &page.records {
+            let scope = runner.ctx.options.scope.clone();
+            for record in page
+                .records
+                .iter()
+                .filter(|r| scope.as_ref().is_none_or(|s| s.contains(r)))
+            {
                 let json = serde_json::to_string(record).map_err(|e| {
                     EngineError::State(format!("cannot stage {kind} '{}': {e}", record.id()))
                 })?;

@@ -133,7 +133,15 @@ fn run_migration(
         });
     }
     // Records the source no longer has: deleted since the last run (full reads only).
-    if completed && generation > 1 && since.is_none() {
+    // A filtered run reads only its scope, so it cannot tell a deletion from a record
+    // outside the scope: it deletes nothing, and says so.
+    let filtered = options.scope.is_some();
+    if filtered && generation > 1 {
+        observer.event(&Event::Warning(
+            "the plan's [filter] limits this run: records deleted in the source are not removed from the target until a run without a filter".into(),
+        ));
+    }
+    if completed && generation > 1 && since.is_none() && !filtered {
         for kind in kinds.iter().rev() {
             if !runner.ctx.target_caps.supports(*kind, Operation::Delete) {
                 continue;
