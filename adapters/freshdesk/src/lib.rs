@@ -261,6 +261,9 @@ pub fn capabilities() -> Capabilities {
     }
     caps.max_attachment_bytes = Some(20 * 1024 * 1024);
     caps.requests_per_minute = Some(200);
+    // Account-wide budgets of the current plans (vendor-apis.md §2.4; the headers win).
+    caps.plan_tiers =
+        switchover_adapter::PlanTier::list(&[("Growth", 200), ("Pro", 400), ("Enterprise", 700)]);
     caps.reads_back_attachment_content = true;
     caps.read_back_hashes_attachments = true;
     caps.notes = vec![

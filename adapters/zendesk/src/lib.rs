@@ -457,6 +457,13 @@ pub fn capabilities() -> Capabilities {
     );
     caps.max_attachment_bytes = Some(50 * 1024 * 1024);
     caps.requests_per_minute = Some(400);
+    // Support API budgets per plan (vendor-apis.md §1.3).
+    caps.plan_tiers = switchover_adapter::PlanTier::list(&[
+        ("Team", 200),
+        ("Growth / Professional", 400),
+        ("Enterprise", 700),
+        ("Enterprise Plus, or the High Volume API add-on", 2500),
+    ]);
     caps.reads_back_attachment_content = true;
     caps.read_back_hashes_attachments = true;
     caps.notes = vec![

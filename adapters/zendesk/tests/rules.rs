@@ -146,6 +146,12 @@ fn migrated_rules_arrive_off_and_cutover_switches_on_exactly_those_active_in_the
     )
     .expect("render");
     assert!(markdown.contains("## Integrations"), "{markdown}");
+    // The estimate at each of Zendesk's plans, the assumed one marked.
+    assert!(
+        markdown.contains("| Enterprise | 700 requests/minute |"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("(assumed above)"), "{markdown}");
     assert!(markdown.contains("translated with changes"), "{markdown}");
     assert!(
         !markdown.contains("pager@ops.example.com"),

@@ -25,6 +25,33 @@ pub struct Capabilities {
     pub read_back_hashes_attachments: bool,
     /// Caveats a person should know (what a migration into it cannot do).
     pub notes: Vec<String>,
+    /// The vendor's plans and their request budgets, cheapest first, for the dry run's
+    /// estimate per plan (empty when the vendor has one budget or the adapter does not
+    /// know them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_tiers: Vec<PlanTier>,
+}
+
+/// One of a vendor's plans and the request budget it gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTier {
+    /// The plan's name as the vendor sells it.
+    pub name: String,
+    /// Requests per minute.
+    pub requests_per_minute: u32,
+}
+
+impl PlanTier {
+    /// Tiers from `(name, requests per minute)` pairs.
+    pub fn list(pairs: &[(&str, u32)]) -> Vec<PlanTier> {
+        pairs
+            .iter()
+            .map(|(name, rpm)| PlanTier {
+                name: name.to_string(),
+                requests_per_minute: *rpm,
+            })
+            .collect()
+    }
 }
 
 /// A field that a target keeps only in altered form, and how.

@@ -25,7 +25,9 @@ mod settings;
 mod shared;
 mod traits;
 
-pub use capabilities::{Capabilities, KindCapability, LossyField, Operation, RequestCost};
+pub use capabilities::{
+    Capabilities, KindCapability, LossyField, Operation, PlanTier, RequestCost,
+};
 pub use error::{AdapterError, ErrorKind};
 pub use registry::{AdapterSpec, Registry, RegistryError, SourceFactory, TargetFactory};
 pub use secret::{Secret, SecretError};

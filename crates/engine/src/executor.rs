@@ -18,7 +18,7 @@ mod samples;
 mod sink;
 
 use embed::SettledChildren;
-pub use runs::{DryRunReport, dry_run, dry_run_delta, migrate, retry_failed};
+pub use runs::{DryRunReport, TierEstimate, dry_run, dry_run_delta, migrate, retry_failed};
 pub use samples::{
     COMMENTS_PER_SAMPLE, FieldFate, SampleField, SampleOutcome, SampleRecord, SampleTicket,
 };
@@ -459,6 +459,8 @@ struct Runner<'a> {
     coverage: Option<crate::mapping::Coverage>,
     /// The integration records read (dry runs only), for the inventory.
     integrations: Option<crate::integrations::Collector>,
+    /// Counts for the report's charts (dry runs only).
+    profile: Option<crate::profile::AccountProfile>,
 }
 
 impl Runner<'_> {
@@ -680,8 +682,14 @@ impl Runner<'_> {
                 coverage.observe(record);
             }
         }
-        if let Some(integrations) = &mut self.integrations {
-            integrations.observe(&records);
+        // Counted once, as first read (a relink pass reads the same records again).
+        if !forced {
+            if let Some(integrations) = &mut self.integrations {
+                integrations.observe(&records);
+            }
+            if let Some(profile) = &mut self.profile {
+                profile.observe(&records);
+            }
         }
         let records = self.apply_mapping(kind, records, counts)?;
         let mut records = records;
@@ -1382,6 +1390,7 @@ fn runner<'a>(
             originals: HashMap::new(),
             coverage: sink.is_dry().then(Default::default),
             integrations: sink.is_dry().then(Default::default),
+            profile: sink.is_dry().then(Default::default),
         },
         plan.left_behind,
     ))

@@ -30,6 +30,7 @@ pub mod integrations;
 pub mod mapping;
 pub mod plan;
 pub mod planner;
+pub mod profile;
 mod rollback;
 pub mod state;
 mod verify;
@@ -39,7 +40,8 @@ pub use cutover::{CUTOVER_KINDS, CutoverItem, CutoverReport, cutover};
 pub use events::{Cancel, Event, KindCounts, Observer, Silent};
 pub use executor::{
     COMMENTS_PER_SAMPLE, DryRunReport, FieldFate, Options, RunSummary, SampleField, SampleOutcome,
-    SampleRecord, SampleTicket, UnresolvedPolicy, dry_run, dry_run_delta, migrate, retry_failed,
+    SampleRecord, SampleTicket, TierEstimate, UnresolvedPolicy, dry_run, dry_run_delta, migrate,
+    retry_failed,
 };
 pub use rollback::{RollbackSummary, rollback};
 pub use verify::{

@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+pub mod charts;
 mod markdown;
 pub mod redact;
 mod view;

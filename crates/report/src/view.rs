@@ -13,6 +13,7 @@ use switchover_engine::{
 };
 use switchover_model::{Kind, RulePart, Untranslated};
 
+use crate::charts::{self, Bar};
 use crate::{BudgetOrigin, ReportContext, redact};
 
 /// How many ids a report lists per group or per bucket; the rest are counted
@@ -404,6 +405,107 @@ fn integrations_view(report: &IntegrationsReport) -> IntegrationsView {
     }
 }
 
+/// One chart: its SVG for the HTML report, its rows for the Markdown one.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartView {
+    /// Its title.
+    pub title: String,
+    /// Inline SVG, built and escaped by [`crate::charts`].
+    pub svg: String,
+    /// The values, for a table.
+    pub rows: Vec<Bar>,
+}
+
+/// The estimate at one of the target's plans.
+#[derive(Debug, Clone, Serialize)]
+pub struct TierRow {
+    /// The plan.
+    pub name: String,
+    /// Its budget.
+    pub budget: String,
+    /// The estimated time, human.
+    pub duration: String,
+    /// Whether the estimate above assumed it.
+    pub assumed: bool,
+}
+
+fn counted(map: &BTreeMap<String, u64>) -> Vec<Bar> {
+    map.iter()
+        .map(|(label, n)| Bar {
+            label: label.clone(),
+            value: *n,
+            shown: thousands(*n),
+        })
+        .collect()
+}
+
+fn charts(report: &DryRunReport) -> Vec<ChartView> {
+    let profile = &report.profile;
+    let mut out = Vec::new();
+    let mut push = |title: &str, rows: Vec<Bar>, series: bool| {
+        if rows.is_empty() {
+            return;
+        }
+        let svg = if series {
+            charts::columns(title, &rows)
+        } else {
+            charts::bars(title, &rows)
+        };
+        out.push(ChartView {
+            title: title.to_string(),
+            svg,
+            rows,
+        });
+    };
+    let months: Vec<Bar> = counted(&profile.tickets_per_month)
+        .into_iter()
+        .filter(|b| b.label != "unknown")
+        .collect();
+    push("Tickets created per month", months, true);
+    push("Tickets by status", counted(&profile.by_status), false);
+    push("Tickets by priority", counted(&profile.by_priority), false);
+    push("Tickets by channel", counted(&profile.by_channel), false);
+    let bytes: Vec<Bar> = profile
+        .attachment_bytes_per_month
+        .iter()
+        .filter(|(m, _)| m.as_str() != "unknown")
+        .map(|(m, b)| Bar {
+            label: m.clone(),
+            value: *b,
+            shown: human_bytes(*b),
+        })
+        .collect();
+    push("Attachment volume per month", bytes, true);
+    let budget = report.requests_per_minute;
+    let requests: Vec<Bar> = report
+        .run
+        .kinds
+        .iter()
+        .filter(|(_, c)| c.requests > 0)
+        .map(|(k, c)| Bar {
+            label: label(*k),
+            value: c.requests,
+            shown: match budget {
+                Some(b) => format!(
+                    "{} ({})",
+                    thousands(c.requests),
+                    human_hours(c.requests as f64 / f64::from(b.max(1)) / 60.0)
+                ),
+                None => thousands(c.requests),
+            },
+        })
+        .collect();
+    let title = match budget {
+        Some(b) => format!(
+            "Requests per kind, and their time at {} requests/minute",
+            thousands(u64::from(b))
+        ),
+        None => "Requests per kind".to_string(),
+    };
+    push(&title, requests, false);
+    out
+}
+
 /// Everything a dry-run template prints.
 #[derive(Debug, Clone, Serialize)]
 pub struct DryRunView {
@@ -448,6 +550,10 @@ pub struct DryRunView {
     pub integrations: Vec<String>,
     /// The integrations inventory.
     pub inventory: IntegrationsView,
+    /// Charts of the account and the run.
+    pub charts: Vec<ChartView>,
+    /// The estimate at each of the target's plans.
+    pub tiers: Vec<TierRow>,
     /// Whether the dry run was stopped before the end (the numbers are partial).
     pub interrupted: bool,
     /// Sample tickets before and after, redacted.
@@ -624,6 +730,20 @@ impl DryRunView {
                 .map(|k| label(*k))
                 .collect(),
             inventory: integrations_view(&report.integrations),
+            charts: charts(report),
+            tiers: report
+                .tiers
+                .iter()
+                .map(|t| TierRow {
+                    name: t.name.clone(),
+                    budget: format!(
+                        "{} requests/minute",
+                        thousands(u64::from(t.requests_per_minute))
+                    ),
+                    duration: human_hours(t.hours),
+                    assumed: t.assumed,
+                })
+                .collect(),
             interrupted: report.run.interrupted,
             samples: report.samples.iter().map(sample_view).collect(),
             redaction: redact::NOTICE,

@@ -234,7 +234,8 @@ fn assert_self_contained_and_inert(html: &str) {
     const ALLOWED: &[&str] = &[
         "!doctype", "html", "head", "meta", "title", "style", "body", "header", "main", "footer",
         "section", "h1", "h2", "h3", "p", "dl", "dt", "dd", "table", "thead", "tbody", "tr", "th",
-        "td", "ul", "li", "code", "bdi", "span", "div", "h4",
+        "td", "ul", "li", "code", "bdi", "span", "div", "h4", "svg", "title", "rect", "text",
+        "line",
     ];
     for tag in tags(html) {
         assert!(
@@ -422,6 +423,15 @@ fn dry_run_html_shows_lossy_fields_warnings_kinds_left_behind_and_the_estimate()
             "{title} in the inventory"
         );
     }
+    // Charts of the account, with counts that add up to the tickets read.
+    assert!(html.contains("<section id=\"charts\">"));
+    assert!(html.contains("<svg role=\"img\" aria-label=\"Tickets by status\""));
+    let tickets = report.run.kinds[&Kind::Ticket].processed();
+    assert_eq!(report.profile.by_status.values().sum::<u64>(), tickets);
+    assert_eq!(
+        report.profile.tickets_per_month.values().sum::<u64>(),
+        tickets
+    );
     // The target writes no webhooks: the one the source has is named, left behind.
     assert!(
         html.contains("<td><bdi>CRM sync</bdi></td><td>yes</td><td>left behind</td>"),

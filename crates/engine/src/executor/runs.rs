@@ -63,6 +63,7 @@ struct Finished {
     samples: Collector,
     coverage: Vec<CoverageRow>,
     integrations: crate::integrations::Collector,
+    profile: crate::profile::AccountProfile,
 }
 
 fn run_migration(
@@ -192,11 +193,13 @@ fn run_migration(
         runner.state.end_run(run, "interrupted")?;
     }
     let integrations = runner.integrations.take().unwrap_or_default();
+    let profile = runner.profile.take().unwrap_or_default();
     Ok(Finished {
         summary,
         samples,
         coverage,
         integrations,
+        profile,
     })
 }
 
@@ -310,6 +313,24 @@ pub struct DryRunReport {
     /// Every macro, rule, webhook, SLA policy and view of the source, with what happens
     /// to it on the target, and the external URLs they call.
     pub integrations: crate::integrations::IntegrationsReport,
+    /// Counts for the report's charts: tickets per month, by status, priority and
+    /// channel, attachment bytes per month.
+    pub profile: crate::profile::AccountProfile,
+    /// The estimate at each of the target's plans, cheapest first.
+    pub tiers: Vec<TierEstimate>,
+}
+
+/// The estimated time of the run at one of the target's plans.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TierEstimate {
+    /// The plan's name.
+    pub name: String,
+    /// Its budget, requests per minute.
+    pub requests_per_minute: u32,
+    /// Estimated hours at that budget.
+    pub hours: f64,
+    /// Whether it is the budget this estimate assumed (the plan's, or the default).
+    pub assumed: bool,
 }
 
 /// Plans, reads, maps and validates everything a migration would, and writes nothing:
@@ -382,6 +403,7 @@ fn preview(
         samples,
         coverage,
         mut integrations,
+        profile,
     } = run_migration(source, &sink, &mut state, options, observer, cancel)?;
     // Integrations the target does not write are still read, so the report names each
     // one left behind instead of only the kind.
@@ -452,6 +474,17 @@ fn preview(
         samples,
         coverage,
         integrations: integrations.finish(target),
+        profile,
+        tiers: capabilities
+            .plan_tiers
+            .iter()
+            .map(|tier| TierEstimate {
+                name: tier.name.clone(),
+                requests_per_minute: tier.requests_per_minute,
+                hours: totals.requests as f64 / f64::from(tier.requests_per_minute.max(1)) / 60.0,
+                assumed: budget == Some(tier.requests_per_minute),
+            })
+            .collect(),
         run,
     })
 }
