@@ -28,6 +28,7 @@
 mod api;
 mod bodies;
 mod read;
+mod rules;
 mod write;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -254,7 +255,84 @@ pub fn capabilities() -> Capabilities {
     caps.kinds.insert(Kind::KbCategory, read_only());
     caps.kinds.insert(Kind::KbSection, read_only());
     caps.kinds.insert(Kind::KbArticle, read_only());
-    caps.kinds.insert(Kind::Macro, read_only());
+    const UNTRANSLATED: &str = "parts with no portable form, or none on Freshdesk, are named in the reports for a person to rebuild";
+    const OFF: &str = "created switched off, so that nothing fires during the migration; `switchover cutover PLAN --enable-rules` switches on those active in the source";
+    const TIMES: &str = "Freshdesk sets creation and update times to the time of the write";
+    let mut macros = writable(
+        &["title", "actions"],
+        &[
+            ("untranslated", UNTRANSLATED),
+            (
+                "active",
+                "canned responses have no active flag: they are available to every agent",
+            ),
+            ("description", "canned responses have no description"),
+            ("position", "canned responses have no position"),
+            ("created_at", TIMES),
+            ("updated_at", TIMES),
+            ("extra", "not kept"),
+        ],
+        1.0,
+        false,
+    );
+    macros.max_batch = 10;
+    caps.kinds.insert(Kind::Macro, macros);
+    caps.kinds.insert(
+        Kind::Rule,
+        writable(
+            &["rule_kind", "title", "events", "conditions", "actions"],
+            &[
+                ("active", OFF),
+                ("untranslated", UNTRANSLATED),
+                ("position", "Freshdesk numbers positions per rule type"),
+                ("created_at", TIMES),
+                ("updated_at", TIMES),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            false,
+        ),
+    );
+    let mut webhooks = writable(
+        &["endpoint", "method", "format"],
+        &[
+            (
+                "name",
+                "Freshdesk keeps no webhook records: the webhook is embedded in each rule that calls it",
+            ),
+            (
+                "auth",
+                "secrets are never moved, and Freshdesk keeps credentials in each rule's webhook action: enter them there",
+            ),
+            (
+                "subscriptions",
+                "a Freshdesk webhook is called by the rules that embed it",
+            ),
+            ("active", "on when the rules that embed it are switched on"),
+            ("created_at", TIMES),
+            ("updated_at", TIMES),
+            ("extra", "not kept"),
+        ],
+        0.0,
+        false,
+    );
+    webhooks.read_back = false;
+    webhooks.update = false;
+    caps.kinds.insert(Kind::Webhook, webhooks);
+    let mut sla = writable(
+        &["title", "description", "filter", "targets"],
+        &[
+            ("untranslated", UNTRANSLATED),
+            ("position", "Freshdesk numbers positions"),
+            ("created_at", TIMES),
+            ("updated_at", TIMES),
+            ("extra", "not kept"),
+        ],
+        1.0,
+        false,
+    );
+    sla.delete = false;
+    caps.kinds.insert(Kind::SlaPolicy, sla);
     if let Some(comment) = caps.kinds.get_mut(&Kind::Comment) {
         comment.write_cost.per_attachment = 0.0;
         comment.max_batch = 10;
@@ -271,7 +349,11 @@ pub fn capabilities() -> Capabilities {
         "rollback deletes tickets (to the trash), notes, contacts (for good), companies, groups and the fields the migration created; matched agents and fields only lose their marker".into(),
         "a note carries at most 20 MB of attachments: larger comments are refused".into(),
         "satisfaction ratings are written with POST /tickets/{id}/satisfaction_ratings (the ticket's requester rates; other scales map to the nearest of Freshdesk's seven points); the feedback ends with a '[switchover-source-id: …]' line; ratings cannot be edited or deleted, so rollback leaves them".into(),
-        "time entries, automation rules and group memberships are not migrated".into(),
+        "time entries and group memberships are not migrated".into(),
+        "automation rules are written through /api/v2/automations/{type}/rules, switched off (active false): time-based rules as time triggers (type 3), rules on ticket creation only as type 1, every other as a ticket update rule (type 4; a rule on both creation and updates is named as changed: its creation part needs a type 1 rule by hand). Their target id is '<type>/<id>'; their description carries '[switchover-source-id: …]' and, for rules calling webhooks, '[switchover-webhooks: …]' naming the webhooks' source ids".into(),
+        "Freshdesk has no webhook records: a webhook's target id is its definition (method, URL, format, source id), nothing is sent when it is written, and each rule that calls it embeds it as a trigger_webhook action. Webhooks are verified through those rules (read back is not possible) and switched on with them; credentials (basic, API key) must be entered in the rules' webhook actions".into(),
+        "macros that only add text become canned responses in the folder 'Switchover' (created once), marked by a hidden '<!-- switchover-source-id: … -->' at the end; their other actions are named untranslated, and a macro that adds no text is refused (scenario automations cannot be created through the API)".into(),
+        "SLA policies are created switched off, never as the default, with '[switchover-source-id: …]' in their description; Freshdesk requires targets for all four priorities and something to apply to (group, company, ticket type or source), and cannot delete a policy, so rollback leaves them".into(),
     ];
     caps.translated(Kind::Ticket, &["status", "priority"])
 }
@@ -423,9 +505,12 @@ impl TargetInfo for Freshdesk {
     /// A ticket's status and priority as Freshdesk's four statuses and required
     /// priority hold them: the codes the write sends, read back.
     fn as_stored(&self, kind: Kind, record: &mut switchover_model::Record) {
-        if let (Kind::Ticket, switchover_model::Record::Ticket(t)) = (kind, record) {
+        if let (Kind::Ticket, switchover_model::Record::Ticket(t)) = (kind, &mut *record) {
             t.status = read::status_of_code(Some(read::status_code(t.status)));
             t.priority = read::priority_of_code(Some(read::priority_code(t.priority)));
+        }
+        if matches!(kind, Kind::Rule | Kind::Macro | Kind::SlaPolicy) {
+            rules::fit_rule(record);
         }
     }
 
@@ -671,6 +756,16 @@ impl Target for Freshdesk {
             removed.push(format!("the {object} field '{MARKER_FIELD_LABEL}'"));
         }
         Ok(removed)
+    }
+
+    fn set_active(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        _record: &Record,
+        active: bool,
+    ) -> Result<(), AdapterError> {
+        self.set_rule_active(kind, target_id, active)
     }
 
     fn release(
