@@ -387,7 +387,13 @@ fn text_property(p: &Value, fields: &[ConditionField]) -> Result<Read, String> {
 }
 
 /// One Freshdesk property in portable form, or why it has none.
-fn property_from(p: &Value, fields: &[FieldInfo]) -> Result<Read, String> {
+fn property_from(p: &Value, rule_type: u64, fields: &[FieldInfo]) -> Result<Read, String> {
+    // On creation the description is the comment the ticket was created with.
+    let description = if rule_type == CREATION {
+        ConditionField::CommentText
+    } else {
+        ConditionField::Description
+    };
     let resource = p["resource_type"].as_str().unwrap_or("ticket");
     let field = p["field_name"].as_str().unwrap_or("");
     if resource != "ticket" {
@@ -451,10 +457,8 @@ fn property_from(p: &Value, fields: &[FieldInfo]) -> Result<Read, String> {
             }
         }
         "subject" => text_property(p, &[ConditionField::Subject]),
-        "description" => text_property(p, &[ConditionField::Description]),
-        "subject_or_description" => {
-            text_property(p, &[ConditionField::Subject, ConditionField::Description])
-        }
+        "description" => text_property(p, &[description]),
+        "subject_or_description" => text_property(p, &[ConditionField::Subject, description]),
         "last_interaction" => text_property(p, &[ConditionField::CommentText]),
         _ => {
             if let Some((portable, _)) = HOURS.iter().find(|(_, f)| *f == field) {
@@ -500,7 +504,12 @@ fn property_from(p: &Value, fields: &[FieldInfo]) -> Result<Read, String> {
 }
 
 /// A condition set in portable form: `all` and at most one `any` list.
-fn set_from(set: &Value, fields: &[FieldInfo], untranslated: &mut Vec<Untranslated>) -> Conditions {
+fn set_from(
+    set: &Value,
+    rule_type: u64,
+    fields: &[FieldInfo],
+    untranslated: &mut Vec<Untranslated>,
+) -> Conditions {
     let mut out = Conditions::default();
     let any_set = set["match_type"] == json!("any");
     let properties = set["properties"].as_array().cloned().unwrap_or_default();
@@ -516,7 +525,7 @@ fn set_from(set: &Value, fields: &[FieldInfo], untranslated: &mut Vec<Untranslat
                 reason,
             ))
         };
-        match property_from(p, fields) {
+        match property_from(p, rule_type, fields) {
             Ok(Read::One(c)) if any_set => out.any.push(c),
             Ok(Read::One(c)) => out.all.push(c),
             Ok(Read::AnyOf(list)) if any_set || out.any.is_empty() => out.any.extend(list),
@@ -548,13 +557,14 @@ fn as_alternatives(c: &Conditions) -> Option<Vec<Condition>> {
 /// The conditions of a rule's condition sets, joined as Freshdesk's `operator` says.
 fn sets_from(
     rule: &Value,
+    rule_type: u64,
     fields: &[FieldInfo],
     untranslated: &mut Vec<Untranslated>,
 ) -> Conditions {
     let sets = rule["conditions"].as_array().cloned().unwrap_or_default();
     let mut read: Vec<(Value, Conditions)> = Vec::new();
     for set in &sets {
-        let c = set_from(set, fields, untranslated);
+        let c = set_from(set, rule_type, fields, untranslated);
         read.push((set.clone(), c));
     }
     let mut iter = read.into_iter();
@@ -772,7 +782,7 @@ pub(crate) fn rule_from(
         .map(|ids| ids.split(' ').map(str::to_string).collect())
         .unwrap_or_default();
     let id = text_of(&rule["id"]);
-    let mut conditions = sets_from(rule, fields, &mut untranslated);
+    let mut conditions = sets_from(rule, rule_type, fields, &mut untranslated);
     if rule_type == UPDATES {
         let (mut all, any) = events_from(rule, &mut untranslated);
         all.append(&mut conditions.all);
@@ -1104,14 +1114,10 @@ fn property_to(c: &Condition, rule_type: u64, resolve: &dyn Resolve) -> Result<V
             let field = match (&c.field, rule_type) {
                 (_, HOURLY) => return Err("Freshdesk's time triggers cannot test texts".into()),
                 (ConditionField::Subject, _) => "subject",
+                // On creation the comment is the description.
+                (_, CREATION) => "description",
                 (ConditionField::Description, _) => "description",
-                (_, UPDATES) => "last_interaction",
-                _ => {
-                    return Err(
-                        "Freshdesk tests the latest comment's text only in ticket update rules"
-                            .into(),
-                    );
-                }
+                _ => "last_interaction",
             };
             let RuleValue::Text(t) = &c.value else {
                 return Err("a text condition needs a text".into());
@@ -1437,7 +1443,12 @@ pub(crate) fn plan_rule(
                 match result {
                     Ok(p) => {
                         out.push(p);
-                        kept.push(held(c));
+                        let mut c = held(c);
+                        // On creation the description is the comment: read back as such.
+                        if rule_type == CREATION && c.field == ConditionField::Description {
+                            c.field = ConditionField::CommentText;
+                        }
+                        kept.push(c);
                     }
                     Err(reason) => refused.push((any, i, reason)),
                 }
@@ -2201,6 +2212,14 @@ impl crate::Freshdesk {
     ) -> Result<String, AdapterError> {
         let kind = Kind::Rule;
         let plan = plan_rule(r, &OnTarget(self.fields()?), &EmbeddedWebhook::parse);
+        if plan.rule_type == HOURLY && !plan.kept.iter().any(|c| c.field.is_time_based()) {
+            return Err(invalid(
+                kind,
+                &r.id,
+                "conditions",
+                "none of the time trigger's hours conditions has a Freshdesk form, and without one it would act on every matching ticket every hour: the rule needs a person",
+            ));
+        }
         if plan.body["actions"].as_array().is_none_or(Vec::is_empty) {
             return Err(invalid(
                 kind,
@@ -2314,7 +2333,7 @@ impl crate::Freshdesk {
                 kind,
                 &m.id,
                 "actions",
-                "the macro adds no text: a Freshdesk canned response only inserts text, so its field changes need a person (a scenario automation, which the API cannot create)",
+                "the macro adds no text, and a Freshdesk canned response only inserts text: it needs a person (its field changes need a scenario automation, which the API cannot create)",
             ));
         }
         let html = crate::read::SIGNATURE_MARKER.append(&body, &m.id);
