@@ -258,9 +258,14 @@ pub fn capabilities() -> Capabilities {
     const UNTRANSLATED: &str = "parts with no portable form, or none on Freshdesk, are named in the reports for a person to rebuild";
     const OFF: &str = "created switched off, so that nothing fires during the migration; `switchover cutover PLAN --enable-rules` switches on those active in the source";
     const TIMES: &str = "Freshdesk sets creation and update times to the time of the write";
+    const FITTED: &str = "kept as Freshdesk holds it: what its vocabulary cannot express is left out and named as untranslated (compared after that fitting)";
     let mut macros = writable(
-        &["title", "actions"],
+        &["title"],
         &[
+            (
+                "actions",
+                "a canned response holds the macro's texts as one reply; its other actions are left out and named as untranslated (compared after that fitting)",
+            ),
             ("untranslated", UNTRANSLATED),
             (
                 "active",
@@ -280,8 +285,12 @@ pub fn capabilities() -> Capabilities {
     caps.kinds.insert(
         Kind::Rule,
         writable(
-            &["rule_kind", "title", "events", "conditions", "actions"],
+            &["title"],
             &[
+                ("rule_kind", "time-based rules are time triggers (type 3), every other a trigger"),
+                ("events", "a rule on both created and updated tickets is a ticket update rule (type 4), its creation part named as a change"),
+                ("conditions", FITTED),
+                ("actions", FITTED),
                 ("active", OFF),
                 ("untranslated", UNTRANSLATED),
                 ("position", "Freshdesk numbers positions per rule type"),
@@ -320,8 +329,16 @@ pub fn capabilities() -> Capabilities {
     webhooks.update = false;
     caps.kinds.insert(Kind::Webhook, webhooks);
     let mut sla = writable(
-        &["title", "description", "filter", "targets"],
+        &["title", "description"],
         &[
+            (
+                "filter",
+                "Freshdesk applies a policy by group, company, ticket type or source: other conditions are left out and named; a policy for every ticket applies to every source the account has",
+            ),
+            (
+                "targets",
+                "Freshdesk keeps first reply, next reply and resolution targets for each of its four priorities, in whole minutes: a target for no priority applies to each",
+            ),
             ("untranslated", UNTRANSLATED),
             ("position", "Freshdesk numbers positions"),
             ("created_at", TIMES),
@@ -356,6 +373,12 @@ pub fn capabilities() -> Capabilities {
         "SLA policies are created switched off, never as the default, with '[switchover-source-id: …]' in their description; Freshdesk requires targets for all four priorities and something to apply to (group, company, ticket type or source), and cannot delete a policy, so rollback leaves them".into(),
     ];
     caps.translated(Kind::Ticket, &["status", "priority"])
+        .translated(
+            Kind::Rule,
+            &["rule_kind", "events", "conditions", "actions"],
+        )
+        .translated(Kind::Macro, &["actions"])
+        .translated(Kind::SlaPolicy, &["filter", "targets"])
 }
 
 /// A custom field as the target knows it.

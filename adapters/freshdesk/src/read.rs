@@ -1007,8 +1007,8 @@ impl Freshdesk {
                 Ok((records, next))
             }
             Kind::Macro => Ok((self.canned_records()?, None)),
-            Kind::Rule => Ok((self.rule_records(for_target)?, None)),
-            Kind::Webhook => Ok((self.webhook_records(for_target)?, None)),
+            Kind::Rule => Ok((self.rule_records()?, None)),
+            Kind::Webhook => Ok((self.webhook_records()?, None)),
             Kind::SlaPolicy => Ok((self.sla_records()?, None)),
             other => Err(AdapterError::unsupported(NAME, other, "read")),
         }

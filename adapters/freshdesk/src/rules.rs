@@ -265,17 +265,48 @@ fn format_of(content_type: &str) -> String {
         .unwrap_or_else(|| "json".into())
 }
 
-/// The Webhook records a Freshdesk source rule's `trigger_webhook` actions carry: ids
-/// `<rule id>/webhook`, `<rule id>/webhook/2`..., named after the rule, active as the rule.
-pub(crate) fn webhooks_of(rule: &Value) -> Vec<Webhook> {
-    let rule_id = text_of(&rule["id"]);
+/// The webhook source ids a migrated rule's webhook marker names, in order.
+fn marked_webhooks(rule: &Value) -> Vec<String> {
+    let (description, _) = crate::read::DESC_MARKER.split_opt(rule["description"].as_str());
+    let (_, ids) = WEBHOOK_MARKER.split_opt(description.as_deref());
+    ids.map(|ids| ids.split(' ').map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// The id of the webhook the `n`th (from 1) `trigger_webhook` action of a rule calls: the
+/// synthetic id of a webhook a migration embedded (named by the rule's webhook marker),
+/// else `<type>/<rule id>/webhook` (`.../webhook/2` for the second...).
+fn webhook_id(rule: &Value, rule_type: u64, n: usize, action: &Value) -> String {
+    match marked_webhooks(rule).get(n - 1) {
+        Some(source) => EmbeddedWebhook {
+            source: source.clone(),
+            method: text_of(&action["request_type"]),
+            url: text_of(&action["url"]),
+            format: format_of(action["content_type"].as_str().unwrap_or("JSON")),
+        }
+        .target_id(),
+        None => {
+            let rule_id = format!("{rule_type}/{}", text_of(&rule["id"]));
+            if n == 1 {
+                format!("{rule_id}/webhook")
+            } else {
+                format!("{rule_id}/webhook/{n}")
+            }
+        }
+    }
+}
+
+/// The Webhook records a Freshdesk rule's `trigger_webhook` actions carry (ids by
+/// [`webhook_id`]), named after the rule, active as the rule.
+pub(crate) fn webhooks_of(rule: &Value, rule_type: u64) -> Vec<Webhook> {
     let name = text_of(&rule["name"]);
     let mut out = Vec::new();
+    let mut n = 0;
     for action in rule["actions"].as_array().into_iter().flatten() {
         if action["field_name"] != json!("trigger_webhook") {
             continue;
         }
-        let n = out.len() + 1;
+        n += 1;
         let auth = match &action["auth_header"] {
             Value::Object(a) if a.get("api_key").is_some() => WebhookAuth::ApiKey {
                 header: "Authorization".into(),
@@ -286,7 +317,7 @@ pub(crate) fn webhooks_of(rule: &Value) -> Vec<Webhook> {
             _ => WebhookAuth::None,
         };
         out.push(Webhook {
-            id: webhook_source_id(&rule_id, n),
+            id: webhook_id(rule, rule_type, n, action),
             name: if n == 1 {
                 name.clone()
             } else {
@@ -301,14 +332,6 @@ pub(crate) fn webhooks_of(rule: &Value) -> Vec<Webhook> {
         });
     }
     out
-}
-
-fn webhook_source_id(rule_id: &str, n: usize) -> String {
-    if n == 1 {
-        format!("{rule_id}/webhook")
-    } else {
-        format!("{rule_id}/webhook/{n}")
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -766,21 +789,16 @@ fn events_from(
     }
 }
 
-/// A Freshdesk rule read into portable form, with its source marker. Read for the
-/// target (`for_target`), its webhook references are the synthetic ids a migration
-/// wrote (named by the rule's webhook marker); read as a source, `<rule id>/webhook`.
+/// A Freshdesk rule read into portable form, with its source marker. Its id is
+/// `<type>/<id>` (switching on and deleting need the type's path); its webhook
+/// references are by [`webhook_id`].
 pub(crate) fn rule_from(
     rule: &Value,
     rule_type: u64,
     fields: &[FieldInfo],
-    for_target: bool,
 ) -> (Option<String>, Rule) {
     let mut untranslated = Vec::new();
-    let (description, marker) = crate::read::DESC_MARKER.split_opt(rule["description"].as_str());
-    let (_, webhook_ids) = WEBHOOK_MARKER.split_opt(description.as_deref());
-    let webhook_ids: Vec<String> = webhook_ids
-        .map(|ids| ids.split(' ').map(str::to_string).collect())
-        .unwrap_or_default();
+    let (_, marker) = crate::read::DESC_MARKER.split_opt(rule["description"].as_str());
     let id = text_of(&rule["id"]);
     let mut conditions = sets_from(rule, rule_type, fields, &mut untranslated);
     if rule_type == UPDATES {
@@ -808,27 +826,12 @@ pub(crate) fn rule_from(
         fields,
         &mut |action| {
             webhooks += 1;
-            if for_target {
-                let source = webhook_ids.get(webhooks - 1).cloned().unwrap_or_default();
-                EmbeddedWebhook {
-                    source,
-                    method: text_of(&action["request_type"]),
-                    url: text_of(&action["url"]),
-                    format: format_of(action["content_type"].as_str().unwrap_or("JSON")),
-                }
-                .target_id()
-            } else {
-                webhook_source_id(&id, webhooks)
-            }
+            webhook_id(rule, rule_type, webhooks, action)
         },
         &mut untranslated,
     );
     let record = Rule {
-        id: match rule_type {
-            // The target id carries the type: set_active and delete need its path.
-            _ if for_target => format!("{rule_type}/{id}"),
-            _ => id.clone(),
-        },
+        id: format!("{rule_type}/{id}"),
         rule_kind: if rule_type == HOURLY {
             RuleKind::Automation
         } else {
@@ -1807,6 +1810,13 @@ pub(crate) fn fit_rule(record: &mut Record) {
         }
         Record::SlaPolicy(s) => {
             let (_, refused) = sla_filter_to(&s.filter, &Lenient);
+            if s.filter.is_empty() {
+                s.untranslated.push(change(
+                    RulePart::Setting,
+                    "every ticket",
+                    "Freshdesk's policies other than the default apply to listed values: this one applies to every source the account has when it is written, not to a source added later",
+                ));
+            }
             let mut kept = Conditions::default();
             for c in s.filter.iter() {
                 match refused.iter().find(|(x, _)| x == c) {
@@ -1837,12 +1847,37 @@ const SLA_METRICS: &[(&str, &str)] = &[
     ("resolution_time", "resolve_within"),
 ];
 
-/// A Freshdesk SLA policy in portable form, with its marker.
-pub(crate) fn sla_from(p: &Value) -> (Option<String>, SlaPolicy) {
+/// Whether a policy's `applicable_to` is every source of the account and nothing else:
+/// how a policy for every ticket is written.
+fn every_source(applicable: &Value, all_sources: &[u64]) -> bool {
+    let Some(map) = applicable.as_object() else {
+        return false;
+    };
+    let listed: BTreeSet<u64> = applicable["sources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_u64)
+        .collect();
+    !all_sources.is_empty()
+        && listed == all_sources.iter().copied().collect()
+        && map
+            .iter()
+            .all(|(k, v)| k == "sources" || v.as_array().is_none_or(Vec::is_empty))
+}
+
+/// A Freshdesk SLA policy in portable form, with its marker; `all_sources` are the
+/// account's ticket sources.
+pub(crate) fn sla_from(p: &Value, all_sources: &[u64]) -> (Option<String>, SlaPolicy) {
     let (description, marker) = crate::read::DESC_MARKER.split_opt(p["description"].as_str());
     let mut filter = Conditions::default();
     let mut untranslated = Vec::new();
-    let applicable = &p["applicable_to"];
+    let none = json!({});
+    let applicable = if every_source(&p["applicable_to"], all_sources) {
+        &none
+    } else {
+        &p["applicable_to"]
+    };
     let ids = |key: &str| -> Vec<String> {
         applicable[key]
             .as_array()
@@ -2120,37 +2155,29 @@ fn rule_path(target_id: &str) -> Result<String, AdapterError> {
 
 impl crate::Freshdesk {
     /// Every automation rule of types 1, 3 and 4, with markers.
-    pub(crate) fn rule_records(
-        &self,
-        for_target: bool,
-    ) -> Result<Vec<(Option<String>, Record)>, AdapterError> {
+    pub(crate) fn rule_records(&self) -> Result<Vec<(Option<String>, Record)>, AdapterError> {
         let fields = self.fields()?;
         let mut out = Vec::new();
         for t in RULE_TYPES {
             for rule in self.api.list_all(&format!("automations/{t}/rules"), &[])? {
-                let (marker, r) = rule_from(&rule, t, &fields, for_target);
+                let (marker, r) = rule_from(&rule, t, &fields);
                 out.push((marker, r.into_record()));
             }
         }
         Ok(out)
     }
 
-    /// The webhooks Freshdesk source rules carry (none on a target: see the notes).
-    pub(crate) fn webhook_records(
-        &self,
-        for_target: bool,
-    ) -> Result<Vec<(Option<String>, Record)>, AdapterError> {
-        if for_target {
-            return Ok(Vec::new());
-        }
-        let mut out = Vec::new();
+    /// The webhooks Freshdesk rules carry, each once (a webhook a migration embedded in
+    /// several rules is one record). None carries a marker: writing one sends nothing.
+    pub(crate) fn webhook_records(&self) -> Result<Vec<(Option<String>, Record)>, AdapterError> {
+        let mut out: Vec<(Option<String>, Record)> = Vec::new();
         for t in [CREATION, UPDATES] {
             for rule in self.api.list_all(&format!("automations/{t}/rules"), &[])? {
-                out.extend(
-                    webhooks_of(&rule)
-                        .into_iter()
-                        .map(|w| (None, w.into_record())),
-                );
+                for w in webhooks_of(&rule, t) {
+                    if !out.iter().any(|(_, r)| r.id() == w.id) {
+                        out.push((None, w.into_record()));
+                    }
+                }
             }
         }
         Ok(out)
@@ -2193,12 +2220,13 @@ impl crate::Freshdesk {
 
     /// SLA policies, with markers.
     pub(crate) fn sla_records(&self) -> Result<Vec<(Option<String>, Record)>, AdapterError> {
+        let sources = self.account_sources()?;
         Ok(self
             .api
             .list_all("sla_policies", &[])?
             .iter()
             .map(|p| {
-                let (marker, s) = sla_from(p);
+                let (marker, s) = sla_from(p, &sources);
                 (marker, s.into_record())
             })
             .collect())
@@ -2360,6 +2388,25 @@ impl crate::Freshdesk {
         })
     }
 
+    /// The codes of the account's ticket sources (the choices of its source field).
+    fn account_sources(&self) -> Result<Vec<u64>, AdapterError> {
+        let fields = self.api.get("ticket_fields", &[])?;
+        let mut out: Vec<u64> = fields
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|f| f["type"] == json!("default_source"))
+            .flat_map(|f| {
+                f["choices"]
+                    .as_object()
+                    .map(|c| c.values().filter_map(Value::as_u64).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
     /// Writes an SLA policy switched off, never as the default.
     pub(crate) fn write_sla(
         &self,
@@ -2367,7 +2414,11 @@ impl crate::Freshdesk {
         existing: Option<String>,
     ) -> Result<String, AdapterError> {
         let kind = Kind::SlaPolicy;
-        let (applicable, _) = sla_filter_to(&s.filter, &Lenient);
+        let (mut applicable, _) = sla_filter_to(&s.filter, &Lenient);
+        if s.filter.is_empty() {
+            // For every ticket: every source the account has.
+            applicable = json!({"sources": self.account_sources()?});
+        }
         if applicable.as_object().is_none_or(|a| a.is_empty()) {
             return Err(invalid(
                 kind,
