@@ -181,6 +181,8 @@ impl Freshdesk {
             (None, Record::Comment(c)) if !c.ticket.id().is_empty() => {
                 self.note_on(c.ticket.id(), source_id)?
             }
+            // A webhook is its definition: nothing to look for.
+            (None, Record::Webhook(_)) => None,
             (None, _) => self.markers(kind)?.get(source_id).cloned(),
         };
         // A record not in the engine's id map that the target has (by marker or by name)

@@ -15,6 +15,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use switchover_adapter::{PageRequest, Settings, Source, Target, TargetInfo};
+use switchover_engine::integrations::IntegrationVerdict;
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, Options, Silent, cutover, migrate, verify};
 use switchover_freshdesk::Freshdesk;
@@ -289,6 +290,36 @@ fn zendesk_golden_rules_arrive_in_freshdesk_switched_off_verify_and_cutover_swit
         );
     }
 
+    // The dry run's inventory names what Freshdesk leaves out, by the write's fitting.
+    let dry =
+        switchover_engine::dry_run(&source, &target, &options(), None, &Silent, &Cancel::new())
+            .expect("dry run");
+    let verdict = |title: &str| {
+        dry.integrations
+            .items
+            .iter()
+            .find(|i| i.title == title)
+            .map(|i| i.verdict.clone())
+            .unwrap_or_else(|| panic!("{title} is in the inventory"))
+    };
+    match verdict("Notify all agents of received request") {
+        IntegrationVerdict::WithChanges { changes }
+        | IntegrationVerdict::NeedsPerson { parts: changes } => {
+            assert!(
+                changes.iter().any(|c| c.reason.contains("every agent")),
+                "{changes:#?}"
+            );
+        }
+        other => panic!("e-mailing every agent is named: {other:?}"),
+    }
+    assert!(
+        dry.integrations
+            .external_urls
+            .contains_key("https://crm.example.com/hooks/zendesk"),
+        "{:#?}",
+        dry.integrations.external_urls
+    );
+
     let mut state = StateStore::open(&dir.path().join("state.sqlite")).expect("state");
     let summary = migrate(
         &source,
@@ -561,4 +592,216 @@ fn freshdesk_golden_rules_read_into_portable_and_migrate_into_zendesk() {
     let result = &report.kinds[&Kind::Rule];
     assert!(result.differ == 0 && result.extra == 0, "{result:#?}");
     assert_eq!(result.missing, summary.failures.len() as u64, "{result:#?}");
+}
+
+/// The API path of a rule by its target id (`<type>/<id>`).
+fn rule_path(target_id: &str) -> String {
+    let (kind, id) = target_id.split_once('/').expect("<type>/<id>");
+    format!("automations/{kind}/rules/{id}")
+}
+
+fn get(emulator: &FreshdeskEmulator, path: &str) -> Value {
+    reqwest::blocking::Client::new()
+        .get(format!("{}/api/v2/{path}", emulator.base_url()))
+        .basic_auth(emulator.api_key(), Some("X"))
+        .send()
+        .expect("send")
+        .json()
+        .expect("json")
+}
+
+#[test]
+fn portable_rules_take_freshdesks_shape_switched_off_and_switch_on_by_their_type() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let emulator = FreshdeskEmulator::start(EmulatorConfig::empty()).expect("start");
+    let target =
+        Freshdesk::connect(&freshdesk_settings(&emulator, dir.path(), "fd")).expect("connect");
+    let webhook = Webhook {
+        id: "w-7".into(),
+        name: "CRM".into(),
+        endpoint: "https://crm.example/hooks".into(),
+        method: "POST".into(),
+        format: "json".into(),
+        ..Default::default()
+    };
+    let served = emulator.requests_served();
+    let outcome = target
+        .write_batch(
+            Kind::Webhook,
+            &[switchover_adapter::WriteRequest::create(
+                webhook.into_record(),
+            )],
+            &switchover_testkit::Dataset::conformance(),
+        )
+        .expect("write webhook");
+    let webhook_id = outcome[0].result.clone().expect("a synthetic id");
+    assert_eq!(
+        emulator.requests_served(),
+        served,
+        "Freshdesk keeps no webhook records: writing one sends nothing"
+    );
+    let reopen = Rule {
+        id: "z-reopen".into(),
+        title: "Reopen on customer reply".into(),
+        active: true,
+        events: BTreeSet::from([RuleEvent::TicketUpdated]),
+        conditions: Conditions {
+            all: vec![
+                Condition {
+                    field: ConditionField::UpdatedBy,
+                    operator: Operator::Is,
+                    value: RuleValue::Role(UpdaterRole::EndUser),
+                },
+                Condition {
+                    field: ConditionField::Status,
+                    operator: Operator::ChangedFrom,
+                    value: RuleValue::Status(TicketStatus::OnHold),
+                },
+                Condition {
+                    field: ConditionField::Tags,
+                    operator: Operator::NotIncludes,
+                    value: RuleValue::Tags(vec!["vip".into()]),
+                },
+            ],
+            any: vec![],
+        },
+        actions: vec![
+            Action::SetStatus {
+                status: TicketStatus::Open,
+            },
+            Action::CallWebhook {
+                webhook: Ref::new(webhook_id.clone()),
+                body: "{\"id\": \"{{ticket.id}}\", \"who\": \"{{ticket.assignee.name}}\"}".into(),
+            },
+            Action::RemoveTags {
+                tags: vec!["waiting".into()],
+            },
+        ],
+        ..Default::default()
+    };
+    let outcome = target
+        .write_batch(
+            Kind::Rule,
+            &[switchover_adapter::WriteRequest::create(
+                reopen.clone().into_record(),
+            )],
+            &switchover_testkit::Dataset::conformance(),
+        )
+        .expect("write rule");
+    let rule_id = outcome[0].result.clone().expect("written");
+    assert!(rule_id.starts_with("4/"), "{rule_id}");
+    let raw = get(&emulator, &rule_path(&rule_id));
+    assert_eq!(raw["active"], json!(false));
+    assert_eq!(raw["performer"], json!({"type": 2}));
+    assert_eq!(
+        raw["events"],
+        json!([{"field_name": "status", "from": 3, "to": "--"}])
+    );
+    assert_eq!(
+        raw["conditions"][0]["properties"],
+        json!([{"resource_type": "ticket", "field_name": "tag_names", "operator": "not_in", "value": ["vip"]}])
+    );
+    let actions = raw["actions"].as_array().expect("actions");
+    assert_eq!(
+        actions.len(),
+        2,
+        "remove tags has no Freshdesk form: {actions:#?}"
+    );
+    assert_eq!(actions[1]["url"], json!("https://crm.example/hooks"));
+    assert_eq!(
+        actions[1]["content"],
+        json!("{\"id\": \"{{ticket.id}}\", \"who\": \"{{ticket.agent.name}}\"}")
+    );
+    // What verify compares: the read-back equals the fitted source, webhook included.
+    let mut expected = reopen.clone().into_record();
+    target.as_stored(Kind::Rule, &mut expected);
+    let back = read_back_all(&target, Kind::Rule);
+    assert_eq!(back.len(), 1);
+    let (Record::Rule(got), Record::Rule(want)) = (&back[0], &expected) else {
+        panic!("rules")
+    };
+    assert_eq!(got.conditions, want.conditions);
+    assert_eq!(got.actions, want.actions);
+    assert_eq!(got.events, want.events);
+    assert!(
+        want.untranslated
+            .iter()
+            .any(|u| u.vendor_form.contains("remove_tags"))
+    );
+    // Switched on by its type's path; the webhook has no switch of its own.
+    target
+        .set_active(Kind::Rule, &rule_id, &reopen.into_record(), true)
+        .expect("switch on");
+    let raw = get(&emulator, &rule_path(&rule_id));
+    assert_eq!(raw["active"], json!(true));
+    assert_eq!(emulator.emails_sent(), 0);
+
+    // SLA policies: created off; a policy for every ticket applies to every source; one
+    // Freshdesk cannot hold is refused, naming why.
+    let target_of = |minutes: u64| {
+        [
+            Priority::Low,
+            Priority::Normal,
+            Priority::High,
+            Priority::Urgent,
+        ]
+        .into_iter()
+        .flat_map(|p| {
+            ["first_reply_time", "resolution_time"].map(|metric| SlaTarget {
+                priority: Some(p),
+                metric: metric.into(),
+                minutes,
+                business_hours: true,
+            })
+        })
+        .collect::<Vec<_>>()
+    };
+    let everyone = SlaPolicy {
+        id: "sla-all".into(),
+        title: "Everyone".into(),
+        targets: target_of(60),
+        ..Default::default()
+    };
+    let urgent_only = SlaPolicy {
+        id: "sla-urgent".into(),
+        title: "Urgent".into(),
+        filter: Conditions {
+            all: vec![Condition {
+                field: ConditionField::Priority,
+                operator: Operator::Is,
+                value: RuleValue::Priority(Priority::Urgent),
+            }],
+            any: vec![],
+        },
+        targets: target_of(30),
+        ..Default::default()
+    };
+    let outcomes = target
+        .write_batch(
+            Kind::SlaPolicy,
+            &[
+                switchover_adapter::WriteRequest::create(everyone.clone().into_record()),
+                switchover_adapter::WriteRequest::create(urgent_only.into_record()),
+            ],
+            &switchover_testkit::Dataset::conformance(),
+        )
+        .expect("write policies");
+    let id = outcomes[0].result.clone().expect("written");
+    let raw = get(&emulator, &format!("sla_policies/{id}"));
+    assert_eq!(raw["active"], json!(false));
+    assert_eq!(raw["is_default"], json!(false));
+    assert_eq!(
+        raw["sla_target"]["priority_4"]["respond_within"],
+        json!(3600)
+    );
+    let refused = outcomes[1].result.clone().expect_err("refused");
+    assert!(refused.to_string().contains("needs a person"), "{refused}");
+    let mut want = everyone.into_record();
+    target.as_stored(Kind::SlaPolicy, &mut want);
+    let back = read_back_all(&target, Kind::SlaPolicy);
+    assert_eq!(back.len(), 1, "only the migrated policy carries a marker");
+    let (Record::SlaPolicy(got), Record::SlaPolicy(want)) = (&back[0], &want) else {
+        panic!("policies")
+    };
+    assert_eq!((&got.filter, &got.targets), (&want.filter, &want.targets));
 }
