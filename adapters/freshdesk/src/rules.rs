@@ -2045,11 +2045,13 @@ pub(crate) fn sla_filter_to(
                 continue;
             }
         };
-        applicable
+        if let Some(list) = applicable
             .entry(key)
             .or_insert_with(|| json!([]))
             .as_array_mut()
-            .map(|l| l.push(value));
+        {
+            list.push(value);
+        }
     }
     (Value::Object(applicable), refused)
 }
