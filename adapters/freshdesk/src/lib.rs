@@ -5,7 +5,9 @@
 //!   it), groups groups; ticket, contact and company fields are field definitions (custom
 //!   ones only; default fields are Freshdesk's own);
 //! - a ticket's description is its first comment (`desc-<ticket id>`), its conversations
-//!   the others; canned responses are macros; solution categories, folders and articles
+//!   the others; canned responses are macros; automation rules are rules, their
+//!   `trigger_webhook` actions webhooks, SLA policies SLA policies, through the portable
+//!   rule vocabulary (`rules.rs`); solution categories, folders and articles
 //!   are the knowledge base; satisfaction ratings keep Freshdesk's −103..103 scale.
 //! - Reading tickets walks `order_by=updated_at&order_type=asc` with `updated_since`,
 //!   and on reaching Freshdesk's 300-page ceiling restarts at page 1 from the last
@@ -18,7 +20,12 @@
 //!   takes a paid seat): an HTML comment `<!-- switchover-source-id: … -->` in the signature;
 //! - tickets and companies: a custom text field `switchover source id` the target creates
 //!   on first use (`cf_switchover_source_id` on tickets, `switchover_source_id` on companies);
-//! - groups and field definitions: a `[switchover-source-id: …]` line in the description;
+//! - groups, field definitions, automation rules and SLA policies: a
+//!   `[switchover-source-id: …]` line in the description (rules calling webhooks also a
+//!   `[switchover-webhooks: …]` line naming the webhooks' source ids);
+//! - canned responses (macros): a hidden `<!-- switchover-source-id: … -->` at the end;
+//! - webhooks: none; Freshdesk has no webhook records, so a webhook's target id is its
+//!   definition and the rules calling it embed it (`rules.rs`);
 //! - comments (written as notes, never replies, so no customer is e-mailed): a first
 //!   paragraph `Originally written by … at … · source id <code>…</code>` which read-back parses
 //!   and strips: Freshdesk cannot set a note's creation time.
@@ -62,7 +69,7 @@ pub fn platform() -> switchover_sandbox::Platform {
 pub fn register() -> AdapterSpec {
     AdapterSpec {
         name: NAME,
-        summary: "Freshdesk API v2: companies, contacts, agents (matched by email), groups, fields, tickets, conversations with attachments (as notes), satisfaction ratings, canned responses, solutions",
+        summary: "Freshdesk API v2: companies, contacts, agents (matched by email), groups, fields, tickets, conversations with attachments (as notes), satisfaction ratings, canned responses, automation rules and SLA policies (written switched off), solutions",
         settings_help: &[
             "url = \"https://acme.freshdesk.com\"   account URL (the API is under /api/v2)",
             "api_key = \"env:FRESHDESK_API_KEY\"    an administrator's API key (env:VAR or file:PATH)",
@@ -650,6 +657,20 @@ impl TargetInfo for Freshdesk {
                     self.custom_json("ticket", &known, kind, &t.id)
                         .map(|_| false),
                 )
+            }
+            // Rules, macros and SLA policies Freshdesk can hold nothing useful of, by the
+            // write's own rule.
+            (record @ (Record::Rule(_) | Record::Macro(_) | Record::SlaPolicy(_)), _) => {
+                Ok(match rules::refusal(record) {
+                    Some((field, reason)) => Prediction::Refuse(AdapterError::invalid(
+                        NAME,
+                        kind,
+                        record.id(),
+                        field,
+                        reason,
+                    )),
+                    None => Prediction::Create,
+                })
             }
             _ => Ok(Prediction::Create),
         }

@@ -1136,7 +1136,7 @@ fn property_to(c: &Condition, rule_type: u64, resolve: &dyn Resolve) -> Result<V
         }
         ConditionField::CustomField(r) => {
             if hourly {
-                return Err("Freshdesk's time triggers cannot test custom fields by value".into());
+                return Err("Freshdesk's time triggers refuse custom text fields, and which type the field has is known only on the target: left out".into());
             }
             let (name, kind) = resolve
                 .field(r.id())
@@ -1541,9 +1541,6 @@ pub(crate) fn plan_rule(
             Err(reason) => refused_actions.push((i, reason)),
         }
     }
-    if actions.is_empty() {
-        // Freshdesk requires an action: a rule that keeps none is refused by the write.
-    }
     body["actions"] = Value::Array(actions);
     let mut kept_all_final = kept_events_all;
     kept_all_final.append(&mut kept_all);
@@ -1711,6 +1708,47 @@ pub(crate) fn canned_from(html: &str, untranslated: &mut Vec<Untranslated>) -> S
     read_text(html, untranslated)
 }
 
+/// Why the write refuses a plan's rule: the field and the reason, which says the rule
+/// needs a person.
+fn plan_refusal(plan: &Plan) -> Option<(&'static str, String)> {
+    if plan.rule_type == HOURLY && !plan.kept.iter().any(|c| c.field.is_time_based()) {
+        return Some((
+            "conditions",
+            "none of the time trigger's hours conditions has a Freshdesk form, and without one it would act on every matching ticket every hour: the rule needs a person".into(),
+        ));
+    }
+    if plan.body["actions"].as_array().is_none_or(Vec::is_empty) {
+        return Some((
+            "actions",
+            "none of the rule's actions has a Freshdesk form, and Freshdesk requires one: the rule needs a person".into(),
+        ));
+    }
+    None
+}
+
+/// Why the write refuses a rule, macro or SLA policy as a whole (Freshdesk can hold
+/// nothing useful of it): the field and the reason. The dry run predicts the same.
+pub(crate) fn refusal(record: &Record) -> Option<(&'static str, String)> {
+    match record {
+        Record::Rule(r) => plan_refusal(&plan_rule(r, &Lenient, &|_| None)),
+        Record::Macro(m) if canned_body(m).trim().is_empty() => Some((
+            "actions",
+            "the macro adds no text, and a Freshdesk canned response only inserts text: it needs a person (its field changes need a scenario automation, which the API cannot create)".into(),
+        )),
+        Record::SlaPolicy(s) => {
+            let (applicable, _) = sla_filter_to(&s.filter);
+            if !s.filter.is_empty() && applicable.as_object().is_none_or(|a| a.is_empty()) {
+                return Some((
+                    "filter",
+                    "Freshdesk's SLA policies other than the default apply to a group, company, ticket type or source, and none of the policy's conditions is one: the policy needs a person".into(),
+                ));
+            }
+            sla_targets_to(s).err().map(|reason| ("targets", reason))
+        }
+        _ => None,
+    }
+}
+
 /// Moves what Freshdesk cannot hold out of a record into its untranslated parts, and
 /// rewrites the rest as Freshdesk keeps it: what the write leaves out and changes.
 pub(crate) fn fit_rule(record: &mut Record) {
@@ -1809,7 +1847,7 @@ pub(crate) fn fit_rule(record: &mut Record) {
             m.actions = kept;
         }
         Record::SlaPolicy(s) => {
-            let (_, refused) = sla_filter_to(&s.filter, &Lenient);
+            let (_, refused) = sla_filter_to(&s.filter);
             if s.filter.is_empty() {
                 s.untranslated.push(change(
                     RulePart::Setting,
@@ -2005,10 +2043,7 @@ pub(crate) fn sla_from(p: &Value, all_sources: &[u64]) -> (Option<String>, SlaPo
 }
 
 /// A policy's filter as Freshdesk's `applicable_to`, and the conditions it cannot hold.
-pub(crate) fn sla_filter_to(
-    filter: &Conditions,
-    _resolve: &dyn Resolve,
-) -> (Value, Vec<(Condition, String)>) {
+pub(crate) fn sla_filter_to(filter: &Conditions) -> (Value, Vec<(Condition, String)>) {
     let mut applicable = serde_json::Map::new();
     let mut refused = Vec::new();
     for c in filter.iter() {
@@ -2103,7 +2138,7 @@ pub(crate) fn sla_targets_to(s: &SlaPolicy) -> Result<Value, String> {
         for key in ["respond_within", "resolve_within"] {
             if !target.contains_key(key) {
                 return Err(format!(
-                    "Freshdesk needs first reply and resolution targets for every priority; the policy has none for priority {code} ({key})"
+                    "Freshdesk needs first reply and resolution targets for every priority, and the policy has none for priority {code} ({key}): the policy needs a person"
                 ));
             }
         }
@@ -2242,21 +2277,8 @@ impl crate::Freshdesk {
     ) -> Result<String, AdapterError> {
         let kind = Kind::Rule;
         let plan = plan_rule(r, &OnTarget(self.fields()?), &EmbeddedWebhook::parse);
-        if plan.rule_type == HOURLY && !plan.kept.iter().any(|c| c.field.is_time_based()) {
-            return Err(invalid(
-                kind,
-                &r.id,
-                "conditions",
-                "none of the time trigger's hours conditions has a Freshdesk form, and without one it would act on every matching ticket every hour: the rule needs a person",
-            ));
-        }
-        if plan.body["actions"].as_array().is_none_or(Vec::is_empty) {
-            return Err(invalid(
-                kind,
-                &r.id,
-                "actions",
-                "none of the rule's actions has a Freshdesk form, and Freshdesk requires one: the rule needs a person",
-            ));
+        if let Some((field, reason)) = plan_refusal(&plan) {
+            return Err(invalid(kind, &r.id, field, reason));
         }
         let kept_webhooks: Vec<String> = r
             .actions
@@ -2357,15 +2379,10 @@ impl crate::Freshdesk {
         existing: Option<String>,
     ) -> Result<String, AdapterError> {
         let kind = Kind::Macro;
-        let body = canned_body(m);
-        if body.trim().is_empty() {
-            return Err(invalid(
-                kind,
-                &m.id,
-                "actions",
-                "the macro adds no text, and a Freshdesk canned response only inserts text: it needs a person (its field changes need a scenario automation, which the API cannot create)",
-            ));
+        if let Some((field, reason)) = refusal(&Record::Macro(m.clone())) {
+            return Err(invalid(kind, &m.id, field, reason));
         }
+        let body = canned_body(m);
         let html = crate::read::SIGNATURE_MARKER.append(&body, &m.id);
         let mut request = json!({"title": m.title, "content_html": html});
         let answer = match existing {
@@ -2416,18 +2433,13 @@ impl crate::Freshdesk {
         existing: Option<String>,
     ) -> Result<String, AdapterError> {
         let kind = Kind::SlaPolicy;
-        let (mut applicable, _) = sla_filter_to(&s.filter, &Lenient);
+        let (mut applicable, _) = sla_filter_to(&s.filter);
         if s.filter.is_empty() {
             // For every ticket: every source the account has.
             applicable = json!({"sources": self.account_sources()?});
         }
-        if applicable.as_object().is_none_or(|a| a.is_empty()) {
-            return Err(invalid(
-                kind,
-                &s.id,
-                "filter",
-                "Freshdesk's SLA policies other than the default need a group, company, ticket type or source to apply to: the policy needs a person",
-            ));
+        if let Some((field, reason)) = refusal(&Record::SlaPolicy(s.clone())) {
+            return Err(invalid(kind, &s.id, field, reason));
         }
         let targets =
             sla_targets_to(s).map_err(|reason| invalid(kind, &s.id, "targets", reason))?;

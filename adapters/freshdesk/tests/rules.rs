@@ -353,6 +353,16 @@ fn zendesk_golden_rules_arrive_in_freshdesk_switched_off_verify_and_cutover_swit
             .all(|k| matches!(k, Kind::Macro | Kind::Rule)),
         "{refused:?}"
     );
+    // The dry run predicted exactly these refusals, by the write's own rule.
+    let ids = |failures: &[switchover_engine::state::Failure]| -> BTreeSet<(Kind, String)> {
+        failures
+            .iter()
+            .filter(|f| matches!(f.kind, Kind::Rule | Kind::Macro))
+            .map(|f| (f.kind, f.source_id.clone()))
+            .collect()
+    };
+    assert_eq!(ids(&dry.run.failures), ids(&summary.failures));
+    assert!(!ids(&summary.failures).is_empty());
     // Nothing fired, nobody was e-mailed, no webhook was called.
     assert_eq!(fd_emulator.rule_executions(), 0);
     assert_eq!(fd_emulator.emails_sent(), 0);
