@@ -1867,8 +1867,25 @@ pub(crate) fn fit_rule(record: &mut Record) {
                 }
             }
             s.filter = kept;
-            if let Ok(targets) = sla_targets_held(s) {
-                s.targets = targets;
+            let (kept, left): (Vec<SlaTarget>, Vec<SlaTarget>) = std::mem::take(&mut s.targets)
+                .into_iter()
+                .partition(|t| SLA_METRICS.iter().any(|(m, _)| *m == t.metric));
+            for t in left {
+                s.untranslated.push(change(
+                    RulePart::Setting,
+                    compact(&t),
+                    format!(
+                        "not written: Freshdesk's SLA targets are first reply, next reply and resolution times, not '{}'",
+                        t.metric
+                    ),
+                ));
+            }
+            s.targets = kept;
+            match sla_targets_held(s) {
+                Ok(targets) => s.targets = targets,
+                Err(reason) => s
+                    .untranslated
+                    .push(change(RulePart::Setting, "targets", reason)),
             }
         }
         _ => {}
