@@ -5,7 +5,9 @@
 //!   it), groups groups; ticket, contact and company fields are field definitions (custom
 //!   ones only; default fields are Freshdesk's own);
 //! - a ticket's description is its first comment (`desc-<ticket id>`), its conversations
-//!   the others; canned responses are macros; solution categories, folders and articles
+//!   the others; canned responses are macros; automation rules are rules, their
+//!   `trigger_webhook` actions webhooks, SLA policies SLA policies, through the portable
+//!   rule vocabulary (`rules.rs`); solution categories, folders and articles
 //!   are the knowledge base; satisfaction ratings keep Freshdesk's −103..103 scale.
 //! - Reading tickets walks `order_by=updated_at&order_type=asc` with `updated_since`,
 //!   and on reaching Freshdesk's 300-page ceiling restarts at page 1 from the last
@@ -18,7 +20,12 @@
 //!   takes a paid seat): an HTML comment `<!-- switchover-source-id: … -->` in the signature;
 //! - tickets and companies: a custom text field `switchover source id` the target creates
 //!   on first use (`cf_switchover_source_id` on tickets, `switchover_source_id` on companies);
-//! - groups and field definitions: a `[switchover-source-id: …]` line in the description;
+//! - groups, field definitions, automation rules and SLA policies: a
+//!   `[switchover-source-id: …]` line in the description (rules calling webhooks also a
+//!   `[switchover-webhooks: …]` line naming the webhooks' source ids);
+//! - canned responses (macros): a hidden `<!-- switchover-source-id: … -->` at the end;
+//! - webhooks: none; Freshdesk has no webhook records, so a webhook's target id is its
+//!   definition and the rules calling it embed it (`rules.rs`);
 //! - comments (written as notes, never replies, so no customer is e-mailed): a first
 //!   paragraph `Originally written by … at … · source id <code>…</code>` which read-back parses
 //!   and strips: Freshdesk cannot set a note's creation time.
@@ -28,6 +35,7 @@
 mod api;
 mod bodies;
 mod read;
+mod rules;
 mod write;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -61,7 +69,7 @@ pub fn platform() -> switchover_sandbox::Platform {
 pub fn register() -> AdapterSpec {
     AdapterSpec {
         name: NAME,
-        summary: "Freshdesk API v2: companies, contacts, agents (matched by email), groups, fields, tickets, conversations with attachments (as notes), satisfaction ratings, canned responses, solutions",
+        summary: "Freshdesk API v2: companies, contacts, agents (matched by email), groups, fields, tickets, conversations with attachments (as notes), satisfaction ratings, canned responses, automation rules and SLA policies (written switched off), solutions",
         settings_help: &[
             "url = \"https://acme.freshdesk.com\"   account URL (the API is under /api/v2)",
             "api_key = \"env:FRESHDESK_API_KEY\"    an administrator's API key (env:VAR or file:PATH)",
@@ -254,7 +262,101 @@ pub fn capabilities() -> Capabilities {
     caps.kinds.insert(Kind::KbCategory, read_only());
     caps.kinds.insert(Kind::KbSection, read_only());
     caps.kinds.insert(Kind::KbArticle, read_only());
-    caps.kinds.insert(Kind::Macro, read_only());
+    const UNTRANSLATED: &str = "parts with no portable form, or none on Freshdesk, are named in the reports for a person to rebuild";
+    const OFF: &str = "created switched off, so that nothing fires during the migration; `switchover cutover PLAN --enable-rules` switches on those active in the source";
+    const TIMES: &str = "Freshdesk sets creation and update times to the time of the write";
+    const FITTED: &str = "kept as Freshdesk holds it: what its vocabulary cannot express is left out and named as untranslated (compared after that fitting)";
+    let mut macros = writable(
+        &["title"],
+        &[
+            (
+                "actions",
+                "a canned response holds the macro's texts as one reply; its other actions are left out and named as untranslated (compared after that fitting)",
+            ),
+            ("untranslated", UNTRANSLATED),
+            (
+                "active",
+                "canned responses have no active flag: they are available to every agent",
+            ),
+            ("description", "canned responses have no description"),
+            ("position", "canned responses have no position"),
+            ("created_at", TIMES),
+            ("updated_at", TIMES),
+            ("extra", "not kept"),
+        ],
+        1.0,
+        false,
+    );
+    macros.max_batch = 10;
+    caps.kinds.insert(Kind::Macro, macros);
+    caps.kinds.insert(
+        Kind::Rule,
+        writable(
+            &["title"],
+            &[
+                ("rule_kind", "time-based rules are time triggers (type 3), every other a trigger"),
+                ("events", "a rule on both created and updated tickets is a ticket update rule (type 4), its creation part named as a change"),
+                ("conditions", FITTED),
+                ("actions", FITTED),
+                ("active", OFF),
+                ("untranslated", UNTRANSLATED),
+                ("position", "Freshdesk numbers positions per rule type"),
+                ("created_at", TIMES),
+                ("updated_at", TIMES),
+                ("extra", "not kept"),
+            ],
+            1.0,
+            false,
+        ),
+    );
+    let mut webhooks = writable(
+        &["endpoint", "method", "format"],
+        &[
+            (
+                "name",
+                "Freshdesk keeps no webhook records: the webhook is embedded in each rule that calls it",
+            ),
+            (
+                "auth",
+                "secrets are never moved, and Freshdesk keeps credentials in each rule's webhook action: enter them there",
+            ),
+            (
+                "subscriptions",
+                "a Freshdesk webhook is called by the rules that embed it",
+            ),
+            ("active", "on when the rules that embed it are switched on"),
+            ("created_at", TIMES),
+            ("updated_at", TIMES),
+            ("extra", "not kept"),
+        ],
+        0.0,
+        false,
+    );
+    webhooks.read_back = false;
+    webhooks.update = false;
+    caps.kinds.insert(Kind::Webhook, webhooks);
+    let mut sla = writable(
+        &["title", "description"],
+        &[
+            (
+                "filter",
+                "Freshdesk applies a policy by group, company, ticket type or source: other conditions are left out and named; a policy for every ticket applies to every source the account has",
+            ),
+            (
+                "targets",
+                "Freshdesk keeps first reply, next reply and resolution targets for each of its four priorities, in whole minutes: a target for no priority applies to each",
+            ),
+            ("untranslated", UNTRANSLATED),
+            ("position", "Freshdesk numbers positions"),
+            ("created_at", TIMES),
+            ("updated_at", TIMES),
+            ("extra", "not kept"),
+        ],
+        1.0,
+        false,
+    );
+    sla.delete = false;
+    caps.kinds.insert(Kind::SlaPolicy, sla);
     if let Some(comment) = caps.kinds.get_mut(&Kind::Comment) {
         comment.write_cost.per_attachment = 0.0;
         comment.max_batch = 10;
@@ -274,9 +376,19 @@ pub fn capabilities() -> Capabilities {
         "rollback deletes tickets (to the trash), notes, contacts (for good), companies, groups and the fields the migration created; matched agents and fields only lose their marker".into(),
         "a note carries at most 20 MB of attachments: larger comments are refused".into(),
         "satisfaction ratings are written with POST /tickets/{id}/satisfaction_ratings (the ticket's requester rates; other scales map to the nearest of Freshdesk's seven points); the feedback ends with a '[switchover-source-id: …]' line; ratings cannot be edited or deleted, so rollback leaves them".into(),
-        "time entries, automation rules and group memberships are not migrated".into(),
+        "time entries and group memberships are not migrated".into(),
+        "automation rules are written through /api/v2/automations/{type}/rules, switched off (active false): time-based rules as time triggers (type 3), rules on ticket creation only as type 1, every other as a ticket update rule (type 4; a rule on both creation and updates is named as changed: its creation part needs a type 1 rule by hand). Their target id is '<type>/<id>'; their description carries '[switchover-source-id: …]' and, for rules calling webhooks, '[switchover-webhooks: …]' naming the webhooks' source ids".into(),
+        "Freshdesk has no webhook records: a webhook's target id is its definition (method, URL, format, source id), nothing is sent when it is written, and each rule that calls it embeds it as a trigger_webhook action. Webhooks are verified through those rules (read back is not possible) and switched on with them; credentials (basic, API key) must be entered in the rules' webhook actions".into(),
+        "macros that only add text become canned responses in the folder 'Switchover' (created once), marked by a hidden '<!-- switchover-source-id: … -->' at the end; their other actions are named untranslated, and a macro that adds no text is refused (scenario automations cannot be created through the API)".into(),
+        "SLA policies are created switched off, never as the default, with '[switchover-source-id: …]' in their description; Freshdesk requires targets for all four priorities and something to apply to (group, company, ticket type or source), and cannot delete a policy, so rollback leaves them".into(),
     ];
     caps.translated(Kind::Ticket, &["status", "priority"])
+        .translated(
+            Kind::Rule,
+            &["rule_kind", "events", "conditions", "actions"],
+        )
+        .translated(Kind::Macro, &["actions"])
+        .translated(Kind::SlaPolicy, &["filter", "targets"])
 }
 
 /// A custom field as the target knows it.
@@ -426,9 +538,12 @@ impl TargetInfo for Freshdesk {
     /// A ticket's status and priority as Freshdesk's four statuses and required
     /// priority hold them: the codes the write sends, read back.
     fn as_stored(&self, kind: Kind, record: &mut switchover_model::Record) {
-        if let (Kind::Ticket, switchover_model::Record::Ticket(t)) = (kind, record) {
+        if let (Kind::Ticket, switchover_model::Record::Ticket(t)) = (kind, &mut *record) {
             t.status = read::status_of_code(Some(read::status_code(t.status)));
             t.priority = read::priority_of_code(Some(read::priority_code(t.priority)));
+        }
+        if matches!(kind, Kind::Rule | Kind::Macro | Kind::SlaPolicy) {
+            rules::fit_rule(record);
         }
     }
 
@@ -545,6 +660,20 @@ impl TargetInfo for Freshdesk {
                     self.custom_json("ticket", &known, kind, &t.id)
                         .map(|_| false),
                 )
+            }
+            // Rules, macros and SLA policies Freshdesk can hold nothing useful of, by the
+            // write's own rule.
+            (record @ (Record::Rule(_) | Record::Macro(_) | Record::SlaPolicy(_)), _) => {
+                Ok(match rules::refusal(record) {
+                    Some((field, reason)) => Prediction::Refuse(AdapterError::invalid(
+                        NAME,
+                        kind,
+                        record.id(),
+                        field,
+                        reason,
+                    )),
+                    None => Prediction::Create,
+                })
             }
             _ => Ok(Prediction::Create),
         }
@@ -674,6 +803,16 @@ impl Target for Freshdesk {
             removed.push(format!("the {object} field '{MARKER_FIELD_LABEL}'"));
         }
         Ok(removed)
+    }
+
+    fn set_active(
+        &self,
+        kind: Kind,
+        target_id: &str,
+        _record: &Record,
+        active: bool,
+    ) -> Result<(), AdapterError> {
+        self.set_rule_active(kind, target_id, active)
     }
 
     fn release(

@@ -1006,36 +1006,10 @@ impl Freshdesk {
                 let next = (index + 1 < folders.len()).then(|| Cursor((index + 1).to_string()));
                 Ok((records, next))
             }
-            Kind::Macro => {
-                let mut records = Vec::new();
-                let folders = self.api.get("canned_response_folders", &[])?;
-                for folder in folders.as_array().into_iter().flatten() {
-                    let Some(fid) = num_id(folder, "id") else {
-                        continue;
-                    };
-                    for r in self
-                        .api
-                        .list_all(&format!("canned_response_folders/{fid}/responses"), &[])?
-                    {
-                        records.push((
-                            None,
-                            Macro {
-                                id: num_id(&r, "id").unwrap_or_default(),
-                                title: text(&r, "title").unwrap_or_default(),
-                                active: true,
-                                actions: vec![Action::PublicReply {
-                                    body: text(&r, "content_html").unwrap_or_default(),
-                                }],
-                                created_at: time(&r, "created_at"),
-                                updated_at: time(&r, "updated_at"),
-                                ..Default::default()
-                            }
-                            .into_record(),
-                        ));
-                    }
-                }
-                Ok((records, None))
-            }
+            Kind::Macro => Ok((self.canned_records()?, None)),
+            Kind::Rule => Ok((self.rule_records()?, None)),
+            Kind::Webhook => Ok((self.webhook_records()?, None)),
+            Kind::SlaPolicy => Ok((self.sla_records()?, None)),
             other => Err(AdapterError::unsupported(NAME, other, "read")),
         }
     }

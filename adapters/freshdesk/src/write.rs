@@ -181,6 +181,8 @@ impl Freshdesk {
             (None, Record::Comment(c)) if !c.ticket.id().is_empty() => {
                 self.note_on(c.ticket.id(), source_id)?
             }
+            // A webhook is its definition: nothing to look for.
+            (None, Record::Webhook(_)) => None,
             (None, _) => self.markers(kind)?.get(source_id).cloned(),
         };
         // A record not in the engine's id map that the target has (by marker or by name)
@@ -196,6 +198,12 @@ impl Freshdesk {
             Record::Ticket(t) => self.write_ticket(t, existing).map(created),
             Record::Comment(c) => self.write_note(c, existing, content).map(created),
             Record::SatisfactionRating(r) => self.write_rating(r, existing).map(created),
+            Record::Rule(r) => self.write_rule(r, existing).map(created),
+            // Freshdesk keeps no webhook records: the definition is the target id, and
+            // the rules that call it embed it (nothing is sent).
+            Record::Webhook(w) => Ok(created(crate::rules::EmbeddedWebhook::of(w).target_id())),
+            Record::Macro(m) => self.write_canned(m, existing).map(created),
+            Record::SlaPolicy(s) => self.write_sla(s, existing).map(created),
             other => Err(AdapterError::unsupported(NAME, other.kind(), "write")),
         }
     }
@@ -982,6 +990,13 @@ impl Freshdesk {
                 Kind::Ticket => self.api.delete(&format!("tickets/{id}"), kind, id),
                 Kind::Comment => self.api.delete(&format!("conversations/{id}"), kind, id),
                 Kind::User => self.delete_user(id),
+                Kind::Rule | Kind::Macro | Kind::Webhook => self.delete_rule_kind(kind, id),
+                Kind::SlaPolicy => Err(invalid(
+                    kind,
+                    id,
+                    "id",
+                    "Freshdesk cannot delete SLA policies (DELETE answers 405): the migrated policy stays, switched off, for a person to remove",
+                )),
                 other => Err(AdapterError::unsupported(NAME, other, "delete")),
             };
             if let Err(e) = &result

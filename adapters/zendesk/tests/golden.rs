@@ -7,7 +7,7 @@
 //! Figures: `cargo test -p switchover-zendesk --test golden -- --nocapture` prints the
 //! translated share per kind.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use switchover_adapter::{PageRequest, Source, Target};
 use switchover_engine::state::StateStore;
 use switchover_engine::{Cancel, Options, Silent, migrate, verify};
@@ -19,72 +19,20 @@ use switchover_zendesk::Zendesk;
 mod common;
 use common::Account;
 
-const GOLDEN: &str = include_str!("golden/rules.json");
-
-fn post(zendesk: &Zendesk, path: &str, body: &Value) -> Value {
-    let request = switchover_http::Request::post(path)
-        .json(body)
-        .expect("body");
-    zendesk
-        .http()
-        .send(request)
-        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-        .json()
-        .expect("json answer")
-}
-
-fn id_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Creates the groups, agents, field and webhook the golden set refers to, then every
 /// golden rule and macro with those ids in place of `$group:N` and the like.
 fn seed_golden(zendesk: &Zendesk) -> Value {
-    let mut ids: Vec<(String, String)> = Vec::new();
-    for (n, name) in ["Billing", "Tier 1", "Escalations"].iter().enumerate() {
-        let answer = post(zendesk, "groups.json", &json!({"group": {"name": name}}));
-        ids.push((format!("$group:{n}"), id_text(&answer["group"]["id"])));
-    }
-    for (n, name) in ["Vera Vip-Desk", "Manny Manager"].iter().enumerate() {
-        let answer = post(
-            zendesk,
-            "users.json",
-            &json!({"user": {"name": name, "email": format!("agent{n}@golden.example"), "role": "agent"}}),
-        );
-        ids.push((format!("$agent:{n}"), id_text(&answer["user"]["id"])));
-    }
-    let field = post(
-        zendesk,
-        "ticket_fields.json",
-        &json!({"ticket_field": {"type": "tagger", "title": "Product area", "custom_field_options": [
-            {"name": "Enterprise", "value": "enterprise"}, {"name": "Starter", "value": "starter"}]}}),
-    );
-    ids.push(("$field:0".into(), id_text(&field["ticket_field"]["id"])));
-    let webhook = post(
-        zendesk,
-        "webhooks",
-        &json!({"webhook": {"name": "CRM", "endpoint": "https://crm.example.com/hooks/zendesk", "http_method": "POST",
-                "request_format": "json", "status": "active", "subscriptions": ["conditional_ticket_events"]}}),
-    );
-    ids.push(("$webhook:0".into(), id_text(&webhook["webhook"]["id"])));
-    let mut text = GOLDEN.to_string();
-    for (placeholder, id) in &ids {
-        text = text.replace(placeholder.as_str(), id);
-    }
-    let golden: Value = serde_json::from_str(&text).expect("golden set parses");
-    for (list, path, key) in [
-        ("triggers", "triggers.json", "trigger"),
-        ("automations", "automations.json", "automation"),
-        ("macros", "macros.json", "macro"),
-    ] {
-        for item in golden[list].as_array().expect("a list") {
-            post(zendesk, path, &json!({ key: item }));
-        }
-    }
-    golden
+    switchover_testkit::golden::seed_zendesk(&mut |path, body| {
+        let request = switchover_http::Request::post(path)
+            .json(body)
+            .expect("body");
+        zendesk
+            .http()
+            .send(request)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+            .json()
+            .expect("json answer")
+    })
 }
 
 fn read_all(source: &dyn Source, kind: Kind) -> Vec<Record> {

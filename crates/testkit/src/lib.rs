@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod dataset;
+pub mod golden;
 pub mod malformed;
 pub mod round_trip;
 
