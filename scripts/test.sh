@@ -2,7 +2,8 @@
 # The one command that runs every Switchover test on a fresh clone (Debian, as root, or
 # a user with sudo). It installs what the tests need — Request Tracker 5 for the RT
 # adapter's tests against a real server, the vendors' Python client libraries for the
-# emulator checks — then runs the whole workspace's tests.
+# emulator checks, Chromium for the reports' browser test — then runs the whole
+# workspace's tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,5 +22,10 @@ export SWITCHOVER_REQUIRE_RT=1
 SWITCHOVER_CLIENTS_PYTHON="$(scripts/clients.sh)"
 export SWITCHOVER_CLIENTS_PYTHON
 export SWITCHOVER_REQUIRE_CLIENTS=1
+
+# Debian's Chromium, for the tests that open the HTML reports in a real browser.
+SWITCHOVER_CHROMIUM="$(scripts/browser.sh)"
+export SWITCHOVER_CHROMIUM
+export SWITCHOVER_REQUIRE_BROWSER=1
 
 cargo test --workspace --locked "$@"

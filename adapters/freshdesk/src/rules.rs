@@ -1867,9 +1867,19 @@ pub(crate) fn fit_rule(record: &mut Record) {
                 }
             }
             s.filter = kept;
-            let (kept, left): (Vec<SlaTarget>, Vec<SlaTarget>) = std::mem::take(&mut s.targets)
-                .into_iter()
-                .partition(|t| SLA_METRICS.iter().any(|(m, _)| *m == t.metric));
+            let has_resolution = s.targets.iter().any(|t| t.metric == "resolution_time");
+            let (kept, left): (Vec<SlaTarget>, Vec<SlaTarget>) =
+                std::mem::take(&mut s.targets).into_iter().partition(|t| {
+                    SLA_METRICS.iter().any(|(m, _)| *m == t.metric)
+                        || (t.metric == "requester_wait_time" && !has_resolution)
+                });
+            if kept.iter().any(|t| t.metric == "requester_wait_time") {
+                s.untranslated.push(change(
+                    RulePart::Setting,
+                    "requester_wait_time",
+                    "written as Freshdesk's resolution target (resolve_within): Freshdesk has no requester wait time",
+                ));
+            }
             for t in left {
                 s.untranslated.push(change(
                     RulePart::Setting,
@@ -2138,15 +2148,23 @@ pub(crate) fn sla_targets_to(s: &SlaPolicy) -> Result<Value, String> {
         let mut target = serde_json::Map::new();
         let mut business = false;
         for (metric, key) in SLA_METRICS {
-            let found = s
-                .targets
-                .iter()
-                .find(|t| t.metric == *metric && t.priority == priority)
-                .or_else(|| {
-                    s.targets
-                        .iter()
-                        .find(|t| t.metric == *metric && t.priority.is_none())
-                });
+            let of = |wanted: &str| {
+                s.targets
+                    .iter()
+                    .find(|t| t.metric == wanted && t.priority == priority)
+                    .or_else(|| {
+                        s.targets
+                            .iter()
+                            .find(|t| t.metric == wanted && t.priority.is_none())
+                    })
+            };
+            // Zendesk has no resolution metric: its requester wait time (how long the
+            // requester waits for a solution) stands for Freshdesk's resolution target.
+            let found = of(metric).or_else(|| {
+                (*metric == "resolution_time")
+                    .then(|| of("requester_wait_time"))
+                    .flatten()
+            });
             if let Some(t) = found {
                 target.insert(key.to_string(), json!(t.minutes.max(1) * 60));
                 business |= t.business_hours;

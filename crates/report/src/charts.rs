@@ -39,7 +39,7 @@ const TEXT: &str = "#1a1a1a";
 pub fn bars(title: &str, bars: &[Bar]) -> String {
     let row = 22u32;
     let label_width = 170u32;
-    let value_width = 90u32;
+    let value_width = 170u32;
     let height = row * bars.len().max(1) as u32 + 8;
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
     let span = WIDTH - label_width - value_width;
@@ -77,14 +77,16 @@ pub fn columns(title: &str, bars: &[Bar]) -> String {
     let plot = 130u32;
     let left = 40u32;
     let n = bars.len().max(1) as u32;
-    let step = ((WIDTH - left - 10) / n).max(2);
+    // At most 40 px a column, so a short series does not fill the page.
+    let step = ((WIDTH - left - 10) / n).clamp(2, 42);
     let width = step.saturating_sub(2).max(1);
-    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
+    let highest = bars.iter().max_by_key(|b| b.value);
+    let max = highest.map(|b| b.value).unwrap_or(0).max(1);
     let mut svg = format!(
         "<svg role=\"img\" aria-label=\"{title}\" width=\"{WIDTH}\" height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\"><title>{title}</title>\
-         <text x=\"{}\" y=\"12\" text-anchor=\"end\" font-size=\"11\" fill=\"{TEXT}\">{max}</text>\
+         <text x=\"{left}\" y=\"8\" font-size=\"11\" fill=\"{TEXT}\">highest: {}</text>\
          <line x1=\"{left}\" y1=\"{}\" x2=\"{WIDTH}\" y2=\"{}\" stroke=\"{TEXT}\" stroke-width=\"1\"></line>",
-        left - 4,
+        escape(highest.map(|b| b.shown.as_str()).unwrap_or("0")),
         plot + 10,
         plot + 10,
         title = escape(title)
@@ -130,8 +132,8 @@ mod tests {
         let svg = bars("By <status>", &[bar("open & new", 10), bar("solved", 5)]);
         assert!(svg.contains("By &lt;status&gt;"));
         assert!(svg.contains(">open &amp; new</text>"));
-        assert!(svg.contains("width=\"380\""), "{svg}");
-        assert!(svg.contains("width=\"190\""), "{svg}");
+        assert!(svg.contains("width=\"300\""), "{svg}");
+        assert!(svg.contains("width=\"150\""), "{svg}");
         assert!(!svg.contains("<script") && !svg.contains("href"));
     }
 

@@ -793,7 +793,7 @@ impl Generator {
                 },
                 vec![Action::Notify {
                     recipient: Recipient::Requester,
-                    subject: "Received: {{ticket.subject}}".into(),
+                    subject: "Received: ticket #{{ticket.id}}".into(),
                     body: "We got ticket #{{ticket.id}}".into(),
                 }],
             )
@@ -878,20 +878,32 @@ impl Generator {
                 any: Vec::new(),
             },
             untranslated: Vec::new(),
-            targets: vec![
-                SlaTarget {
-                    priority: Some(Priority::Urgent),
-                    metric: "first_reply_time".into(),
-                    minutes: 10,
-                    business_hours: false,
-                },
-                SlaTarget {
-                    priority: Some(Priority::High),
-                    metric: "requester_wait_time".into(),
-                    minutes: 240,
-                    business_hours: true,
-                },
-            ],
+            // A first reply and a requester wait target for every priority, as an
+            // account's SLA policy usually has.
+            targets: [
+                (Priority::Urgent, 10, 240),
+                (Priority::High, 60, 480),
+                (Priority::Normal, 240, 1440),
+                (Priority::Low, 480, 2880),
+            ]
+            .into_iter()
+            .flat_map(|(priority, reply, wait)| {
+                [
+                    SlaTarget {
+                        priority: Some(priority),
+                        metric: "first_reply_time".into(),
+                        minutes: reply,
+                        business_hours: false,
+                    },
+                    SlaTarget {
+                        priority: Some(priority),
+                        metric: "requester_wait_time".into(),
+                        minutes: wait,
+                        business_hours: true,
+                    },
+                ]
+            })
+            .collect(),
             created_at: ts(EPOCH + i as i64),
             updated_at: ts(EPOCH + i as i64),
             extra: Extra::new(),
