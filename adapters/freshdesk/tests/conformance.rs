@@ -40,9 +40,6 @@ fn account(config: EmulatorConfig) -> FreshdeskEmulator {
     emulator
 }
 
-/// Why the dataset's SLA policy has no Freshdesk form (the write refuses it, naming why).
-const SLA_LEFT_OUT: &str = "Freshdesk applies a policy by group, company, ticket type or source, with targets for all four priorities: a policy for urgent tickets with one target needs a person";
-
 fn conformance(config: EmulatorConfig, label: &str) {
     let emulator = account(config);
     let dir = tempfile::tempdir().expect("tempdir");
@@ -50,7 +47,6 @@ fn conformance(config: EmulatorConfig, label: &str) {
     let bad = settings(&emulator.base_url(), "not-the-key", dir.path(), "bad-key");
     let started = Instant::now();
     Conformance::new(switchover_freshdesk::register(), good)
-        .leave_out(Kind::SlaPolicy, "sla-1", SLA_LEFT_OUT)
         .bad_credentials(bad)
         .run();
     eprintln!(
@@ -195,7 +191,7 @@ fn archive_to_freshdesk_to_archive_verifies_on_the_portable_fields_despite_fault
     // The live account's own tickets, there before the migration.
     let own_tickets = read_all(&freshdesk, Kind::Ticket).0 as u64;
     let source = switchover_freshdesk::Freshdesk::connect(&fd_settings).expect("connect");
-    let dataset = switchover_testkit::Dataset::conformance().without(Kind::SlaPolicy, "sla-1");
+    let dataset = switchover_testkit::Dataset::conformance();
     let run = switchover_testkit::archive_round_trip_of(&dataset, &freshdesk, &source, &options);
     assert_eq!(run.there.kinds[&Kind::Ticket].created, 4);
     let comment_lossy = run.lossy_fields(Kind::Comment);

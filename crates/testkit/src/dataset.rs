@@ -582,21 +582,41 @@ impl Dataset {
         }];
         let slas = vec![SlaPolicy {
             id: "sla-1".into(),
-            title: "VIP".into(),
+            title: "Incidents".into(),
             filter: Conditions {
                 all: vec![Condition {
-                    field: ConditionField::Priority,
+                    field: ConditionField::TicketType,
                     operator: Operator::Is,
-                    value: RuleValue::Priority(Priority::Urgent),
+                    value: RuleValue::TicketType(TicketType::Incident),
                 }],
                 any: vec![],
             },
-            targets: vec![SlaTarget {
-                priority: Some(Priority::Urgent),
-                metric: "first_reply_time".into(),
-                minutes: 30,
-                business_hours: false,
-            }],
+            // A first reply and a resolution target for every priority, as the targets
+            // that keep SLA policies (Freshdesk) require.
+            targets: [
+                (Priority::Urgent, 30, 240),
+                (Priority::High, 60, 480),
+                (Priority::Normal, 240, 1440),
+                (Priority::Low, 480, 2880),
+            ]
+            .into_iter()
+            .flat_map(|(priority, reply, wait)| {
+                [
+                    SlaTarget {
+                        priority: Some(priority),
+                        metric: "first_reply_time".into(),
+                        minutes: reply,
+                        business_hours: false,
+                    },
+                    SlaTarget {
+                        priority: Some(priority),
+                        metric: "requester_wait_time".into(),
+                        minutes: wait,
+                        business_hours: false,
+                    },
+                ]
+            })
+            .collect(),
             ..Default::default()
         }];
         let views = vec![View {
