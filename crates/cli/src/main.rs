@@ -7,6 +7,7 @@ mod commands;
 mod demo;
 mod emulators;
 mod progress;
+mod soak;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -167,6 +168,33 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// A migration between two platforms with faults on both sides, killed with SIGKILL
+    /// at random moments and resumed to the end; then every record counted on the
+    /// target by its marker (lost, duplicated, orphaned) and verified.
+    Soak {
+        /// The source platform: archive, or one with an emulator (zendesk, freshdesk,
+        /// helpscout).
+        #[arg(long, default_value = "zendesk")]
+        from: String,
+        /// The target platform, likewise.
+        #[arg(long, default_value = "freshdesk")]
+        to: String,
+        /// SIGKILLs before the run may finish.
+        #[arg(long, default_value_t = 20)]
+        kills: usize,
+        /// Seed of the kill times.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Tickets in the source account (4 comments each).
+        #[arg(long, default_value_t = 120)]
+        tickets: usize,
+        /// Faults on both emulated sides.
+        #[arg(long, default_value = "500=0.03,503=0.03,reset=0.01,burst429=3")]
+        faults: String,
+        /// Folder to work in (default: a new temp folder).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// A migration through an emulator with latency on every request and a per-minute
     /// budget: requests, share of the budget used, 429s, requests per record against
     /// the vendor's minimum, peak memory.
@@ -276,6 +304,27 @@ fn main() -> ExitCode {
             latency_ms,
             rpm,
             tickets,
+            dir,
+        }),
+        Command::Bench {
+            what:
+                Some(BenchWhat::Soak {
+                    from,
+                    to,
+                    kills,
+                    seed,
+                    tickets,
+                    faults,
+                    dir,
+                }),
+            ..
+        } => soak::soak(soak::SoakOptions {
+            from,
+            to,
+            kills,
+            seed,
+            tickets,
+            faults,
             dir,
         }),
         Command::Bench {
