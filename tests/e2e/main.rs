@@ -1832,3 +1832,56 @@ fn a_small_soak_of_kills_and_faults_loses_duplicates_and_orphans_nothing() {
     }
     assert!(text.contains("verify:    all matched"), "{text}");
 }
+
+/// `switchover report` renders the last migration's summary and verification again from
+/// the state store, the same report verify wrote, without contacting either system.
+#[test]
+fn report_renders_the_last_migration_and_verification_from_the_state_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    seed(&dir.path().join("src"), 20);
+    let plan = plan(dir.path());
+    let early = switchover("report", &plan);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("no migration has run with this plan"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    assert!(switchover("migrate", &plan).status.success());
+    let verified = Command::new(BIN)
+        .arg("verify")
+        .arg(&plan)
+        .arg("--json")
+        .arg(dir.path().join("verify.json"))
+        .output()
+        .expect("verify");
+    assert!(verified.status.success());
+    // The source is gone: the report needs only the state store.
+    std::fs::remove_dir_all(dir.path().join("src")).expect("remove the source");
+    let report = Command::new(BIN)
+        .arg("report")
+        .arg(&plan)
+        .arg("--json")
+        .arg(dir.path().join("report.json"))
+        .arg("--html")
+        .arg(dir.path().join("report.html"))
+        .output()
+        .expect("report");
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    assert!(text.contains("tickets"), "the migration's summary: {text}");
+    assert!(text.contains("all matched"), "the verification: {text}");
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.path().join(name)).expect("read")).expect("json")
+    };
+    assert_eq!(read("report.json"), read("verify.json"));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
+    assert!(
+        html.contains("ALL MATCHED") || html.contains("All matched"),
+        "{html}"
+    );
+}

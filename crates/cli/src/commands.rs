@@ -296,12 +296,84 @@ pub fn migrate(plan_path: &Path, json: bool) -> Result<ExitCode> {
         &Bars::new(),
         &cancel,
     )?;
+    keep_report(&state, MIGRATION_REPORT, serde_json::to_string(&summary))?;
     if json {
         print_json_summary(&summary)?;
     } else {
         print_summary(&summary)?;
     }
     Ok(run_status(&summary))
+}
+
+/// Where the state store keeps the last migration's summary, for `switchover report`.
+const MIGRATION_REPORT: &str = "report.migration";
+/// Where it keeps the last verification's report.
+const VERIFICATION_REPORT: &str = "report.verification";
+
+/// Keeps a report in the state store, for `switchover report` to render again.
+fn keep_report(state: &StateStore, key: &str, json: serde_json::Result<String>) -> Result<()> {
+    let json = json.context("cannot serialize the report")?;
+    state.set_setting(key, &json)?;
+    Ok(())
+}
+
+/// `switchover report`: the last migration's summary and the last verification's
+/// report, rendered again from the state store (no system is contacted).
+pub fn report(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
+    outputs.check()?;
+    let plan = Plan::load(plan_path)?;
+    if !plan.state.exists() {
+        bail!(
+            "no migration has run with this plan: {} does not exist; run `switchover migrate` first",
+            plan.state.display()
+        );
+    }
+    let state = StateStore::open(&plan.state)?;
+    let migration: Option<RunSummary> = match state.setting(MIGRATION_REPORT)? {
+        Some(json) => Some(
+            serde_json::from_str(&json)
+                .context("the state store's last migration summary is unreadable")?,
+        ),
+        None => None,
+    };
+    let verification: Option<switchover_engine::VerifyReport> =
+        match state.setting(VERIFICATION_REPORT)? {
+            Some(json) => Some(
+                serde_json::from_str(&json)
+                    .context("the state store's last verification report is unreadable")?,
+            ),
+            None => None,
+        };
+    if migration.is_none() && verification.is_none() {
+        bail!(
+            "the state store {} holds no report yet: run `switchover migrate` (and `switchover verify`) first",
+            plan.state.display()
+        );
+    }
+    if let Some(summary) = &migration {
+        print_summary(summary)?;
+    }
+    match &verification {
+        Some(report) => {
+            print_verify(report)?;
+            let context = report_context(plan_path, &plan);
+            outputs.write(
+                || serde_json::to_vec_pretty(report),
+                || switchover_report::verify_html(report, &context),
+                || switchover_report::verify_markdown(report, &context),
+            )?;
+        }
+        None => {
+            writeln!(
+                std::io::stdout().lock(),
+                "no verification yet: run `switchover verify` for the report the customer signs off on"
+            )?;
+            if outputs.json.is_some() || outputs.html.is_some() || outputs.markdown.is_some() {
+                bail!("no verification report to write yet: run `switchover verify` first");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `switchover retry-failed`.
@@ -316,6 +388,7 @@ pub fn retry_failed(plan_path: &Path, json: bool) -> Result<ExitCode> {
         &Bars::new(),
         &cancel_on_ctrl_c(),
     )?;
+    keep_report(&state, MIGRATION_REPORT, serde_json::to_string(&summary))?;
     if json {
         print_json_summary(&summary)?;
     } else {
@@ -556,6 +629,7 @@ pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
         opened.plan.options.scope.as_deref(),
         &Silent,
     )?;
+    keep_report(&state, VERIFICATION_REPORT, serde_json::to_string(&report))?;
     print_verify(&report)?;
     let context = report_context(plan_path, &opened.plan);
     outputs.write(

@@ -77,6 +77,14 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Render again, from the state store, the last migration's summary and the last
+    /// verification's report (HTML, Markdown, JSON); contacts no system.
+    Report {
+        /// The plan file (TOML).
+        plan: PathBuf,
+        #[command(flatten)]
+        outputs: commands::Outputs,
+    },
     /// After the final delta run: switch on the migrated rules, automations and
     /// webhooks that were active in the source (migrations create them switched off).
     Cutover {
@@ -275,6 +283,7 @@ fn main() -> ExitCode {
         Command::Migrate { plan, json } => commands::migrate(&plan, json),
         Command::Verify { plan, outputs } => commands::verify(&plan, &outputs),
         Command::Rollback { plan, yes } => commands::rollback(&plan, yes),
+        Command::Report { plan, outputs } => commands::report(&plan, &outputs),
         Command::Cutover {
             plan,
             enable_rules,

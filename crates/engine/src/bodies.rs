@@ -29,7 +29,7 @@ use switchover_model::{Attachment, Kind, Record};
 use crate::EngineError;
 
 /// What the run did to the bodies of its records.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BodyReport {
     /// Inline images moved as attachments and shown from the target.
     pub inline_images: u64,
@@ -44,7 +44,7 @@ pub struct BodyReport {
 }
 
 /// A body that still references the source account after rewriting.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutsideBody {
     /// Kind of the record.
     pub kind: Kind,

@@ -53,7 +53,7 @@ pub enum Event {
 }
 
 /// Counts of what happened to the records of one kind in one run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct KindCounts {
     /// Newly created on the target.
     pub created: u64,

@@ -103,7 +103,7 @@ impl Default for Options {
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunSummary {
     /// Run id in the state store.
     pub run: i64,

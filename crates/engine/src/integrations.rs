@@ -17,7 +17,7 @@ use switchover_model::rules::Coverage;
 use switchover_model::{Action, Kind, Record, Untranslated};
 
 /// What happens to one integration record.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum IntegrationVerdict {
     /// Every part is translated and the target holds it.
@@ -40,7 +40,7 @@ pub enum IntegrationVerdict {
 }
 
 /// One macro, rule, webhook, SLA policy or view of the source.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IntegrationItem {
     /// Its kind.
     pub kind: Kind,
@@ -56,7 +56,7 @@ pub struct IntegrationItem {
 }
 
 /// The share translated of one kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KindShare {
     /// Records of the kind.
     pub records: u64,
@@ -69,7 +69,7 @@ pub struct KindShare {
 }
 
 /// The integrations section of a dry-run report.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IntegrationsReport {
     /// Every integration record, in kind order.
     pub items: Vec<IntegrationItem>,

@@ -59,7 +59,7 @@ pub struct MappedRecord {
 }
 
 /// A record the target refused or that could not be sent.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     /// Kind.
     pub kind: Kind,

@@ -28,7 +28,7 @@ use crate::state::StateStore;
 const LIST_LIMIT: usize = 1000;
 
 /// A record on both sides whose compared fields differ.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DifferingRecord {
     /// Its source id.
     pub source_id: String,
@@ -43,7 +43,9 @@ impl fmt::Display for DifferingRecord {
 }
 
 /// Why a source record is not on the target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MissingReason {
     /// Its write failed; the error is recorded (`switchover retry-failed` sends it again).
@@ -76,7 +78,7 @@ impl MissingReason {
 }
 
 /// A source record not on the target, and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MissingRecord {
     /// Its source id.
     pub source_id: String,
@@ -97,7 +99,7 @@ impl fmt::Display for MissingRecord {
 }
 
 /// A target record whose source marker names no record the source has now.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExtraRecord {
     /// The source id its marker names.
     pub source_id: String,
@@ -112,7 +114,7 @@ impl fmt::Display for ExtraRecord {
 }
 
 /// The verification of one kind.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct KindVerification {
     /// Records read from the source: the plan's scope for this kind.
     pub source_records: u64,
@@ -189,7 +191,7 @@ impl KindVerification {
 }
 
 /// A verification report.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct VerifyReport {
     /// Per kind.
     pub kinds: BTreeMap<Kind, KindVerification>,
