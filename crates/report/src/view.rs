@@ -416,6 +416,21 @@ pub struct ChartView {
     pub rows: Vec<Bar>,
 }
 
+/// One source value in use and where it lands.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageView {
+    /// The field (`status`, `group`, a custom field's name).
+    pub field: String,
+    /// The source value.
+    pub value: String,
+    /// Records using it.
+    pub records: String,
+    /// Where it lands, in words.
+    pub lands: String,
+    /// Whether the plan leaves it unmapped.
+    pub unmapped: bool,
+}
+
 /// The estimate at one of the target's plans.
 #[derive(Debug, Clone, Serialize)]
 pub struct TierRow {
@@ -552,6 +567,11 @@ pub struct DryRunView {
     pub inventory: IntegrationsView,
     /// Charts of the account and the run.
     pub charts: Vec<ChartView>,
+    /// Every status, priority, type, group, assignee and custom field value the source
+    /// uses, with its record count and where the plan's map lands it.
+    pub coverage: Vec<CoverageView>,
+    /// How many of those values are unmapped.
+    pub unmapped: usize,
     /// The estimate at each of the target's plans.
     pub tiers: Vec<TierRow>,
     /// Whether the dry run was stopped before the end (the numbers are partial).
@@ -731,6 +751,18 @@ impl DryRunView {
                 .collect(),
             inventory: integrations_view(&report.integrations),
             charts: charts(report),
+            coverage: report
+                .coverage
+                .iter()
+                .map(|row| CoverageView {
+                    field: row.field.clone(),
+                    value: row.value.clone(),
+                    records: thousands(row.records),
+                    lands: row.lands.clone(),
+                    unmapped: row.unmapped,
+                })
+                .collect(),
+            unmapped: report.coverage.iter().filter(|r| r.unmapped).count(),
             tiers: report
                 .tiers
                 .iter()

@@ -423,6 +423,17 @@ fn dry_run_html_shows_lossy_fields_warnings_kinds_left_behind_and_the_estimate()
             "{title} in the inventory"
         );
     }
+    // Every value in use, with where it lands.
+    assert!(html.contains("<section id=\"coverage\">"));
+    let open = report
+        .coverage
+        .iter()
+        .find(|r| r.field == "status" && r.value == "open")
+        .expect("the open status is in use");
+    assert!(html.contains(&format!(
+        "<td><bdi>status</bdi></td><td><code><bdi>open</bdi></code></td><td class=\"num\">{}</td>",
+        open.records
+    )));
     // Charts of the account, with counts that add up to the tickets read.
     assert!(html.contains("<section id=\"charts\">"));
     assert!(html.contains("<svg role=\"img\" aria-label=\"Tickets by status\""));
