@@ -664,6 +664,14 @@ impl TargetInfo for Zendesk {
         ) {
             rules::fit_rule(record);
         }
+        // Zendesk renders comments inside its own `zd-comment` div and reading strips
+        // it: a body that already came wrapped (exported from Zendesk, or written by a
+        // tool that kept the wrapper) reads back without it.
+        if let switchover_model::Record::Comment(c) = record
+            && let Some(html) = &mut c.body_html
+        {
+            *html = convert::unwrap_comment_html(html);
+        }
     }
 
     fn preflight(&self) -> Result<Preflight, AdapterError> {

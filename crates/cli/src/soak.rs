@@ -98,8 +98,15 @@ impl Dice {
     }
 }
 
-/// Counts per kind on the target: copies per source marker, and the target ids.
-fn copies(target: &dyn Target, kind: Kind) -> Result<HashMap<String, Vec<String>>> {
+/// Counts per kind on the target: copies per source marker, and the target ids. A
+/// record the target keeps no marker on (Zendesk's imported comments) is counted under
+/// the source id the id map gives its target id, and `unmarked` says how many were.
+fn copies(
+    target: &dyn Target,
+    kind: Kind,
+    state: &StateStore,
+    unmarked: &mut usize,
+) -> Result<HashMap<String, Vec<String>>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     let mut request = PageRequest::default();
     loop {
@@ -107,7 +114,17 @@ fn copies(target: &dyn Target, kind: Kind) -> Result<HashMap<String, Vec<String>
             .read_back(kind, &request)
             .with_context(|| format!("reading the target's {kind} back"))?;
         for read in page.records {
-            if let Some(marker) = read.source_id {
+            let marker = match read.source_id {
+                Some(marker) => Some(marker),
+                None => {
+                    let known = state.source_id_of(kind, read.record.id())?;
+                    if known.is_some() {
+                        *unmarked += 1;
+                    }
+                    known
+                }
+            };
+            if let Some(marker) = marker {
                 out.entry(marker)
                     .or_default()
                     .push(read.record.id().to_string());
@@ -266,7 +283,8 @@ pub fn soak(options: SoakOptions) -> Result<ExitCode> {
     let (mut lost_all, mut doubled_all, mut orphans_all) = (0usize, 0usize, 0usize);
     for kind in COUNTED {
         let wanted = source_ids(opened.source.as_ref(), kind)?;
-        let found = copies(opened.target.as_ref(), kind)?;
+        let mut unmarked = 0usize;
+        let found = copies(opened.target.as_ref(), kind, &state, &mut unmarked)?;
         let lost = wanted.iter().filter(|id| !found.contains_key(*id)).count();
         let doubled = found.values().filter(|c| c.len() > 1).count();
         let mut orphans = 0usize;
@@ -277,9 +295,14 @@ pub fn soak(options: SoakOptions) -> Result<ExitCode> {
                 .filter(|t| known.as_deref() != Some(t.as_str()))
                 .count();
         }
+        let how = if unmarked > 0 {
+            format!(" ({unmarked} carry no marker on this target and are known by the id map)")
+        } else {
+            String::new()
+        };
         writeln!(
             out,
-            "{:<10} {} in the source, {} on the target by marker: {lost} lost, {doubled} duplicated, {orphans} orphans",
+            "{:<10} {} in the source, {} on the target by marker{how}: {lost} lost, {doubled} duplicated, {orphans} orphans",
             kind.as_str(),
             wanted.len(),
             found.len()
@@ -298,6 +321,20 @@ pub fn soak(options: SoakOptions) -> Result<ExitCode> {
         &opened.plan.options.mapping,
         &Silent,
     )?;
+    for (kind, v) in report.kinds.iter().filter(|(_, v)| v.differ > 0) {
+        let examples: Vec<String> = v
+            .differing
+            .iter()
+            .take(3)
+            .map(|d| format!("{} ({})", d.source_id, d.fields.join(", ")))
+            .collect();
+        writeln!(
+            out,
+            "differ:    {} {kind}, e.g. {}",
+            v.differ,
+            examples.join("; ")
+        )?;
+    }
     let differ: u64 = report.kinds.values().map(|k| k.differ).sum();
     let missing: u64 = report.kinds.values().map(|k| k.missing).sum();
     writeln!(
