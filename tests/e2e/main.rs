@@ -1856,6 +1856,19 @@ fn report_renders_the_last_migration_and_verification_from_the_state_store() {
         .output()
         .expect("verify");
     assert!(verified.status.success());
+    // `--json -`: the JSON document is all stdout carries, with its schema version.
+    let stdout = Command::new(BIN)
+        .args(["verify", "--json", "-"])
+        .arg(&plan)
+        .output()
+        .expect("verify --json -");
+    let document: serde_json::Value =
+        serde_json::from_slice(&stdout.stdout).expect("stdout is one JSON document");
+    assert_eq!(document["schema_version"], 1);
+    assert!(
+        document["kinds"]["ticket"]["matched"].as_u64() > Some(0),
+        "{document}"
+    );
     // The source is gone: the report needs only the state store.
     std::fs::remove_dir_all(dir.path().join("src")).expect("remove the source");
     let report = Command::new(BIN)
@@ -1878,7 +1891,9 @@ fn report_renders_the_last_migration_and_verification_from_the_state_store() {
     let read = |name: &str| -> serde_json::Value {
         serde_json::from_slice(&std::fs::read(dir.path().join(name)).expect("read")).expect("json")
     };
-    assert_eq!(read("report.json"), read("verify.json"));
+    let first = read("verify.json");
+    assert_eq!(first["schema_version"], 1);
+    assert_eq!(read("report.json"), first);
     let html = std::fs::read_to_string(dir.path().join("report.html")).expect("html");
     assert!(
         html.contains("ALL MATCHED") || html.contains("All matched"),

@@ -199,7 +199,7 @@ pub fn check(plan_path: &Path, json: bool) -> Result<ExitCode> {
     if json {
         // schema_version: the version of this document's shape.
         let report = serde_json::json!({
-            "schema_version": 1,
+            "schema_version": crate::commands::SCHEMA_VERSION,
             "source": from,
             "target": to,
             "findings": findings

@@ -113,7 +113,7 @@ pub(crate) fn open(plan_path: &Path) -> Result<Opened> {
 /// Files a report command writes besides what it prints.
 #[derive(Debug, Default, clap::Args)]
 pub struct Outputs {
-    /// Also write the report as JSON to this file.
+    /// Also write the report as JSON to this file (`-`: to stdout, instead of the text).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
     /// Also write the report as one self-contained HTML file (to hand to a customer).
@@ -131,6 +131,7 @@ impl Outputs {
         for path in [&self.json, &self.html, &self.markdown]
             .into_iter()
             .flatten()
+            .filter(|p| !is_stdout(p))
         {
             if path.is_dir() {
                 bail!(
@@ -161,7 +162,14 @@ impl Outputs {
         markdown: impl FnOnce() -> Result<String, switchover_report::ReportError>,
     ) -> Result<()> {
         if let Some(path) = &self.json {
-            write_report(path, "JSON", &json()?)?;
+            let bytes = versioned(&json()?)?;
+            if is_stdout(path) {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&bytes)?;
+                writeln!(out)?;
+            } else {
+                write_report(path, "JSON", &bytes)?;
+            }
         }
         if let Some(path) = &self.html {
             write_report(path, "HTML", html()?.as_bytes())?;
@@ -171,6 +179,31 @@ impl Outputs {
         }
         Ok(())
     }
+}
+
+impl Outputs {
+    /// Whether the JSON report goes to stdout, which then carries nothing else.
+    pub(crate) fn json_to_stdout(&self) -> bool {
+        self.json.as_deref().is_some_and(is_stdout)
+    }
+}
+
+/// `-` names stdout.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The version of the JSON documents' shape, in every one as `schema_version`.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// A JSON document with its `schema_version` added at the top.
+fn versioned(bytes: &[u8]) -> Result<Vec<u8>> {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).context("the report's JSON is unreadable")?;
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert("schema_version".into(), SCHEMA_VERSION.into());
+    }
+    Ok(serde_json::to_vec_pretty(&value)?)
 }
 
 fn write_report(path: &Path, format: &str, bytes: &[u8]) -> Result<()> {
@@ -350,12 +383,15 @@ pub fn report(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
             plan.state.display()
         );
     }
-    if let Some(summary) = &migration {
+    let text = !outputs.json_to_stdout();
+    if let Some(summary) = migration.as_ref().filter(|_| text) {
         print_summary(summary)?;
     }
     match &verification {
         Some(report) => {
-            print_verify(report)?;
+            if text {
+                print_verify(report)?;
+            }
             let context = report_context(plan_path, &plan);
             outputs.write(
                 || serde_json::to_vec_pretty(report),
@@ -400,7 +436,11 @@ pub fn retry_failed(plan_path: &Path, json: bool) -> Result<ExitCode> {
 /// A run's summary with its failure groups, as one JSON document on stdout.
 fn print_json_summary(summary: &RunSummary) -> Result<()> {
     let groups = root_causes(&summary.failures);
-    let document = serde_json::json!({ "summary": summary, "failure_groups": groups });
+    let document = serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "summary": summary,
+        "failure_groups": groups,
+    });
     writeln!(
         std::io::stdout().lock(),
         "{}",
@@ -478,7 +518,11 @@ pub fn failures(plan_path: &Path, json: bool, kind: Option<&str>) -> Result<Exit
         .collect();
     let mut out = std::io::stdout().lock();
     if json {
-        let document = serde_json::json!({ "failure_groups": groups, "failures": all });
+        let document = serde_json::json!({
+            "schema_version": SCHEMA_VERSION,
+            "failure_groups": groups,
+            "failures": all,
+        });
         writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
     } else if groups.is_empty() {
         writeln!(out, "no failures recorded in {}", plan.state.display())?;
@@ -630,7 +674,9 @@ pub fn verify(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
         &Silent,
     )?;
     keep_report(&state, VERIFICATION_REPORT, serde_json::to_string(&report))?;
-    print_verify(&report)?;
+    if !outputs.json_to_stdout() {
+        print_verify(&report)?;
+    }
     let context = report_context(plan_path, &opened.plan);
     outputs.write(
         || serde_json::to_vec_pretty(&report),
@@ -666,7 +712,7 @@ pub fn cutover(
         dry_run,
     )?;
     if let Some(path) = json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+        std::fs::write(path, versioned(&serde_json::to_vec(&report)?)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut out = std::io::stdout().lock();
@@ -839,56 +885,59 @@ pub fn dry_run(plan_path: &Path, outputs: &Outputs) -> Result<ExitCode> {
             &cancel_on_ctrl_c(),
         )?,
     };
-    if existing.is_some() {
-        println_out(&format!(
-            "preview of the next run of the migration in {} (its state store is not changed)",
-            opened.plan.state.display()
-        ))?;
-    }
-    print_summary(&report.run)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "attachment bytes: {}", report.attachment_bytes)?;
-    writeln!(out, "target requests:  {}", report.requests)?;
-    match (report.requests_per_minute, report.estimated_hours) {
-        (Some(rpm), Some(hours)) => writeln!(
-            out,
-            "estimated time:   {hours:.1} h at {rpm} requests/minute"
-        )?,
-        _ => writeln!(
-            out,
-            "estimated time:   unknown (the plan sets no requests_per_minute and the target declares none)"
-        )?,
-    }
-    for (kind, lossy) in &report.lossy {
-        writeln!(
-            out,
-            "lossy {kind}: {}",
-            lossy
-                .iter()
-                .map(|l| format!("{} ({})", l.field, l.how))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )?;
-    }
-    for w in &report.warnings {
-        writeln!(out, "warning: {w}")?;
-    }
-    let unmapped: Vec<_> = report.coverage.iter().filter(|r| r.unmapped).collect();
-    if !unmapped.is_empty() {
-        writeln!(
-            out,
-            "unmapped values ({}; the JSON report's `coverage` lists every value in use):",
-            unmapped.len()
-        )?;
-        for row in unmapped {
+    // With `--json -` the JSON document is all stdout carries.
+    if !outputs.json_to_stdout() {
+        if existing.is_some() {
+            println_out(&format!(
+                "preview of the next run of the migration in {} (its state store is not changed)",
+                opened.plan.state.display()
+            ))?;
+        }
+        print_summary(&report.run)?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "attachment bytes: {}", report.attachment_bytes)?;
+        writeln!(out, "target requests:  {}", report.requests)?;
+        match (report.requests_per_minute, report.estimated_hours) {
+            (Some(rpm), Some(hours)) => writeln!(
+                out,
+                "estimated time:   {hours:.1} h at {rpm} requests/minute"
+            )?,
+            _ => writeln!(
+                out,
+                "estimated time:   unknown (the plan sets no requests_per_minute and the target declares none)"
+            )?,
+        }
+        for (kind, lossy) in &report.lossy {
             writeln!(
                 out,
-                "  {} '{}': {} record(s), {}",
-                row.field, row.value, row.records, row.lands
+                "lossy {kind}: {}",
+                lossy
+                    .iter()
+                    .map(|l| format!("{} ({})", l.field, l.how))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )?;
         }
+        for w in &report.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+        let unmapped: Vec<_> = report.coverage.iter().filter(|r| r.unmapped).collect();
+        if !unmapped.is_empty() {
+            writeln!(
+                out,
+                "unmapped values ({}; the JSON report's `coverage` lists every value in use):",
+                unmapped.len()
+            )?;
+            for row in unmapped {
+                writeln!(
+                    out,
+                    "  {} '{}': {} record(s), {}",
+                    row.field, row.value, row.records, row.lands
+                )?;
+            }
+        }
+        drop(out);
     }
-    drop(out);
     let context = ReportContext {
         budget_origin: match (opened.plan.requests_per_minute, report.requests_per_minute) {
             (Some(_), _) => Some(BudgetOrigin::Plan),
@@ -1057,7 +1106,8 @@ pub fn list_adapters(json: bool) -> Result<ExitCode> {
                 })
             })
             .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+        let document = serde_json::json!({ "schema_version": SCHEMA_VERSION, "adapters": all });
+        writeln!(out, "{}", serde_json::to_string_pretty(&document)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     for spec in registry.specs() {
