@@ -271,7 +271,11 @@ impl Freshdesk {
 
     /// Applies a change this connection made to one field to the cached fields (when
     /// loaded), instead of listing them all again.
-    fn update_cached_field(&self, id: u64, change: impl FnOnce(Option<&mut FieldInfo>) -> Option<FieldInfo>) {
+    fn update_cached_field(
+        &self,
+        id: u64,
+        change: impl FnOnce(Option<&mut FieldInfo>) -> Option<FieldInfo>,
+    ) {
         let mut cache = self.cache.lock();
         cache.fields_generation += 1;
         if let Some(fields) = cache.fields.as_mut() {

@@ -255,13 +255,14 @@ impl Zendesk {
         // Zendesk's upsert matches users by e-mail and organizations by name: the one
         // the target has is adopted, unless another record's marker is on it. The
         // target is asked for several of them at once.
-        let matches = switchover_adapter::parallel::map_ordered(batch, self.read_width, |request| {
-            match (&request.existing, &request.record) {
-                (None, Record::User(user)) => self.user_to_adopt(user),
-                (None, Record::Organization(org)) => self.organization_to_adopt(org),
-                _ => Ok(None),
-            }
-        });
+        let matches =
+            switchover_adapter::parallel::map_ordered(batch, self.read_width, |request| {
+                match (&request.existing, &request.record) {
+                    (None, Record::User(user)) => self.user_to_adopt(user),
+                    (None, Record::Organization(org)) => self.organization_to_adopt(org),
+                    _ => Ok(None),
+                }
+            });
         for ((i, request), found) in batch.iter().enumerate().zip(matches) {
             match self.upsert_body(request) {
                 Ok(body) => {
@@ -752,18 +753,17 @@ impl Zendesk {
             .zip(imported)
             .map(|(import, result)| (import, outcome(&import.ticket.id, result)))
             .collect();
-        let children = switchover_adapter::parallel::map_ordered(
-            &done,
-            self.read_width,
-            |(import, done)| match &done.result {
-                Ok(target_id) => {
-                    let sent: Vec<WriteRequest> =
-                        import.sent.iter().map(|&c| c.clone()).collect();
-                    self.embedded_outcomes(target_id, &sent).map(Some)
+        let children =
+            switchover_adapter::parallel::map_ordered(&done, self.read_width, |(import, done)| {
+                match &done.result {
+                    Ok(target_id) => {
+                        let sent: Vec<WriteRequest> =
+                            import.sent.iter().map(|&c| c.clone()).collect();
+                        self.embedded_outcomes(target_id, &sent).map(Some)
+                    }
+                    Err(_) => Ok(None),
                 }
-                Err(_) => Ok(None),
-            },
-        );
+            });
         for ((import, mut done), children) in done.into_iter().zip(children) {
             if let Some(mut children) = children? {
                 children.extend(import.refused.iter().cloned());

@@ -394,7 +394,10 @@ pub fn latency(options: LatencyOptions) -> Result<ExitCode> {
         writeln!(out, "  {n:6}  {name}")?;
     }
     // Each kind's stretch of the run, in the order they ran.
-    writeln!(out, "stretches of the run (a kind's pass, and what follows it):")?;
+    writeln!(
+        out,
+        "stretches of the run (a kind's pass, and what follows it):"
+    )?;
     let marks = phases.marks.into_inner().unwrap_or_default();
     let mut from = t0;
     let mut label = "start".to_string();
@@ -409,7 +412,11 @@ pub fn latency(options: LatencyOptions) -> Result<ExitCode> {
             )?;
         }
         from = at;
-        label = format!("{} {}", kind.as_str(), if started { "pass" } else { "after" });
+        label = format!(
+            "{} {}",
+            kind.as_str(),
+            if started { "pass" } else { "after" }
+        );
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS

@@ -879,20 +879,24 @@ impl<'a> Runner<'a> {
         // bytes, downloaded from the source and uploaded to the target, are in flight at
         // once instead of one batch after another), and kinds the target writes one
         // request per record (a batch is no bulk request there, only a unit of work).
+        // Where a batch costs no request of its own, a page goes out as four batches per
+        // thread, so that a thread done early (fewer attachments in its batches) takes
+        // the rest instead of idling while the last batch finishes.
         let carries_bytes = requests.iter().any(|r| !r.record.attachments().is_empty());
-        let one_per_record = self
-            .ctx
-            .target_caps
-            .kind(kind)
-            .is_some_and(|c| c.write_cost.per_batch == 0.0 && c.write_cost.per_record >= 1.0);
+        let cost = self.ctx.target_caps.kind(kind).map(|c| c.write_cost);
+        let free_batches = cost.is_some_and(|c| c.per_batch == 0.0);
+        let one_per_record = free_batches && cost.is_some_and(|c| c.per_record >= 1.0);
         let batch_size = match self.ctx.options.batch_size {
             Some(_) => self.ctx.batch_size(kind),
             None if !carries_bytes && !one_per_record => self.ctx.batch_size(kind),
-            None => self
-                .ctx
-                .batch_size(kind)
-                .min(requests.len().div_ceil(self.ctx.options.concurrency.max(1)))
-                .max(1),
+            None => {
+                let threads = self.ctx.options.concurrency.max(1);
+                let parts = if free_batches { threads * 4 } else { threads };
+                self.ctx
+                    .batch_size(kind)
+                    .min(requests.len().div_ceil(parts))
+                    .max(1)
+            }
         };
         let batches: Vec<&[WriteRequest]> = requests.chunks(batch_size).collect();
         // A record the state store knows nothing of was never sent (intents are stored
@@ -1305,7 +1309,9 @@ impl<'a> Runner<'a> {
                 None => {
                     let (tx, rx) = std::sync::mpsc::sync_channel(1);
                     scope.spawn(move || {
-                        read_pages(kind, source, request, options, observer, cancel, &health, tx)
+                        read_pages(
+                            kind, source, request, options, observer, cancel, &health, tx,
+                        )
                     });
                     rx
                 }

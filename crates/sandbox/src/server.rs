@@ -155,16 +155,20 @@ struct Tally {
 
 /// `GET /api/v2/tickets/12/comments.json` -> `GET /api/v2/tickets/:id/comments.json`: the
 /// endpoint a request went to, with every path segment that is not a plain lower-case
-/// word (ids, tokens, file names) as `:id`.
+/// word or an API version (ids, tokens, file names) as `:id`.
 fn endpoint(request: &Request) -> String {
     let path: Vec<&str> = request
         .path
         .split('/')
         .map(|part| {
             let stem = part.strip_suffix(".json").unwrap_or(part);
-            if stem
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
+            let version = stem
+                .strip_prefix('v')
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            if version
+                || stem
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
             {
                 part
             } else {
@@ -638,6 +642,25 @@ mod tests {
         );
         assert!(second.contains("\"body\":\"abcde\""), "{second}");
         assert_eq!(server.requests_served(), 2);
+        assert_eq!(server.requests_in_flight(), 0);
+        let _ = exchange(
+            &mut stream,
+            "GET /api/v2/tickets/12/comments.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        let _ = exchange(
+            &mut stream,
+            "GET /api/v2/tickets/13/comments.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        // Benchmarks say where requests went: ids and file names stand as `:id`.
+        let endpoints = server.requests_by_endpoint();
+        assert!(
+            endpoints.contains(&("GET /api/v2/tickets/:id/comments.json".to_string(), 2)),
+            "{endpoints:?}"
+        );
+        assert!(
+            endpoints.contains(&("GET /:id".to_string(), 1)),
+            "{endpoints:?}"
+        );
         let addr = server.addr();
         drop(server);
         let mut buf = [0u8; 1];
