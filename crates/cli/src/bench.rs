@@ -382,6 +382,22 @@ pub fn latency(options: LatencyOptions) -> Result<ExitCode> {
         "peak RSS:  {:.0} MB (this process, the emulator included)",
         peak_rss_mb().unwrap_or(0.0)
     )?;
+    if let Some(path) = std::env::var_os("SWITCHOVER_BENCH_TIMELINE") {
+        // Every sample, for a person to plot: seconds since start, answered, in flight.
+        let lines: String = samples
+            .iter()
+            .map(|s| {
+                format!(
+                    "{:.2}\t{}\t{}\n",
+                    s.at.duration_since(t0).as_secs_f64(),
+                    s.served - requests_before,
+                    s.in_flight
+                )
+            })
+            .collect();
+        std::fs::write(&path, lines)
+            .with_context(|| format!("writing the timeline to {}", Path::new(&path).display()))?;
+    }
     let (_, _, mean, idle) = window(&samples, t0, t1);
     let needed = f64::from(options.rpm) / 60.0 * options.latency_ms as f64 / 1000.0;
     writeln!(
