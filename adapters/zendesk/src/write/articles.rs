@@ -121,6 +121,14 @@ impl Zendesk {
         if let Some(group) = self.cache.lock().permission_group.clone() {
             return Ok(Ok(group));
         }
+        // Articles written side by side: one thread lists the groups, the others wait.
+        let _loading = self
+            .cache_load
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(group) = self.cache.lock().permission_group.clone() {
+            return Ok(Ok(group));
+        }
         let mut first = None;
         let mut built_in = None;
         let mut url = Some("guide/permission_groups.json".to_string());
@@ -235,7 +243,19 @@ impl Zendesk {
     /// the one enabled locale of its language, else (none given, or none of that
     /// language) the Help Center's default.
     fn enabled_locale(&self, locale: &str) -> Result<String, AdapterError> {
-        let cached = self.cache.lock().hc_locales.clone();
+        let mut cached = self.cache.lock().hc_locales.clone();
+        // Articles written side by side: one thread lists the locales, the others wait.
+        let _loading = match cached {
+            Some(_) => None,
+            None => {
+                let guard = self
+                    .cache_load
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                cached = self.cache.lock().hc_locales.clone();
+                Some(guard)
+            }
+        };
         let (enabled, default) = match cached {
             Some(known) => known,
             None => {
