@@ -40,7 +40,7 @@ mod write;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Read;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use serde_json::Value;
 use switchover_adapter::{
@@ -413,8 +413,13 @@ pub(crate) struct FieldInfo {
 pub(crate) struct Cache {
     /// Custom fields of every object, once loaded.
     pub(crate) fields: Option<Vec<FieldInfo>>,
+    /// Bumped by every change of the fields this connection makes: a load begun before
+    /// one is not kept.
+    pub(crate) fields_generation: u64,
     /// Agent ids, once loaded.
     pub(crate) agents: Option<BTreeSet<u64>>,
+    /// Ids of the tickets a source read leaves out (deleted, spam), once listed.
+    pub(crate) tickets_left_out: Option<BTreeSet<String>>,
     /// Administrator role ids, once loaded.
     pub(crate) admin_roles: Option<BTreeSet<u64>>,
     /// Source marker -> target id, per kind: entries are only added (by writes, scans
@@ -441,8 +446,16 @@ pub struct Freshdesk {
     /// Read requests kept in flight at once (the conversations of that many tickets).
     pub(crate) read_width: usize,
     pub(crate) cache: switchover_adapter::Shared<Cache>,
-    /// Serializes writes of one kind so markers are checked and set without races.
-    pub(crate) write_lock: Mutex<()>,
+    /// Writes that look for earlier copies by marker, and marker scans, hold it alone
+    /// (markers are checked and set without races; no write moves a record during a
+    /// walk); writes of batches the engine proves were never sent share it, as they
+    /// look nothing up.
+    pub(crate) write_lock: RwLock<()>,
+    /// Held while the field or agent cache loads, so threads that find it empty load it
+    /// once.
+    pub(crate) cache_load: Mutex<()>,
+    /// Held while a marker field is looked for and created, so it is created once.
+    pub(crate) marker_field: Mutex<()>,
 }
 
 impl Freshdesk {
@@ -479,7 +492,9 @@ impl Freshdesk {
                 .unwrap_or(read::MAX_TICKET_PAGE),
             read_width: switchover_adapter::parallel::read_width(rpm),
             cache: switchover_adapter::Shared::default(),
-            write_lock: Mutex::new(()),
+            write_lock: RwLock::new(()),
+            cache_load: Mutex::new(()),
+            marker_field: Mutex::new(()),
         })
     }
 
@@ -706,7 +721,18 @@ impl Target for Freshdesk {
         batch: &[WriteRequest],
         content: &dyn ContentSource,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        self.write(kind, batch, content)
+        self.write(kind, batch, content, true)
+    }
+
+    /// No marker lookups (no scan of the kind, no listing of a note's ticket): nothing
+    /// of the batch can be on the target yet. Such batches are written side by side.
+    fn write_new_batch(
+        &self,
+        kind: Kind,
+        batch: &[WriteRequest],
+        content: &dyn ContentSource,
+    ) -> Result<Vec<WriteOutcome>, AdapterError> {
+        self.write(kind, batch, content, false)
     }
 
     /// Scans the kind when the cache cannot say, under the write lock so that no
@@ -719,7 +745,7 @@ impl Target for Freshdesk {
     ) -> Result<BTreeMap<String, String>, AdapterError> {
         let _guard = self
             .write_lock
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let markers = self.markers(kind)?;
         Ok(source_ids
@@ -741,7 +767,7 @@ impl Target for Freshdesk {
         }
         let _guard = self
             .write_lock
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut found = BTreeMap::new();
         for request in sent {
@@ -823,7 +849,7 @@ impl Target for Freshdesk {
     ) -> Result<(), AdapterError> {
         let _guard = self
             .write_lock
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.release(kind, target_id, before)
     }

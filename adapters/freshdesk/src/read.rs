@@ -91,6 +91,35 @@ fn object_of(object: &str) -> FieldObject {
     }
 }
 
+/// A custom field as Freshdesk lists it (or answers its creation); `None` for default
+/// fields and answers without an id.
+pub(crate) fn field_info(object: &'static str, f: &Value) -> Option<FieldInfo> {
+    if f.get("default").and_then(Value::as_bool) == Some(true) {
+        return None;
+    }
+    let id = f.get("id").and_then(Value::as_u64)?;
+    Some(FieldInfo {
+        id,
+        object,
+        name: text(f, "name").unwrap_or_default(),
+        label: text(f, "label").unwrap_or_default(),
+        kind: text(f, "type").unwrap_or_default(),
+        description: text(f, "description").unwrap_or_default(),
+        description_raw: f.get("description").cloned().unwrap_or(Value::Null),
+        required: f.get("required_for_agents").and_then(Value::as_bool) == Some(true),
+        choices: f
+            .get("choices")
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        position: f.get("position").and_then(Value::as_i64),
+    })
+}
+
 pub(crate) fn is_marker_field(f: &FieldInfo) -> bool {
     f.label.eq_ignore_ascii_case(MARKER_FIELD_LABEL)
 }
@@ -168,48 +197,80 @@ impl TicketCursor {
 
 impl Freshdesk {
     /// The custom fields of every object (cached).
+    /// Threads that find the cache empty load it once, one after the other (the others
+    /// then find it filled); a load that a write changed the fields during is returned
+    /// but not kept.
     pub(crate) fn fields(&self) -> Result<Vec<FieldInfo>, AdapterError> {
         if let Some(fields) = &self.cache.lock().fields {
             return Ok(fields.clone());
         }
+        let _loading = self
+            .cache_load
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let generation = {
+            let cache = self.cache.lock();
+            if let Some(fields) = &cache.fields {
+                return Ok(fields.clone());
+            }
+            cache.fields_generation
+        };
         let mut all = Vec::new();
         for object in ["ticket", "contact", "company"] {
             let list = self.api.get(&format!("{object}_fields"), &[])?;
-            for f in list.as_array().into_iter().flatten() {
-                if f.get("default").and_then(Value::as_bool) == Some(true) {
-                    continue;
-                }
-                let Some(id) = f.get("id").and_then(Value::as_u64) else {
-                    continue;
-                };
-                all.push(FieldInfo {
-                    id,
-                    object,
-                    name: text(f, "name").unwrap_or_default(),
-                    label: text(f, "label").unwrap_or_default(),
-                    kind: text(f, "type").unwrap_or_default(),
-                    description: text(f, "description").unwrap_or_default(),
-                    description_raw: f.get("description").cloned().unwrap_or(Value::Null),
-                    required: f.get("required_for_agents").and_then(Value::as_bool) == Some(true),
-                    choices: f
-                        .get("choices")
-                        .and_then(Value::as_array)
-                        .map(|c| {
-                            c.iter()
-                                .filter_map(|x| x.as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    position: f.get("position").and_then(Value::as_i64),
-                });
-            }
+            all.extend(
+                list.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| field_info(object, f)),
+            );
         }
-        self.cache.lock().fields = Some(all.clone());
+        let mut cache = self.cache.lock();
+        if cache.fields_generation == generation {
+            cache.fields = Some(all.clone());
+        }
         Ok(all)
+    }
+
+    /// Ids of the tickets a source read leaves out: deleted ones unless
+    /// `include_deleted`, spam unless `include_spam` (listed once, cached).
+    fn tickets_left_out(&self) -> Result<BTreeSet<String>, AdapterError> {
+        if let Some(ids) = &self.cache.lock().tickets_left_out {
+            return Ok(ids.clone());
+        }
+        let mut ids = BTreeSet::new();
+        for (filter, included) in [
+            ("deleted", self.include_deleted),
+            ("spam", self.include_spam),
+        ] {
+            if included {
+                continue;
+            }
+            let query = [
+                ("filter", filter.to_string()),
+                ("updated_since", BEGINNING.to_string()),
+            ];
+            ids.extend(
+                self.api
+                    .list_all("tickets", &query)?
+                    .iter()
+                    .filter_map(|t| num_id(t, "id")),
+            );
+        }
+        self.cache.lock().tickets_left_out = Some(ids.clone());
+        Ok(ids)
     }
 
     /// The agent ids (cached).
     pub(crate) fn agent_ids(&self) -> Result<BTreeSet<u64>, AdapterError> {
+        if let Some(ids) = &self.cache.lock().agents {
+            return Ok(ids.clone());
+        }
+        // One thread loads them; the others wait and find them.
+        let _loading = self
+            .cache_load
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(ids) = &self.cache.lock().agents {
             return Ok(ids.clone());
         }
@@ -913,7 +974,22 @@ impl Freshdesk {
                     .collect();
                 let (items, next) =
                     self.simple_page("surveys/satisfaction_ratings", &q, request)?;
-                Ok((items.iter().map(rating).collect(), next))
+                // A source read leaves out the ratings of the tickets it leaves out
+                // (deleted, spam), as it leaves out their conversations: they would only
+                // fail on the target for want of their ticket.
+                let left_out = if for_target {
+                    BTreeSet::new()
+                } else {
+                    self.tickets_left_out()?
+                };
+                Ok((
+                    items
+                        .iter()
+                        .filter(|r| num_id(r, "ticket_id").is_none_or(|t| !left_out.contains(&t)))
+                        .map(rating)
+                        .collect(),
+                    next,
+                ))
             }
             Kind::KbCategory => {
                 let list = self.api.get("solutions/categories", &[])?;
@@ -1035,7 +1111,9 @@ impl Freshdesk {
         kind: Kind,
         request: &PageRequest,
     ) -> Result<Page, AdapterError> {
-        let (records, next) = self.marked_page(kind, request, true, false)?;
+        // Attachment bytes are not read here: the engine hashes them as they pass to the
+        // target, so reading them first would download each one twice.
+        let (records, next) = self.marked_page(kind, request, false, false)?;
         Ok(Page {
             records: records.into_iter().map(|(_, r)| r).collect(),
             next,

@@ -119,20 +119,33 @@ fn contact_before(contact: &Value, body: &Value, marked: bool) -> Value {
 }
 
 impl Freshdesk {
+    /// Writes a batch record by record. `lookup`: look for an earlier copy of each new
+    /// record by marker first (under the write lock alone); `false` only for a batch the
+    /// engine proves was never sent, written beside other such batches.
     pub(crate) fn write(
         &self,
         kind: Kind,
         batch: &[WriteRequest],
         content: &dyn ContentSource,
+        lookup: bool,
     ) -> Result<Vec<WriteOutcome>, AdapterError> {
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (_alone, _beside) = if lookup {
+            let guard = self
+                .write_lock
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            (Some(guard), None)
+        } else {
+            let guard = self
+                .write_lock
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            (None, Some(guard))
+        };
         let mut outcomes = Vec::new();
         for request in batch {
             let source_id = request.record.id().to_string();
-            match self.write_one(kind, request, content) {
+            match self.write_one(kind, request, content, lookup) {
                 Ok((target_id, adopted)) => {
                     self.cache
                         .lock()
@@ -173,10 +186,12 @@ impl Freshdesk {
         kind: Kind,
         request: &WriteRequest,
         content: &dyn ContentSource,
+        lookup: bool,
     ) -> Result<(String, Option<Adopted>), AdapterError> {
         let source_id = request.record.id();
         let existing = match (&request.existing, &request.record) {
             (Some(id), _) => Some(id.clone()),
+            (None, _) if !lookup => None,
             // A note is looked for on its ticket, not in a scan of every ticket.
             (None, Record::Comment(c)) if !c.ticket.id().is_empty() => {
                 self.note_on(c.ticket.id(), source_id)?
@@ -257,11 +272,40 @@ impl Freshdesk {
     }
 
     pub(crate) fn refresh_fields(&self) {
-        self.cache.lock().fields = None;
+        let mut cache = self.cache.lock();
+        cache.fields = None;
+        cache.fields_generation += 1;
+    }
+
+    /// Applies a change this connection made to one field to the cached fields (when
+    /// loaded), instead of listing them all again.
+    fn update_cached_field(
+        &self,
+        id: u64,
+        change: impl FnOnce(Option<&mut FieldInfo>) -> Option<FieldInfo>,
+    ) {
+        let mut cache = self.cache.lock();
+        cache.fields_generation += 1;
+        if let Some(fields) = cache.fields.as_mut() {
+            let added = change(fields.iter_mut().find(|f| f.id == id));
+            fields.extend(added);
+        }
     }
 
     /// The custom text field holding source markers on tickets or companies, created on first use.
     fn ensure_marker_field(&self, object: &str) -> Result<FieldInfo, AdapterError> {
+        if let Some(field) = self
+            .fields()?
+            .into_iter()
+            .find(|f| f.object == object && is_marker_field(f))
+        {
+            return Ok(field);
+        }
+        // Writes side by side may all get here: one creates it, the others find it.
+        let _creating = self
+            .marker_field
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(field) = self
             .fields()?
             .into_iter()
@@ -401,7 +445,13 @@ impl Freshdesk {
                     kind,
                     &f.id,
                 )?;
-                self.refresh_fields();
+                self.update_cached_field(current.id, |cached| {
+                    if let Some(cached) = cached {
+                        cached.description_raw = json!(description);
+                        cached.description = description;
+                    }
+                    None
+                });
             }
             return Ok((current.id.to_string(), adopted));
         }
@@ -423,8 +473,12 @@ impl Freshdesk {
             kind,
             &f.id,
         )?;
-        self.refresh_fields();
-        Ok((Self::target_id(&created, kind, &f.id)?, None))
+        let id = Self::target_id(&created, kind, &f.id)?;
+        match crate::read::field_info(object, &created) {
+            Some(info) => self.update_cached_field(info.id, |_| Some(info)),
+            None => self.refresh_fields(),
+        }
+        Ok((id, None))
     }
 
     fn write_company(

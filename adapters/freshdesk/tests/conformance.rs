@@ -1097,3 +1097,75 @@ fn read_through_malformed_answers(seed: u64) -> switchover_testkit::malformed::M
 }
 
 switchover_testkit::malformed_answer_tests!(read_through_malformed_answers, "freshdesk");
+
+/// The ids of every record of a kind a source reads.
+fn ids_read(source: &switchover_freshdesk::Freshdesk, kind: Kind) -> Vec<switchover_model::Record> {
+    let mut request = PageRequest {
+        page_size: Some(100),
+        ..Default::default()
+    };
+    let mut records = Vec::new();
+    loop {
+        let page = source
+            .read_page(kind, &request)
+            .unwrap_or_else(|e| panic!("reading {kind}: {e}"));
+        records.extend(page.records);
+        match page.next {
+            Some(next) => request.cursor = Some(next),
+            None => return records,
+        }
+    }
+}
+
+/// Regression: a read of an account with deleted and spam tickets (left out by default)
+/// still read their satisfaction ratings, which then failed on the target for want of
+/// their ticket; a read leaves them out with their tickets.
+#[test]
+fn ratings_of_tickets_the_read_leaves_out_are_left_out_too() {
+    let emulator = FreshdeskEmulator::start(EmulatorConfig {
+        tickets: 120,
+        comments_per_ticket: 1,
+        ..EmulatorConfig::small(7)
+    })
+    .expect("start");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = settings(&emulator.base_url(), &emulator.api_key(), dir.path(), "key");
+    let ticket_of = |r: &switchover_model::Record| match r {
+        switchover_model::Record::SatisfactionRating(r) => r.ticket.id().to_string(),
+        _ => String::new(),
+    };
+    let ids = |records: Vec<switchover_model::Record>| -> std::collections::BTreeSet<String> {
+        records.iter().map(|r| r.id().to_string()).collect()
+    };
+    let everything = switchover_freshdesk::Freshdesk::connect(
+        &settings
+            .clone()
+            .with("include_deleted", true)
+            .with("include_spam", true),
+    )
+    .expect("connect");
+    let default = switchover_freshdesk::Freshdesk::connect(&settings).expect("connect");
+    let tickets = ids(ids_read(&default, Kind::Ticket));
+    let all_ratings = ids_read(&everything, Kind::SatisfactionRating);
+    assert!(
+        all_ratings.iter().any(|r| !tickets.contains(&ticket_of(r))),
+        "the account has no rating of a deleted or spam ticket to test with"
+    );
+    let ratings = ids_read(&default, Kind::SatisfactionRating);
+    assert!(!ratings.is_empty(), "no rating was read");
+    for rating in &ratings {
+        assert!(
+            tickets.contains(&ticket_of(rating)),
+            "rating {} of ticket {} is read without its ticket",
+            rating.id(),
+            ticket_of(rating)
+        );
+    }
+    assert_eq!(
+        ratings.len(),
+        all_ratings
+            .iter()
+            .filter(|r| tickets.contains(&ticket_of(r)))
+            .count()
+    );
+}

@@ -515,6 +515,8 @@ pub struct Zendesk {
     /// Requests kept in flight at once within one read or write (the comments of that
     /// many tickets read, the attachments of that many new tickets uploaded).
     pub(crate) read_width: usize,
+    /// Held while a cache entry loads, so threads that find it empty load it once.
+    pub(crate) cache_load: std::sync::Mutex<()>,
 }
 
 impl Zendesk {
@@ -560,6 +562,7 @@ impl Zendesk {
         Ok(Zendesk {
             http,
             read_width: switchover_adapter::parallel::read_width(rpm),
+            cache_load: std::sync::Mutex::new(()),
             cache: switchover_adapter::Shared::new(Cache {
                 permission_group,
                 ..Cache::default()

@@ -340,6 +340,15 @@ impl Zendesk {
         if let Some(fields) = &self.cache.lock().fields {
             return Ok(fields.clone());
         }
+        // Kinds read side by side may all get here: one thread lists the fields, the
+        // others wait and find them.
+        let _loading = self
+            .cache_load
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(fields) = &self.cache.lock().fields {
+            return Ok(fields.clone());
+        }
         let mut all = HashMap::new();
         for (object, path, key) in [
             (

@@ -252,18 +252,21 @@ impl Zendesk {
         // they had first, so that the write reports them adopted and a rollback can give
         // them back.
         let mut before: HashMap<usize, Adopted> = HashMap::new();
-        for (i, request) in batch.iter().enumerate() {
+        // Zendesk's upsert matches users by e-mail and organizations by name: the one
+        // the target has is adopted, unless another record's marker is on it. The
+        // target is asked for several of them at once.
+        let matches =
+            switchover_adapter::parallel::map_ordered(batch, self.read_width, |request| {
+                match (&request.existing, &request.record) {
+                    (None, Record::User(user)) => self.user_to_adopt(user),
+                    (None, Record::Organization(org)) => self.organization_to_adopt(org),
+                    _ => Ok(None),
+                }
+            });
+        for ((i, request), found) in batch.iter().enumerate().zip(matches) {
             match self.upsert_body(request) {
                 Ok(body) => {
-                    // Zendesk's upsert matches users by e-mail and organizations by
-                    // name: the one the target has is adopted, unless another record's
-                    // marker is on it.
                     if request.existing.is_none() {
-                        let found = match &request.record {
-                            Record::User(user) => self.user_to_adopt(user),
-                            Record::Organization(org) => self.organization_to_adopt(org),
-                            _ => Ok(None),
-                        };
                         match found {
                             Ok(Some(had)) => {
                                 before.insert(
@@ -744,12 +747,27 @@ impl Zendesk {
             }
             one
         };
-        for (import, result) in new.iter().zip(imported) {
-            let mut done = outcome(&import.ticket.id, result);
-            if let Ok(target_id) = &done.result {
-                let sent: Vec<WriteRequest> = import.sent.iter().map(|&c| c.clone()).collect();
-                done.children = self.embedded_outcomes(target_id, &sent)?;
-                done.children.extend(import.refused.iter().cloned());
+        // The comments each imported ticket got are asked for several tickets at once.
+        let done: Vec<(&Import, WriteOutcome)> = new
+            .iter()
+            .zip(imported)
+            .map(|(import, result)| (import, outcome(&import.ticket.id, result)))
+            .collect();
+        let children =
+            switchover_adapter::parallel::map_ordered(&done, self.read_width, |(import, done)| {
+                match &done.result {
+                    Ok(target_id) => {
+                        let sent: Vec<WriteRequest> =
+                            import.sent.iter().map(|&c| c.clone()).collect();
+                        self.embedded_outcomes(target_id, &sent).map(Some)
+                    }
+                    Err(_) => Ok(None),
+                }
+            });
+        for ((import, mut done), children) in done.into_iter().zip(children) {
+            if let Some(mut children) = children? {
+                children.extend(import.refused.iter().cloned());
+                done.children = children;
             }
             results[import.index] = Some(done);
         }

@@ -17,13 +17,15 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use switchover_adapter::{PageRequest, Source};
 use switchover_archive::Archive;
 use switchover_engine::state::StateStore;
-use switchover_engine::{Cancel, RunSummary, Silent};
+use switchover_engine::{Cancel, Event, Observer, RunSummary, Silent};
 use switchover_model::Kind;
 use switchover_sandbox::{EmulatorConfig, Faults};
 
@@ -85,6 +87,11 @@ fn plan(dir: &Path, name: &str, source: &str, target: &str, rpm: Option<u32>) ->
 
 /// Runs the migration of a plan without progress output.
 fn run(plan: &Path) -> Result<RunSummary> {
+    run_observed(plan, &Silent)
+}
+
+/// Runs the migration of a plan, telling `observer` what happens.
+fn run_observed(plan: &Path, observer: &dyn Observer) -> Result<RunSummary> {
     let opened = commands::open(plan)?;
     let mut state = StateStore::open(&opened.plan.state)?;
     Ok(switchover_engine::migrate(
@@ -92,9 +99,53 @@ fn run(plan: &Path) -> Result<RunSummary> {
         opened.target.as_ref(),
         &mut state,
         &opened.plan.options,
-        &Silent,
+        observer,
         &Cancel::new(),
     )?)
+}
+
+/// When each kind started and finished during the measured run.
+#[derive(Default)]
+struct Phases {
+    marks: Mutex<Vec<(Instant, Kind, bool)>>,
+}
+
+impl Observer for Phases {
+    fn event(&self, event: &Event) {
+        let mark = match event {
+            Event::KindStarted { kind, .. } => (*kind, true),
+            Event::KindFinished { kind, .. } => (*kind, false),
+            _ => return,
+        };
+        if let Ok(mut marks) = self.marks.lock() {
+            marks.push((Instant::now(), mark.0, mark.1));
+        }
+    }
+}
+
+/// The emulator's tally at one moment: requests answered so far and requests in flight.
+#[derive(Clone, Copy)]
+struct Sample {
+    at: Instant,
+    served: u64,
+    in_flight: u64,
+}
+
+/// Between two moments, from the samples taken: requests answered, seconds, the mean
+/// number of requests in flight and the share of samples with none in flight.
+fn window(samples: &[Sample], from: Instant, to: Instant) -> (u64, f64, f64, f64) {
+    let inside: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.at >= from && s.at <= to)
+        .collect();
+    let (Some(first), Some(last)) = (inside.first(), inside.last()) else {
+        return (0, 0.0, 0.0, 0.0);
+    };
+    let requests = last.served - first.served;
+    let secs = to.duration_since(from).as_secs_f64();
+    let mean = inside.iter().map(|s| s.in_flight as f64).sum::<f64>() / inside.len() as f64;
+    let idle = inside.iter().filter(|s| s.in_flight == 0).count() as f64 / inside.len() as f64;
+    (requests, secs, mean, idle)
 }
 
 /// Tickets, comments and attachments in an archive.
@@ -239,13 +290,54 @@ pub fn latency(options: LatencyOptions) -> Result<ExitCode> {
             (started.emulator, path)
         }
     };
+    let endpoints_before = emulator.requests_by_endpoint();
     let requests_before = emulator.requests_served();
     let limited_before = emulator.requests_rate_limited();
+    let phases = Phases::default();
     let t0 = Instant::now();
-    let summary = run(&plan_path)?;
+    // The migration runs on its own thread; this one samples the emulator's tally.
+    let finished = AtomicBool::new(false);
+    let mut samples: Vec<Sample> = Vec::new();
+    let summary = std::thread::scope(|scope| {
+        let migration = scope.spawn(|| {
+            let summary = run_observed(&plan_path, &phases);
+            finished.store(true, Ordering::SeqCst);
+            summary
+        });
+        while !finished.load(Ordering::SeqCst) {
+            samples.push(Sample {
+                at: Instant::now(),
+                served: emulator.requests_served(),
+                in_flight: emulator.requests_in_flight(),
+            });
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        migration
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the measured migration panicked")))
+    })?;
+    let t1 = Instant::now();
+    samples.push(Sample {
+        at: t1,
+        served: emulator.requests_served(),
+        in_flight: 0,
+    });
     let secs = t0.elapsed().as_secs_f64();
     let requests = emulator.requests_served() - requests_before;
     let limited = emulator.requests_rate_limited() - limited_before;
+    let mut endpoints: Vec<(String, u64)> = emulator
+        .requests_by_endpoint()
+        .into_iter()
+        .map(|(name, n)| {
+            let before = endpoints_before
+                .iter()
+                .find(|(b, _)| *b == name)
+                .map_or(0, |(_, n)| *n);
+            (name, n - before)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    endpoints.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     drop(emulator);
 
     let (tickets, comments, attachments) = archive_contents(&dir.join("archive"))?;
@@ -290,6 +382,58 @@ pub fn latency(options: LatencyOptions) -> Result<ExitCode> {
         "peak RSS:  {:.0} MB (this process, the emulator included)",
         peak_rss_mb().unwrap_or(0.0)
     )?;
+    if let Some(path) = std::env::var_os("SWITCHOVER_BENCH_TIMELINE") {
+        // Every sample, for a person to plot: seconds since start, answered, in flight.
+        let lines: String = samples
+            .iter()
+            .map(|s| {
+                format!(
+                    "{:.2}\t{}\t{}\n",
+                    s.at.duration_since(t0).as_secs_f64(),
+                    s.served - requests_before,
+                    s.in_flight
+                )
+            })
+            .collect();
+        std::fs::write(&path, lines)
+            .with_context(|| format!("writing the timeline to {}", Path::new(&path).display()))?;
+    }
+    let (_, _, mean, idle) = window(&samples, t0, t1);
+    let needed = f64::from(options.rpm) / 60.0 * options.latency_ms as f64 / 1000.0;
+    writeln!(
+        out,
+        "in flight: {mean:.1} on average ({needed:.1} fill the budget at this latency); none {:.0}% of the time",
+        idle * 100.0
+    )?;
+    writeln!(out, "requests by endpoint:")?;
+    for (name, n) in &endpoints {
+        writeln!(out, "  {n:6}  {name}")?;
+    }
+    // Each kind's stretch of the run, in the order they ran.
+    writeln!(
+        out,
+        "stretches of the run (a kind's pass, and what follows it):"
+    )?;
+    let marks = phases.marks.into_inner().unwrap_or_default();
+    let mut from = t0;
+    let mut label = "start".to_string();
+    for (at, kind, started) in marks.iter().copied().chain([(t1, Kind::Ticket, true)]) {
+        let (n, secs, mean, idle) = window(&samples, from, at);
+        if secs >= 0.5 || n > 0 {
+            writeln!(
+                out,
+                "  {label:<28} {secs:6.1} s {n:5} requests {:5.0}/min  in flight {mean:4.1}  none {:3.0}%",
+                n as f64 * 60.0 / secs.max(1e-9),
+                idle * 100.0
+            )?;
+        }
+        from = at;
+        label = format!(
+            "{} {}",
+            kind.as_str(),
+            if started { "pass" } else { "after" }
+        );
+    }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

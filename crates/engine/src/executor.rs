@@ -461,9 +461,51 @@ struct Runner<'a> {
     integrations: Option<crate::integrations::Collector>,
     /// Counts for the report's charts (dry runs only).
     profile: Option<crate::profile::AccountProfile>,
+    /// Readers started before their kind's turn ([`Runner::read_ahead`]), by kind.
+    read_ahead: HashMap<Kind, ReadAhead>,
 }
 
-impl Runner<'_> {
+/// A kind's source read begun before the kind's turn, so that the requests of many small
+/// kinds are in flight at once instead of one kind after another: its pages wait in a
+/// channel of one (so at most two pages of each kind are held), and its count.
+struct ReadAhead {
+    /// The request it started with; used only by a read that would start the same way.
+    request: PageRequest,
+    /// The source's count of the kind, when the kind's pass asks for one.
+    total: Option<std::sync::mpsc::Receiver<Option<u64>>>,
+    pages: std::sync::mpsc::Receiver<Result<switchover_adapter::Page, AdapterError>>,
+}
+
+/// Whether two page requests start at the same place with the same filter and size.
+fn same_request(a: &PageRequest, b: &PageRequest) -> bool {
+    a.cursor == b.cursor && a.changed_since == b.changed_since && a.page_size == b.page_size
+}
+
+/// Reads a kind page after page from `request` into `tx` until the last page, an error,
+/// or the receiver going away.
+#[allow(clippy::too_many_arguments)]
+fn read_pages(
+    kind: Kind,
+    source: &dyn Source,
+    mut request: PageRequest,
+    options: &Options,
+    observer: &dyn Observer,
+    cancel: &Cancel,
+    health: &health::Health,
+    tx: std::sync::mpsc::SyncSender<Result<switchover_adapter::Page, AdapterError>>,
+) {
+    loop {
+        let page = read_with_retry(kind, source, &request, options, observer, cancel, health);
+        let next = page.as_ref().ok().and_then(|p| p.next.clone());
+        let last = page.is_err() || next.is_none();
+        if tx.send(page).is_err() || last {
+            return;
+        }
+        request.cursor = next;
+    }
+}
+
+impl<'a> Runner<'a> {
     /// Puts a record's bodies in portable form (images as attachments, links as
     /// references), when the target can take them.
     fn extract_bodies(&self, record: &mut Record) {
@@ -850,19 +892,29 @@ impl Runner<'_> {
             self.state.mark_pending(children.kind, &intents)?;
         }
         let requests: Vec<WriteRequest> = writes.iter().map(|(_, _, w)| w.clone()).collect();
-        // Unless the plan sets a batch size, a page of records carrying attachments goes
-        // out as at least `concurrency` batches, so that their bytes (downloaded from the
-        // source, uploaded to the target) are in flight at once instead of one batch
-        // after another.
+        // Unless the plan sets a batch size, a page goes out as at least `concurrency`
+        // batches when that costs no more requests: records carrying attachments (their
+        // bytes, downloaded from the source and uploaded to the target, are in flight at
+        // once instead of one batch after another), and kinds the target writes one
+        // request per record (a batch is no bulk request there, only a unit of work).
+        // Where a batch costs no request of its own, a page goes out as four batches per
+        // thread, so that a thread done early (fewer attachments in its batches) takes
+        // the rest instead of idling while the last batch finishes.
         let carries_bytes = requests.iter().any(|r| !r.record.attachments().is_empty());
+        let cost = self.ctx.target_caps.kind(kind).map(|c| c.write_cost);
+        let free_batches = cost.is_some_and(|c| c.per_batch == 0.0);
+        let one_per_record = free_batches && cost.is_some_and(|c| c.per_record >= 1.0);
         let batch_size = match self.ctx.options.batch_size {
             Some(_) => self.ctx.batch_size(kind),
-            None if !carries_bytes => self.ctx.batch_size(kind),
-            None => self
-                .ctx
-                .batch_size(kind)
-                .min(requests.len().div_ceil(self.ctx.options.concurrency.max(1)))
-                .max(1),
+            None if !carries_bytes && !one_per_record => self.ctx.batch_size(kind),
+            None => {
+                let threads = self.ctx.options.concurrency.max(1);
+                let parts = if free_batches { threads * 4 } else { threads };
+                self.ctx
+                    .batch_size(kind)
+                    .min(requests.len().div_ceil(parts))
+                    .max(1)
+            }
         };
         let batches: Vec<&[WriteRequest]> = requests.chunks(batch_size).collect();
         // A record the state store knows nothing of was never sent (intents are stored
@@ -1209,9 +1261,15 @@ impl Runner<'_> {
             return Ok(true);
         }
         // A source's count is of everything it holds: no total when reading only changes.
-        let total = match changed_since {
-            Some(_) => None,
-            None => self.source.count(kind).ok().flatten(),
+        let counted = self
+            .read_ahead
+            .get_mut(&kind)
+            .and_then(|ahead| ahead.total.take())
+            .map(|rx| rx.recv().ok().flatten());
+        let total = match (changed_since, counted) {
+            (Some(_), _) => None,
+            (None, Some(counted)) => counted,
+            (None, None) => self.source.count(kind).ok().flatten(),
         };
         self.ctx.observer.event(&Event::KindStarted { kind, total });
         let first = start.cursor.clone().map(switchover_adapter::Cursor);
@@ -1247,38 +1305,35 @@ impl Runner<'_> {
         changed_since: Option<switchover_model::Timestamp>,
         mut on_page: impl FnMut(&mut Self, switchover_adapter::Page) -> Result<bool, EngineError>,
     ) -> Result<bool, EngineError> {
-        let page_size = self
-            .ctx
-            .options
-            .page_size
-            .or_else(|| self.ctx.source_caps.kind(kind).map(|c| c.page_size))
-            .filter(|n| *n > 0);
+        let request = PageRequest {
+            cursor: first,
+            changed_since,
+            page_size: self.page_size(kind),
+        };
+        // A reader started ahead for this very read is used; one that started elsewhere
+        // is dropped (it stops at its next page).
+        let ahead = self
+            .read_ahead
+            .remove(&kind)
+            .filter(|ahead| same_request(&ahead.request, &request));
         let source = self.source;
         let (options, observer, cancel) = (self.ctx.options, self.ctx.observer, self.ctx.cancel);
         let health = std::sync::Arc::clone(&self.ctx.source_health);
-        let (tx, rx) =
-            std::sync::mpsc::sync_channel::<Result<switchover_adapter::Page, AdapterError>>(1);
         std::thread::scope(|scope| -> Result<bool, EngineError> {
             // Owned by this closure, so an early return (Ctrl-C, an error) drops the
             // receiver and unblocks the reader before the scope joins it.
-            let rx = rx;
-            scope.spawn(move || {
-                let mut request = PageRequest {
-                    cursor: first,
-                    changed_since,
-                    page_size,
-                };
-                loop {
-                    let page =
-                        read_with_retry(kind, source, &request, options, observer, cancel, &health);
-                    let next = page.as_ref().ok().and_then(|p| p.next.clone());
-                    let last = page.is_err() || next.is_none();
-                    if tx.send(page).is_err() || last {
-                        return;
-                    }
-                    request.cursor = next;
+            let rx = match ahead {
+                Some(ahead) => ahead.pages,
+                None => {
+                    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                    scope.spawn(move || {
+                        read_pages(
+                            kind, source, request, options, observer, cancel, &health, tx,
+                        )
+                    });
+                    rx
                 }
-            });
+            };
             for page in rx.iter() {
                 if !on_page(self, page?)? {
                     return Ok(false);
@@ -1286,6 +1341,100 @@ impl Runner<'_> {
             }
             Ok(true)
         })
+    }
+
+    /// Records per source page of a kind: the plan's, else the source's.
+    fn page_size(&self, kind: Kind) -> Option<usize> {
+        self.ctx
+            .options
+            .page_size
+            .or_else(|| self.ctx.source_caps.kind(kind).map(|c| c.page_size))
+            .filter(|n| *n > 0)
+    }
+
+    /// The source read a kind's pass starts with in this run, and whether the pass asks
+    /// the source for a count first; `None` when the kind reads nothing from the source
+    /// (read completely already, or its records are staged inside their parents' pass).
+    fn first_read(
+        &self,
+        kind: Kind,
+        since: Option<switchover_model::Timestamp>,
+    ) -> Result<Option<(PageRequest, bool)>, EngineError> {
+        let changed_since =
+            since.filter(|_| self.ctx.source_caps.supports(kind, Operation::Incremental));
+        // Children travelling inside their parents are read during the parents' pass,
+        // from their read-ahead position; the others from their cursor.
+        let (start, counts) = match self.ctx.embedding_parent(kind) {
+            Some(_) => (self.state.staging_cursor(kind)?, false),
+            None => (self.state.cursor(kind)?, changed_since.is_none()),
+        };
+        if start.done {
+            return Ok(None);
+        }
+        Ok(Some((
+            PageRequest {
+                cursor: start.cursor.map(switchover_adapter::Cursor),
+                changed_since,
+                page_size: self.page_size(kind),
+            },
+            counts,
+        )))
+    }
+
+    /// Starts reading, on threads of `scope`, the kinds of `upcoming` that have no reader
+    /// yet, so their requests overlap the kinds moving before them. Reading never
+    /// depends on what was written, and a cursor still only moves once a page is
+    /// processed in its kind's turn: an interrupted run reads again what was read ahead.
+    /// Each reader holds at most two pages.
+    pub(crate) fn read_ahead<'scope>(
+        &mut self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        upcoming: &[Kind],
+        since: Option<switchover_model::Timestamp>,
+    ) -> Result<(), EngineError>
+    where
+        'a: 'scope,
+    {
+        for &kind in upcoming {
+            if self.read_ahead.contains_key(&kind) {
+                continue;
+            }
+            let Some((request, counts)) = self.first_read(kind, since)? else {
+                continue;
+            };
+            let source = self.source;
+            let (options, observer, cancel) =
+                (self.ctx.options, self.ctx.observer, self.ctx.cancel);
+            let health = std::sync::Arc::clone(&self.ctx.source_health);
+            let (tx, pages) = std::sync::mpsc::sync_channel(1);
+            let (count_tx, total) = if counts {
+                let (count_tx, total) = std::sync::mpsc::sync_channel(1);
+                (Some(count_tx), Some(total))
+            } else {
+                (None, None)
+            };
+            let first = request.clone();
+            scope.spawn(move || {
+                if let Some(count_tx) = count_tx {
+                    let _ = count_tx.send(source.count(kind).ok().flatten());
+                }
+                read_pages(kind, source, first, options, observer, cancel, &health, tx)
+            });
+            self.read_ahead.insert(
+                kind,
+                ReadAhead {
+                    request,
+                    total,
+                    pages,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Drops the readers started ahead, so their threads stop at their next page.
+    pub(crate) fn stop_read_ahead(&mut self) {
+        self.read_ahead.clear();
     }
 
     /// Settles the writes of a kind whose outcome an interrupted run left unknown: by
@@ -1391,6 +1540,7 @@ fn runner<'a>(
             coverage: sink.is_dry().then(Default::default),
             integrations: sink.is_dry().then(Default::default),
             profile: sink.is_dry().then(Default::default),
+            read_ahead: HashMap::new(),
         },
         plan.left_behind,
     ))

@@ -18,6 +18,11 @@ use crate::{
     RetryPolicy, TransportFailure,
 };
 
+/// Half a second's worth of a budget, 1 to 8 requests (1 without a budget).
+fn default_burst(requests_per_minute: Option<u32>) -> u32 {
+    requests_per_minute.map_or(1, |rpm| (rpm / 120).clamp(1, 8))
+}
+
 /// Redirects followed for one request without a body.
 const MAX_REDIRECTS: usize = 5;
 
@@ -49,7 +54,11 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Request budget; `None` paces only by what the vendor's headers say.
     pub requests_per_minute: Option<u32>,
-    /// Requests that may start back to back before the budget's spacing applies.
+    /// Requests that may start back to back before the budget's spacing applies; `0`
+    /// (the default) for half a second's worth of the budget, at least 1 and at most 8
+    /// (5 at 700 a minute): a thread that comes back late to the pacer, after a gap with
+    /// nothing to send, takes up to that many of the slots it missed instead of losing
+    /// them, while no minute sees more than the budget and the burst.
     pub burst: u32,
     /// How many requests a write (any method but GET and HEAD) counts for against the
     /// budget: 1 for most vendors, 2 for Help Scout.
@@ -58,7 +67,7 @@ pub struct ClientConfig {
 
 impl ClientConfig {
     /// Defaults for a base URL: no auth, 10 s connect and 60 s overall timeouts,
-    /// the default [`RetryPolicy`], no budget, no burst.
+    /// the default [`RetryPolicy`], no budget, the default burst.
     pub fn new(base_url: impl Into<String>) -> Self {
         ClientConfig {
             base_url: base_url.into(),
@@ -68,7 +77,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             requests_per_minute: None,
-            burst: 1,
+            burst: 0,
             write_cost: 1,
         }
     }
@@ -261,7 +270,13 @@ impl HttpClient {
                 auth: config.auth,
                 custom_auth,
                 retry: config.retry,
-                pacer: Pacer::new(config.requests_per_minute, config.burst),
+                pacer: Pacer::new(
+                    config.requests_per_minute,
+                    match config.burst {
+                        0 => default_burst(config.requests_per_minute),
+                        burst => burst,
+                    },
+                ),
                 write_cost: config.write_cost.max(1),
                 token: Mutex::new(None),
                 counters: Counters::default(),
@@ -652,5 +667,20 @@ impl fmt::Debug for HttpClient {
             .field("retry", &self.inner.retry)
             .field("counters", &self.inner.counters.snapshot())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pacer at 700 a minute lets the 5 slots of half a second start together after a
+    /// gap, never a whole second's worth; no budget, no burst.
+    #[test]
+    fn the_default_burst_is_half_a_second_of_the_budget() {
+        assert_eq!(default_burst(Some(700)), 5);
+        assert_eq!(default_burst(Some(60)), 1);
+        assert_eq!(default_burst(Some(100_000)), 8);
+        assert_eq!(default_burst(None), 1);
     }
 }

@@ -87,7 +87,12 @@ fn saturating_u32(n: u64) -> u32 {
 /// - the budget: 60 s / requests per minute (700 rpm -> 85.7 ms);
 /// - the vendor's own limit from its headers, when lower than the budget;
 /// - while the vendor says few requests remain (under a tenth of its limit), what remains
-///   spread over the rest of the window (the reset the vendor gave, else a whole minute).
+///   spread over the rest of the window: until the reset the vendor gave, else until a
+///   minute after this window was first seen (a window is new when the vendor's
+///   remaining count jumps back up). The window began at or before it was first seen, so
+///   the spread is never faster than the vendor's own window allows; assuming a whole
+///   minute instead held a run to one request a second for the last seconds of every
+///   window of a vendor that sends no reset (Freshdesk).
 ///
 /// A hold (after a 429 or a 503 with `Retry-After`) stops every start until it ends.
 #[derive(Debug, Clone)]
@@ -100,6 +105,9 @@ pub struct PacerState {
     /// Theoretical arrival time of the next request.
     next: Option<Instant>,
     hold_until: Option<Instant>,
+    /// The vendor's remaining count last seen, and when the window it belongs to was
+    /// first seen.
+    window: Option<(u32, Instant)>,
 }
 
 impl PacerState {
@@ -114,6 +122,7 @@ impl PacerState {
             spread: None,
             next: None,
             hold_until: None,
+            window: None,
         }
     }
 
@@ -180,11 +189,21 @@ impl PacerState {
             return;
         };
         let low_water = self.vendor_limit.map_or(10, |limit| (limit / 10).max(2));
+        // A remaining count well above the last one is a new window (answers of
+        // requests in flight together may come back slightly out of order).
+        let started = match self.window {
+            Some((last, started)) if remaining <= last.saturating_add(low_water) => started,
+            _ => now,
+        };
+        self.window = Some((remaining, started));
         if remaining >= low_water {
             self.spread = None;
             return;
         }
-        let window_left = info.reset.unwrap_or(WINDOW).min(WINDOW);
+        let seen_left = (started + WINDOW)
+            .saturating_duration_since(now)
+            .max(Duration::from_secs(1));
+        let window_left = info.reset.unwrap_or(seen_left).min(WINDOW);
         let interval = window_left / remaining.max(1);
         self.spread = Some((interval, now + window_left));
     }
@@ -423,6 +442,40 @@ mod tests {
             },
         );
         assert_eq!(pacer.interval(t0), Duration::from_secs(60) / 700);
+    }
+
+    /// Regression: a vendor that sends no reset (Freshdesk) had the last tenth of every
+    /// window spread over a whole minute, one request a second near the window's end.
+    #[test]
+    fn without_a_reset_the_window_ends_a_minute_after_it_was_first_seen() {
+        let t0 = Instant::now();
+        let mut pacer = PacerState::new(Some(700), 1);
+        let seen = |remaining| RateLimitHeaders {
+            limit: Some(700),
+            remaining: Some(remaining),
+            reset: None,
+        };
+        pacer.observe(t0, seen(699));
+        pacer.observe(t0 + Duration::from_secs(30), seen(400));
+        // 58 s in, 60 left: spread over the 2 s left, slower than the budget allows
+        // anyway, so the budget's spacing holds.
+        pacer.observe(t0 + Duration::from_secs(58), seen(60));
+        assert_eq!(
+            pacer.interval(t0 + Duration::from_secs(58)),
+            Duration::from_secs(60) / 700
+        );
+        // 40 s in, 20 left: the 20 s to the window's end, one per second.
+        let mut early = PacerState::new(Some(700), 1);
+        early.observe(t0, seen(699));
+        early.observe(t0 + Duration::from_secs(40), seen(20));
+        assert_eq!(early.interval(t0 + Duration::from_secs(40)), ms(1000));
+        // The count jumps back up: a new window, seen from now.
+        early.observe(t0 + Duration::from_secs(61), seen(690));
+        early.observe(t0 + Duration::from_secs(100), seen(35));
+        assert_eq!(
+            early.interval(t0 + Duration::from_secs(100)),
+            Duration::from_secs(21) / 35
+        );
     }
 
     #[test]

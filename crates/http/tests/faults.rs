@@ -740,6 +740,7 @@ fn budget_spaces_requests_from_several_threads() {
     let server = Server::start(vec![answer(200, TICKET); 6]);
     let client = HttpClient::new(ClientConfig {
         requests_per_minute: Some(1200), // one every 50 ms
+        burst: 1,
         ..ClientConfig::new(server.url())
     })
     .expect("a client");

@@ -121,6 +121,14 @@ pub trait RunningEmulator: Send {
     fn requests_rate_limited(&self) -> u64 {
         0
     }
+    /// Requests received and not answered yet (`0` when the emulator does not say).
+    fn requests_in_flight(&self) -> u64 {
+        0
+    }
+    /// Requests answered so far per endpoint (empty when the emulator does not say).
+    fn requests_by_endpoint(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
 }
 
 /// One emulator the CLI can start by name.

@@ -147,6 +147,36 @@ pub struct Server {
 struct Tally {
     served: AtomicU64,
     rate_limited: AtomicU64,
+    /// Requests read and not yet answered.
+    in_flight: AtomicU64,
+    /// Requests answered per endpoint (`GET /api/v2/tickets/:id/comments.json`).
+    endpoints: Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+/// `GET /api/v2/tickets/12/comments.json` -> `GET /api/v2/tickets/:id/comments.json`: the
+/// endpoint a request went to, with every path segment that is not a plain lower-case
+/// word or an API version (ids, tokens, file names) as `:id`.
+fn endpoint(request: &Request) -> String {
+    let path: Vec<&str> = request
+        .path
+        .split('/')
+        .map(|part| {
+            let stem = part.strip_suffix(".json").unwrap_or(part);
+            let version = stem
+                .strip_prefix('v')
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            if version
+                || stem
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
+            {
+                part
+            } else {
+                ":id"
+            }
+        })
+        .collect();
+    format!("{} {}", request.method, path.join("/"))
 }
 
 impl Server {
@@ -205,6 +235,25 @@ impl Server {
     /// Requests answered 429 so far (budget exceeded or a forced burst).
     pub fn requests_rate_limited(&self) -> u64 {
         self.served.rate_limited.load(Ordering::Relaxed)
+    }
+
+    /// Requests received and not answered yet (benchmarks sample it to see how many a
+    /// client keeps in flight).
+    pub fn requests_in_flight(&self) -> u64 {
+        self.served.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered so far per endpoint (method and path, ids and file names as
+    /// `:id`), for benchmarks to say where requests went.
+    pub fn requests_by_endpoint(&self) -> Vec<(String, u64)> {
+        match self.served.endpoints.lock() {
+            Ok(map) => map.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            Err(poisoned) => poisoned
+                .into_inner()
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+        }
     }
 }
 
@@ -273,8 +322,13 @@ fn serve_connection(
         let Some((request, keep_alive)) = read_request(&mut reader, &mut writer)? else {
             return Ok(());
         };
+        served.in_flight.fetch_add(1, Ordering::Relaxed);
         let response = handler(&request);
+        served.in_flight.fetch_sub(1, Ordering::Relaxed);
         served.served.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut endpoints) = served.endpoints.lock() {
+            *endpoints.entry(endpoint(&request)).or_default() += 1;
+        }
         if response.status == 429 {
             served.rate_limited.fetch_add(1, Ordering::Relaxed);
         }
@@ -588,6 +642,25 @@ mod tests {
         );
         assert!(second.contains("\"body\":\"abcde\""), "{second}");
         assert_eq!(server.requests_served(), 2);
+        assert_eq!(server.requests_in_flight(), 0);
+        let _ = exchange(
+            &mut stream,
+            "GET /api/v2/tickets/12/comments.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        let _ = exchange(
+            &mut stream,
+            "GET /api/v2/tickets/13/comments.json HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        // Benchmarks say where requests went: ids and file names stand as `:id`.
+        let endpoints = server.requests_by_endpoint();
+        assert!(
+            endpoints.contains(&("GET /api/v2/tickets/:id/comments.json".to_string(), 2)),
+            "{endpoints:?}"
+        );
+        assert!(
+            endpoints.contains(&("GET /:id".to_string(), 1)),
+            "{endpoints:?}"
+        );
         let addr = server.addr();
         drop(server);
         let mut buf = [0u8; 1];

@@ -311,6 +311,12 @@ impl RunningEmulator for FreshdeskEmulator {
     fn requests_rate_limited(&self) -> u64 {
         self.server.requests_rate_limited()
     }
+    fn requests_in_flight(&self) -> u64 {
+        self.server.requests_in_flight()
+    }
+    fn requests_by_endpoint(&self) -> Vec<(String, u64)> {
+        self.server.requests_by_endpoint()
+    }
 }
 
 fn start_boxed(config: EmulatorConfig) -> Result<Box<dyn RunningEmulator>, SandboxError> {

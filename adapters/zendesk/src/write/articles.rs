@@ -121,6 +121,14 @@ impl Zendesk {
         if let Some(group) = self.cache.lock().permission_group.clone() {
             return Ok(Ok(group));
         }
+        // Articles written side by side: one thread lists the groups, the others wait.
+        let _loading = self
+            .cache_load
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(group) = self.cache.lock().permission_group.clone() {
+            return Ok(Ok(group));
+        }
         let mut first = None;
         let mut built_in = None;
         let mut url = Some("guide/permission_groups.json".to_string());
@@ -235,7 +243,19 @@ impl Zendesk {
     /// the one enabled locale of its language, else (none given, or none of that
     /// language) the Help Center's default.
     fn enabled_locale(&self, locale: &str) -> Result<String, AdapterError> {
-        let cached = self.cache.lock().hc_locales.clone();
+        let mut cached = self.cache.lock().hc_locales.clone();
+        // Articles written side by side: one thread lists the locales, the others wait.
+        let _loading = match cached {
+            Some(_) => None,
+            None => {
+                let guard = self
+                    .cache_load
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                cached = self.cache.lock().hc_locales.clone();
+                Some(guard)
+            }
+        };
         let (enabled, default) = match cached {
             Some(known) => known,
             None => {
@@ -447,43 +467,44 @@ impl Zendesk {
             _ => None,
         });
         let found = self.find_articles_in(sections, &unknown, true)?;
-        let mut out = Vec::new();
-        for request in batch {
-            let Record::KbArticle(article) = &request.record else {
-                return Err(AdapterError::fatal(
-                    NAME,
-                    format!(
-                        "a {} record was given to the {} writer",
-                        request.record.kind(),
-                        Kind::KbArticle
-                    ),
-                ));
-            };
-            // The article's locale as this Help Center has it enabled: a bare language
-            // ("en", as Freshdesk gives it) is the enabled locale of that language, and
-            // no locale at all (Help Scout Docs) is the Help Center's default.
-            let locale = self.enabled_locale(&article.locale)?;
-            let defaulted;
-            let article = if locale != article.locale {
-                defaulted = KbArticle {
-                    locale,
-                    ..article.clone()
+        // Articles are independent of each other: several are written at once.
+        let written =
+            switchover_adapter::parallel::map_ordered(batch, self.read_width, |request| {
+                let Record::KbArticle(article) = &request.record else {
+                    return Err(AdapterError::fatal(
+                        NAME,
+                        format!(
+                            "a {} record was given to the {} writer",
+                            request.record.kind(),
+                            Kind::KbArticle
+                        ),
+                    ));
                 };
-                &defaulted
-            } else {
-                article
-            };
-            let existing = request
-                .existing
-                .clone()
-                .or_else(|| found.get(&article.id).cloned());
-            let result = match existing {
-                Some(target) => self.update_article(&target, article, content)?,
-                None => self.create_article(article, content)?,
-            };
-            out.push(outcome(&article.id, result));
-        }
-        Ok(out)
+                // The article's locale as this Help Center has it enabled: a bare language
+                // ("en", as Freshdesk gives it) is the enabled locale of that language, and
+                // no locale at all (Help Scout Docs) is the Help Center's default.
+                let locale = self.enabled_locale(&article.locale)?;
+                let defaulted;
+                let article = if locale != article.locale {
+                    defaulted = KbArticle {
+                        locale,
+                        ..article.clone()
+                    };
+                    &defaulted
+                } else {
+                    article
+                };
+                let existing = request
+                    .existing
+                    .clone()
+                    .or_else(|| found.get(&article.id).cloned());
+                let result = match existing {
+                    Some(target) => self.update_article(&target, article, content)?,
+                    None => self.create_article(article, content)?,
+                };
+                Ok(outcome(&article.id, result))
+            });
+        written.into_iter().collect()
     }
 
     /// Refusals known before anything is sent: the section must be on the target and

@@ -114,25 +114,38 @@ fn run_migration(
     };
     let kinds = runner.ctx.moved.clone();
     let mut completed = true;
-    for kind in &kinds {
-        let mut counts = KindCounts::default();
-        let finished = match runner.run_kind(*kind, since, &mut counts) {
-            Ok(f) => f,
-            Err(e) => {
-                runner.state.end_run(run, "failed")?;
-                return Err(runner.ctx.explain(e));
+    // The kinds move one after another; their source reads begin ahead of their turn
+    // (all of them at once, each holding at most two pages), so the requests of small
+    // kinds do not wait for each other.
+    std::thread::scope(|scope| -> Result<(), EngineError> {
+        let moved = (|| -> Result<(), EngineError> {
+            for (i, kind) in kinds.iter().enumerate() {
+                let mut counts = KindCounts::default();
+                let finished = match runner
+                    .read_ahead(scope, &kinds[i..], since)
+                    .and_then(|()| runner.run_kind(*kind, since, &mut counts))
+                {
+                    Ok(f) => f,
+                    Err(e) => {
+                        runner.state.end_run(run, "failed")?;
+                        return Err(runner.ctx.explain(e));
+                    }
+                };
+                summary.kinds.insert(*kind, counts);
+                if !finished {
+                    completed = false;
+                    break;
+                }
+                observer.event(&Event::KindFinished {
+                    kind: *kind,
+                    counts,
+                });
             }
-        };
-        summary.kinds.insert(*kind, counts);
-        if !finished {
-            completed = false;
-            break;
-        }
-        observer.event(&Event::KindFinished {
-            kind: *kind,
-            counts,
-        });
-    }
+            Ok(())
+        })();
+        runner.stop_read_ahead();
+        moved
+    })?;
     // Records the source no longer has: deleted since the last run (full reads only).
     // A filtered run reads only its scope, so it cannot tell a deletion from a record
     // outside the scope: it deletes nothing, and says so.
