@@ -751,7 +751,9 @@ fn a_target_that_dies_mid_run_stops_the_run_within_the_bound_and_says_so() {
 fn ctrl_c_against_a_slow_saas_stops_within_seconds_and_loses_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     seed(&dir.path().join("src"), 300);
-    let freshdesk = freshdesk_for_the_dataset(dir.path(), "latency=6ms");
+    // 30 ms a request: the run takes well over the 3 s before Ctrl-C even with writes
+    // side by side (at 6 ms it finished first).
+    let freshdesk = freshdesk_for_the_dataset(dir.path(), "latency=30ms");
     let plan = dir.path().join("plan.toml");
     std::fs::write(
         &plan,

@@ -456,6 +456,9 @@ pub struct Freshdesk {
     pub(crate) cache_load: Mutex<()>,
     /// Held while a marker field is looked for and created, so it is created once.
     pub(crate) marker_field: Mutex<()>,
+    /// The "Switchover" canned response folder's id once known; held while it is looked
+    /// for and created, so writes side by side create it once.
+    pub(crate) canned_folder: Mutex<Option<u64>>,
 }
 
 impl Freshdesk {
@@ -495,6 +498,7 @@ impl Freshdesk {
             write_lock: RwLock::new(()),
             cache_load: Mutex::new(()),
             marker_field: Mutex::new(()),
+            canned_folder: Mutex::new(None),
         })
     }
 

@@ -2385,26 +2385,36 @@ impl crate::Freshdesk {
 
     /// The id of the canned response folder for migrated macros, created once.
     fn canned_folder(&self) -> Result<u64, AdapterError> {
+        // One thread looks for it and creates it; the others wait and use its id.
+        let mut known = self.canned_folder.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = *known {
+            return Ok(id);
+        }
         let folders = self.api.get("canned_response_folders", &[])?;
-        if let Some(id) = folders.as_array().into_iter().flatten().find_map(|f| {
+        let found = folders.as_array().into_iter().flatten().find_map(|f| {
             (f["name"].as_str() == Some(CANNED_FOLDER))
                 .then(|| f["id"].as_u64())
                 .flatten()
-        }) {
-            return Ok(id);
-        }
-        let answer = self.api.write_json(
-            Request::post("canned_response_folders"),
-            &json!({"name": CANNED_FOLDER}),
-            Kind::Macro,
-            CANNED_FOLDER,
-        )?;
-        answer["id"].as_u64().ok_or_else(|| {
-            AdapterError::fatal(
-                NAME,
-                "creating the canned response folder: no id in the answer",
-            )
-        })
+        });
+        let id = match found {
+            Some(id) => id,
+            None => {
+                let answer = self.api.write_json(
+                    Request::post("canned_response_folders"),
+                    &json!({"name": CANNED_FOLDER}),
+                    Kind::Macro,
+                    CANNED_FOLDER,
+                )?;
+                answer["id"].as_u64().ok_or_else(|| {
+                    AdapterError::fatal(
+                        NAME,
+                        "creating the canned response folder: no id in the answer",
+                    )
+                })?
+            }
+        };
+        *known = Some(id);
+        Ok(id)
     }
 
     /// Writes a macro that adds text as a canned response in the "Switchover" folder.
