@@ -82,16 +82,7 @@ fn text_of(value: &Value) -> Option<String> {
 
 /// Translates the placeholders of a text read from Zendesk, naming unknown ones.
 fn read_text(text: &str, untranslated: &mut Vec<Untranslated>) -> String {
-    let out = translate_placeholders(text, PLACEHOLDERS, Direction::ToPortable);
-    for unknown in out.unknown {
-        untranslated.push(Untranslated::new(
-            NAME,
-            RulePart::Placeholder,
-            unknown,
-            "no portable placeholder for it; kept verbatim",
-        ));
-    }
-    out.text
+    switchover_model::rules::read_placeholders(text, PLACEHOLDERS, NAME, untranslated)
 }
 
 fn write_text(text: &str) -> String {

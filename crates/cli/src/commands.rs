@@ -93,7 +93,10 @@ pub(crate) fn open(plan_path: &Path) -> Result<Opened> {
     }
     // The filter's scope, from the source as it is now (read-only).
     if !plan.filter.is_empty() {
-        let scope = switchover_engine::filter::Scope::discover(source.as_ref(), &plan.filter)?;
+        let scope = switchover_engine::filter::Scope::discover(source.as_ref(), &plan.filter)
+            .context(
+                "cannot apply the plan's [filter]: reading the source's tickets and users failed",
+            )?;
         eprintln!(
             "filter: {} ticket(s) in scope, with {} user(s), {} organization(s) and {} group(s) they reference",
             scope.tickets.len(),

@@ -85,19 +85,6 @@ fn write_plan(dir: &Path, name: &str, source: &str, target: &str) -> Result<Path
     Ok(path)
 }
 
-/// A small deterministic generator for the kill times.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
 /// Counts per kind on the target: copies per source marker, and the target ids. A
 /// record the target keeps no marker on (Zendesk's imported comments) is counted under
 /// the source id the id map gives its target id, and `unmarked` says how many were.
@@ -215,11 +202,11 @@ pub fn soak(options: SoakOptions) -> Result<ExitCode> {
     let plan = write_plan(&dir, "soak", &source.table, &target.table)?;
 
     // Kill at random moments; a run that finishes ends the killing.
-    let mut dice = Dice(options.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut dice = switchover_sandbox::rng::Rng::for_item(options.seed, "soak-kills", 0);
     let started = Instant::now();
     let mut killed = 0usize;
     for _ in 0..options.kills {
-        let delay = Duration::from_millis(300 + dice.next() % 2700);
+        let delay = Duration::from_millis(300 + dice.below(2700));
         let mut child = Command::new(std::env::current_exe()?)
             .arg("migrate")
             .arg(&plan)

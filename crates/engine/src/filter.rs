@@ -198,12 +198,8 @@ fn each_page(
 ) -> Result<(), EngineError> {
     let mut request = PageRequest::default();
     loop {
-        let page = source.read_page(kind, &request).map_err(|e| {
-            EngineError::Plan(vec![format!(
-                "cannot apply the plan's [filter]: reading the source's {} failed: {e}",
-                kind.as_str()
-            )])
-        })?;
+        // A source that fails is the source's error (its exit status), not the plan's.
+        let page = source.read_page(kind, &request)?;
         if !take(&page.records) {
             return Ok(());
         }

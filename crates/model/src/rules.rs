@@ -494,6 +494,27 @@ pub fn translate_placeholders(
     out
 }
 
+/// Translates the placeholders of a text read from `vendor` into portable ones with the
+/// vendor's `table`; each placeholder the table does not know is kept verbatim and named
+/// in `untranslated`.
+pub fn read_placeholders(
+    text: &str,
+    table: &[(&str, &str)],
+    vendor: &str,
+    untranslated: &mut Vec<Untranslated>,
+) -> String {
+    let out = translate_placeholders(text, table, Direction::ToPortable);
+    for unknown in out.unknown {
+        untranslated.push(Untranslated::new(
+            vendor,
+            RulePart::Placeholder,
+            unknown,
+            "no portable placeholder for it; kept verbatim",
+        ));
+    }
+    out.text
+}
+
 /// Calls `visit` with every reference the conditions hold.
 pub(crate) fn visit_conditions(c: &mut Conditions, visit: &mut dyn FnMut(Kind, &mut String)) {
     for condition in c.all.iter_mut().chain(c.any.iter_mut()) {

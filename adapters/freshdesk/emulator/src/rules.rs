@@ -281,6 +281,31 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
+    /// The objects of a list that must be a non-empty array of key/value pairs; what is
+    /// not is refused under `field`, Freshdesk's way.
+    fn objects<'v>(&mut self, field: &str, value: &'v Value) -> Vec<&'v Map<String, Value>> {
+        let Some(list) = value.as_array().filter(|l| !l.is_empty()) else {
+            self.push(
+                field,
+                "It should be a/an non-empty Array",
+                "datatype_mismatch",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in list {
+            match item.as_object() {
+                Some(object) => out.push(object),
+                None => self.push(
+                    field,
+                    "It should be a/an key/value pair",
+                    "datatype_mismatch",
+                ),
+            }
+        }
+        out
+    }
+
     fn push(&mut self, field: impl Into<String>, message: impl Into<String>, code: &str) {
         self.problems.push(problem(field, message, code));
     }
@@ -699,23 +724,7 @@ impl Check<'_> {
             );
             return;
         }
-        let Some(list) = events.as_array().filter(|l| !l.is_empty()) else {
-            self.push(
-                "events",
-                "It should be a/an non-empty Array",
-                "datatype_mismatch",
-            );
-            return;
-        };
-        for event in list {
-            let Some(e) = event.as_object() else {
-                self.push(
-                    "events",
-                    "It should be a/an key/value pair",
-                    "datatype_mismatch",
-                );
-                continue;
-            };
+        for e in self.objects("events", events) {
             let field = e.get("field_name").and_then(Value::as_str).unwrap_or("");
             let at = format!("events[:{field}]");
             self.only(
@@ -813,23 +822,7 @@ impl Check<'_> {
             self.push("actions", MANDATORY, "missing_field");
             return;
         };
-        let Some(list) = actions.as_array().filter(|l| !l.is_empty()) else {
-            self.push(
-                "actions",
-                "It should be a/an non-empty Array",
-                "datatype_mismatch",
-            );
-            return;
-        };
-        for action in list {
-            let Some(a) = action.as_object() else {
-                self.push(
-                    "actions",
-                    "It should be a/an key/value pair",
-                    "datatype_mismatch",
-                );
-                continue;
-            };
+        for a in self.objects("actions", actions) {
             let field = a.get("field_name").and_then(Value::as_str).unwrap_or("");
             self.action(field, a);
         }
